@@ -1,0 +1,144 @@
+// Command jangkau is the probe, the collector and the demo in one binary.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jangkau/jangkau/collector"
+	"github.com/jangkau/jangkau/demo"
+	"github.com/jangkau/jangkau/probe"
+)
+
+const usage = `jangkau: regional connectivity and service-coverage monitor
+
+Usage:
+  jangkau demo      [--listen ADDR] [--data DIR]   everything on one machine, simulated districts
+  jangkau collector --config FILE [--listen ADDR] [--data DIR] [--regions FILE]
+  jangkau probe     --config FILE
+  jangkau token                                     a new random token and its token_sha256 line
+
+Run "jangkau COMMAND -h" for a command's flags.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("jangkau "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var err error
+	switch cmd {
+	case "collector":
+		configFile := fs.String("config", "", "collector config `file` (YAML)")
+		listen := fs.String("listen", "", "listen `address`, overrides the config's listen")
+		data := fs.String("data", "", "data `dir`, overrides data_dir")
+		regions := fs.String("regions", "", "boundaries `file` (GeoJSON), overrides regions.file")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		log := newLogger(stderr, *logLevel)
+		cfg, lerr := loadCollectorConfig(*configFile)
+		if lerr != nil {
+			err = lerr
+			break
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *data != "" {
+			cfg.DataDir = *data
+		}
+		if *regions != "" {
+			cfg.Regions.File = *regions
+		}
+		if err = cfg.Validate(); err == nil {
+			err = collector.Run(ctx, cfg, log)
+		}
+	case "probe":
+		configFile := fs.String("config", "", "probe config `file` (YAML)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		if *configFile == "" {
+			err = errors.New("--config is required")
+			break
+		}
+		log := newLogger(stderr, *logLevel)
+		cfg, lerr := probe.LoadConfig(*configFile)
+		if lerr != nil {
+			err = lerr
+			break
+		}
+		err = runProbe(ctx, cfg, log)
+	case "demo":
+		listen := fs.String("listen", "127.0.0.1:8080", "listen `address` of the collector (a free port is taken if it is busy)")
+		data := fs.String("data", "", "keep the data in `dir` (default: a temporary folder removed on exit)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		log := newLogger(stderr, *logLevel)
+		err = demo.Run(ctx, demo.Options{Listen: *listen, DataDir: *data, Log: log, Out: stdout})
+	case "token":
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		b := make([]byte, 24)
+		rand.Read(b)
+		tok := hex.EncodeToString(b)
+		sum := sha256.Sum256([]byte(tok))
+		fmt.Fprintf(stdout, "token:        %s\ntoken_sha256: %q\n", tok, hex.EncodeToString(sum[:]))
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "jangkau: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "jangkau %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func loadCollectorConfig(path string) (*collector.Config, error) {
+	if path == "" {
+		cfg := collector.DefaultConfig
+		return &cfg, nil
+	}
+	return collector.LoadConfig(path)
+}
+
+func runProbe(ctx context.Context, cfg *probe.Config, log *slog.Logger) error {
+	p, err := probe.New(cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

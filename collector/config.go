@@ -1,0 +1,207 @@
+// Package collector receives probe results, stores them and serves
+// coverage: the ingest API, coverage queries, the map page and metrics.
+package collector
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/jangkau/jangkau/geo"
+)
+
+// Config is collector.yaml. Every key is documented in the README.
+type Config struct {
+	Listen  string        `yaml:"listen"`
+	DataDir string        `yaml:"data_dir"`
+	Regions RegionsConfig `yaml:"regions"`
+	Probes  []ProbeConfig `yaml:"probes"`
+	// Viewers may read coverage, probes, the map page and metrics.
+	Viewers []ViewerConfig `yaml:"viewers"`
+	// PublicRead serves those to anyone: for the demo and closed networks.
+	PublicRead bool           `yaml:"public_read"`
+	TLS        TLSConfig      `yaml:"tls"`
+	Status     geo.Thresholds `yaml:"status"`
+	Limits     LimitsConfig   `yaml:"limits"`
+}
+
+// RegionsConfig says where the boundaries are and which properties mean what.
+type RegionsConfig struct {
+	File               string `yaml:"file"`
+	CodeProperty       string `yaml:"code_property"`
+	NameProperty       string `yaml:"name_property"`
+	PopulationProperty string `yaml:"population_property"`
+}
+
+// Location is a WGS84 point.
+type Location struct {
+	Lat float64 `yaml:"lat"`
+	Lon float64 `yaml:"lon"`
+}
+
+// ProbeConfig registers one probe.
+type ProbeConfig struct {
+	ID          string    `yaml:"id"`
+	TokenSHA256 string    `yaml:"token_sha256"`
+	Region      string    `yaml:"region"`
+	Location    *Location `yaml:"location"`
+	Carrier     string    `yaml:"carrier"`
+}
+
+// ViewerConfig is a reader of the collector's data.
+type ViewerConfig struct {
+	Name      string `yaml:"name"`
+	KeySHA256 string `yaml:"key_sha256"`
+}
+
+// TLSConfig turns on HTTPS; with ClientCAFile, clients must present a
+// certificate signed by it.
+type TLSConfig struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// LimitsConfig bounds what one request may cost.
+type LimitsConfig struct {
+	// MaxBodyBytes bounds the compressed body of an ingest request.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDecodedBytes bounds it once decompressed (a gzip bomb stops here).
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	// MaxResults bounds the results of one batch.
+	MaxResults int `yaml:"max_results"`
+}
+
+// DefaultConfig is applied before decoding, so a file sets only what differs.
+var DefaultConfig = Config{
+	Listen:  "127.0.0.1:8080",
+	DataDir: "./jangkau-data",
+	Regions: RegionsConfig{CodeProperty: "kode", NameProperty: "nama"},
+	Status:  geo.DefaultThresholds,
+	Limits: LimitsConfig{
+		MaxBodyBytes:    4 << 20,
+		MaxDecodedBytes: 32 << 20,
+		MaxResults:      10000,
+	},
+}
+
+var (
+	probeIDRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	regionCodeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+)
+
+// ParseConfig decodes a config strictly: unknown keys are errors. Relative
+// paths in it are taken from baseDir.
+func ParseConfig(data []byte, baseDir string) (*Config, error) {
+	cfg := DefaultConfig
+	cfg.Probes, cfg.Viewers = nil, nil
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	for _, p := range []*string{&cfg.DataDir, &cfg.Regions.File, &cfg.TLS.CertFile, &cfg.TLS.KeyFile, &cfg.TLS.ClientCAFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(baseDir, *p)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// LoadConfig reads and parses a config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func validSHA256(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 32
+}
+
+// Validate checks the fields against each other; errors name key and value.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q must be host:port: %w", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("data_dir must not be empty")
+	}
+	if c.Regions.CodeProperty == "" || c.Regions.NameProperty == "" {
+		return errors.New("regions.code_property and regions.name_property must not be empty")
+	}
+	seen := map[string]int{}
+	for i, p := range c.Probes {
+		key := fmt.Sprintf("probes[%d]", i)
+		switch {
+		case !probeIDRE.MatchString(p.ID):
+			return fmt.Errorf("%s.id %q must be 1-64 of A-Z a-z 0-9 . _ -", key, p.ID)
+		case !validSHA256(p.TokenSHA256):
+			return fmt.Errorf("%s.token_sha256 %q must be 64 hex digits (sha256 of the token)", key, p.TokenSHA256)
+		case p.Region == "" && p.Location == nil:
+			return fmt.Errorf("%s (%s) needs a region or a location", key, p.ID)
+		case p.Region != "" && !regionCodeRE.MatchString(p.Region):
+			return fmt.Errorf("%s.region %q is not a region code like 36.01.05", key, p.Region)
+		}
+		if p.Location != nil {
+			if err := checkLocation(*p.Location); err != nil {
+				return fmt.Errorf("%s.location %w", key, err)
+			}
+		}
+		if j, dup := seen[p.ID]; dup {
+			return fmt.Errorf("%s.id %q is already probes[%d].id", key, p.ID, j)
+		}
+		seen[p.ID] = i
+	}
+	for i, v := range c.Viewers {
+		if v.Name == "" {
+			return fmt.Errorf("viewers[%d].name must not be empty", i)
+		}
+		if !validSHA256(v.KeySHA256) {
+			return fmt.Errorf("viewers[%d].key_sha256 %q must be 64 hex digits (sha256 of the key)", i, v.KeySHA256)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls.cert_file and tls.key_file go together")
+	}
+	if c.TLS.ClientCAFile != "" && c.TLS.CertFile == "" {
+		return errors.New("tls.client_ca_file needs tls.cert_file and tls.key_file")
+	}
+	if err := c.Status.Validate(); err != nil {
+		return fmt.Errorf("status.%w", err)
+	}
+	switch {
+	case c.Limits.MaxBodyBytes < 1024:
+		return fmt.Errorf("limits.max_body_bytes (%d) must be at least 1024", c.Limits.MaxBodyBytes)
+	case c.Limits.MaxDecodedBytes < c.Limits.MaxBodyBytes:
+		return fmt.Errorf("limits.max_decoded_bytes (%d) must be at least limits.max_body_bytes (%d)", c.Limits.MaxDecodedBytes, c.Limits.MaxBodyBytes)
+	case c.Limits.MaxResults < 1:
+		return fmt.Errorf("limits.max_results (%d) must be at least 1", c.Limits.MaxResults)
+	}
+	return nil
+}
+
+func checkLocation(l Location) error {
+	if l.Lat < -90 || l.Lat > 90 || l.Lon < -180 || l.Lon > 180 {
+		return fmt.Errorf("(%g, %g) is not a lat/lon in range", l.Lat, l.Lon)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package collector
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the collector's own, on an injected registry.
+type metrics struct {
+	ingestRequests *prometheus.CounterVec
+	ingestResults  *prometheus.CounterVec
+	ingestDuration prometheus.Histogram
+	storeErrors    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
+	m := &metrics{
+		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_requests_total",
+			Help: "Ingest requests by HTTP status code.",
+		}, []string{"code"}),
+		ingestResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_results_total",
+			Help: "Results received, by outcome: stored, duplicate or rejected.",
+		}, []string{"outcome"}),
+		ingestDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "jangkau_ingest_request_duration_seconds",
+			Help:    "Time to handle an ingest request, store commit included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "jangkau_store_errors_total",
+			Help: "Store operations that failed.",
+		}),
+	}
+	for _, o := range []string{"stored", "duplicate", "rejected"} {
+		m.ingestResults.WithLabelValues(o)
+	}
+	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.storeErrors, probeCollector{s})
+	return m
+}
+
+var (
+	descLastSeen = prometheus.NewDesc("jangkau_probe_last_seen_timestamp_seconds",
+		"When the collector last stored a result of the probe.", []string{"probe", "region"}, nil)
+	descAcked = prometheus.NewDesc("jangkau_probe_acked_seq",
+		"Highest seq of the probe with every seq up to it settled.", []string{"probe", "region"}, nil)
+	descStored = prometheus.NewDesc("jangkau_probe_results_stored_total",
+		"Results of the probe stored, each (probe, seq) once.", []string{"probe", "region"}, nil)
+	descLost = prometheus.NewDesc("jangkau_probe_results_lost_total",
+		"Seqs the probe dropped before they were stored.", []string{"probe", "region"}, nil)
+)
+
+// probeCollector reads per-probe figures from the store at scrape time, so
+// they are exact and survive restarts.
+type probeCollector struct{ s *Server }
+
+func (c probeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost} {
+		ch <- d
+	}
+}
+
+func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	states, err := c.s.store.Probes(ctx)
+	if err != nil {
+		c.s.log.Error("metrics: read probes", "err", err)
+		return
+	}
+	for _, st := range states {
+		p := c.s.probes.byID[st.ID]
+		if p == nil {
+			continue
+		}
+		if !st.LastSeen.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descLastSeen, prometheus.GaugeValue, float64(st.LastSeen.UnixMilli())/1e3, p.ID, p.Region)
+		}
+		ch <- prometheus.MustNewConstMetric(descAcked, prometheus.GaugeValue, float64(st.AckedSeq), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(st.ResultsStored), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
+	}
+}

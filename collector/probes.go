@@ -1,0 +1,120 @@
+package collector
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/jangkau/jangkau/geo"
+)
+
+// placedProbe is a registered probe with the region it stands in.
+type placedProbe struct {
+	ID       string
+	Region   string // deepest region code known for it
+	Carrier  string
+	Location *Location
+}
+
+// registry is the probes of the config, placed on the region set.
+type registry struct {
+	list   []*placedProbe
+	byID   map[string]*placedProbe
+	tokens keyring
+}
+
+// newRegistry places every probe: by its region code, or by point in
+// polygon on the deepest level when it gives only a location.
+func newRegistry(probes []ProbeConfig, regions *geo.Regions) (*registry, error) {
+	reg := &registry{byID: map[string]*placedProbe{}}
+	seen := map[string]string{}
+	for i, pc := range probes {
+		if other, dup := seen[pc.TokenSHA256]; dup {
+			return nil, fmt.Errorf("probes[%d].token_sha256 is the same as probe %s's: every probe needs its own token", i, other)
+		}
+		seen[pc.TokenSHA256] = pc.ID
+		p := &placedProbe{ID: pc.ID, Region: pc.Region, Carrier: pc.Carrier, Location: pc.Location}
+		switch {
+		case pc.Region != "":
+			if !knownOrBelowKnown(regions, pc.Region) {
+				return nil, fmt.Errorf("probes[%d].region %q: neither it nor any region above it is in the regions file", i, pc.Region)
+			}
+		default:
+			r := regions.Locate(pc.Location.Lat, pc.Location.Lon)
+			if r == nil {
+				return nil, fmt.Errorf("probes[%d].location (%g, %g) of %s is outside every region of the regions file", i, pc.Location.Lat, pc.Location.Lon, pc.ID)
+			}
+			p.Region = r.Code
+		}
+		reg.list = append(reg.list, p)
+		reg.byID[p.ID] = p
+		reg.tokens.add(p.ID, pc.TokenSHA256)
+	}
+	return reg, nil
+}
+
+func knownOrBelowKnown(regions *geo.Regions, code string) bool {
+	for c := code; c != ""; c = geo.Parent(c) {
+		if regions.Get(c) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ancestorAt returns the code's ancestor (or itself) at level, or "" when
+// the code is above that level.
+func ancestorAt(code string, level int) string {
+	n := 0
+	for i := 0; i < len(code); i++ {
+		if code[i] == '.' {
+			if n++; n == level {
+				return code[:i]
+			}
+		}
+	}
+	if n+1 == level {
+		return code
+	}
+	return ""
+}
+
+// probeView is one entry of GET /api/v1/probes.
+type probeView struct {
+	ID            string     `json:"id"`
+	Region        string     `json:"region"`
+	Carrier       string     `json:"carrier,omitempty"`
+	LastSeen      *time.Time `json:"last_seen"`
+	LastSeq       uint64     `json:"last_seq"`
+	AckedSeq      uint64     `json:"acked_seq"`
+	ResultsStored uint64     `json:"results_stored"`
+	Lost          uint64     `json:"lost"`
+}
+
+func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
+	states, err := s.store.Probes(r.Context())
+	if err != nil {
+		s.storeFailed(w, "read probes", err)
+		return
+	}
+	byID := map[string]int{}
+	for i, st := range states {
+		byID[st.ID] = i
+	}
+	out := make([]probeView, 0, len(s.probes.list))
+	for _, p := range s.probes.list {
+		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
+		if i, ok := byID[p.ID]; ok {
+			st := states[i]
+			v.LastSeq, v.AckedSeq, v.ResultsStored, v.Lost = st.LastSeq, st.AckedSeq, st.ResultsStored, st.Lost
+			if !st.LastSeen.IsZero() {
+				ls := st.LastSeen.UTC()
+				v.LastSeen = &ls
+			}
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, http.StatusOK, map[string]any{"probes": out})
+}

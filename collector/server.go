@@ -1,0 +1,185 @@
+package collector
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/embedded"
+	"github.com/jangkau/jangkau/geo"
+)
+
+// Options are what a caller other than the config file decides.
+type Options struct {
+	// Banner is shown on top of the map page (the demo says it simulates).
+	Banner string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the collector's HTTP side. The standard library's pattern
+// router covers every route we have; no router dependency is needed.
+type Server struct {
+	cfg     *Config
+	store   store.Store
+	regions *geo.Regions
+	probes  *registry
+	viewers keyring
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	opt     Options
+}
+
+// NewServer wires a server; it places every configured probe on regions.
+func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logger, opt Options) (*Server, error) {
+	probes, err := newRegistry(cfg.Probes, regions)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
+		reg: prometheus.NewRegistry()}
+	for _, v := range cfg.Viewers {
+		s.viewers.add(v.Name, v.KeySHA256)
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics(s.reg, s)
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.opt.Now() }
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/ingest", s.handleIngest)
+	mux.Handle("GET /api/v1/coverage", s.reader(s.handleCoverage))
+	mux.Handle("GET /api/v1/probes", s.reader(s.handleProbes))
+	mux.Handle("GET /metrics", s.reader(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /{$}", s.reader(s.handleMap))
+	return mux
+}
+
+// reader lets through viewers (or anyone with public_read).
+func (s *Server) reader(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.cfg.PublicRead {
+			if _, ok := s.viewers.match(credential(r)); !ok {
+				w.Header().Set("WWW-Authenticate", `Basic realm="jangkau"`)
+				httpError(w, http.StatusUnauthorized, "a viewer key is needed (Authorization: Bearer KEY, or any user name with the key as password)")
+				return
+			}
+		}
+		h(w, r)
+	})
+}
+
+// Serve serves on ln (TLS when configured) until ctx ends, then shuts down
+// gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLS.CertFile != "" {
+		tc, err := s.tlsConfig()
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: load %s and %s: %w", s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile, err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if f := s.cfg.TLS.ClientCAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.client_ca_file %s: no PEM certificate in it", f)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// Run is `jangkau collector`: it loads the regions, opens the embedded store
+// in data_dir and serves on listen until ctx ends.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if cfg.Regions.File == "" {
+		return errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
+	}
+	regions, err := geo.LoadFile(cfg.Regions.File, geo.LoadOptions{
+		CodeProperty: cfg.Regions.CodeProperty, NameProperty: cfg.Regions.NameProperty,
+		PopulationProperty: cfg.Regions.PopulationProperty,
+	})
+	if err != nil {
+		return err
+	}
+	st, err := embedded.Open(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := NewServer(cfg, st, regions, log, Options{})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	log.Info("collector serving", "url", scheme+"://"+ln.Addr().String()+"/", "data_dir", cfg.DataDir,
+		"regions", cfg.Regions.File, "probes", len(cfg.Probes), "levels", regions.Levels())
+	return srv.Serve(ctx, ln)
+}

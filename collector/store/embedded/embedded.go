@@ -1,0 +1,264 @@
+// Package embedded is the default Store: a bbolt file in the data
+// directory, no server needed.
+//
+// Layout: bucket "results" holds every result under a time-ordered key
+// (unix nanos, probe id, seq) so a window is one cursor range; bucket
+// "probes" holds each probe's ProbeState; bucket "pending/<probe>" holds the
+// seqs above the probe's acknowledged seq that are already settled (stored
+// or rejected), which is what deduplication and the contiguous
+// acknowledgement need. Seqs at or below the acknowledgement are duplicates
+// by definition, so "pending" stays as small as the out-of-order window.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/jangkau/jangkau/collector/store"
+)
+
+var (
+	bucketResults = []byte("results")
+	bucketProbes  = []byte("probes")
+	bucketPending = []byte("pending")
+)
+
+// Store is the embedded implementation of store.Store.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir. bbolt fsyncs every
+// commit, so a Write that returned is on disk.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "results.db")
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s (is another collector using it?): %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database file.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+type probeRecord struct {
+	LastSeen      time.Time `json:"last_seen"`
+	LastSeq       uint64    `json:"last_seq"`
+	AckedSeq      uint64    `json:"acked_seq"`
+	ResultsStored uint64    `json:"results_stored"`
+	Lost          uint64    `json:"lost"`
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func timeKey(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+}
+
+func resultKey(t time.Time, probeID string, seq uint64) []byte {
+	k := make([]byte, 0, 8+len(probeID)+1+8)
+	k = append(k, timeKey(t)...)
+	k = append(k, probeID...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// Write implements store.Store.
+func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.WriteResult{}, err
+	}
+	var res store.WriteResult
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		res = store.WriteResult{}
+		probes := tx.Bucket(bucketProbes)
+		var rec probeRecord
+		if v := probes.Get([]byte(w.Probe)); v != nil {
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("probe %s state: %w", w.Probe, err)
+			}
+		}
+		pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(w.Probe))
+		if err != nil {
+			return err
+		}
+		results := tx.Bucket(bucketResults)
+		// Keys arrive mostly in time order: fuller pages halve the file
+		// against bbolt's default split at 50%.
+		results.FillPercent = 0.9
+		for _, r := range w.Results {
+			k := seqKey(r.Seq)
+			if r.Seq <= rec.AckedSeq || pending.Get(k) != nil {
+				res.Duplicates++
+				continue
+			}
+			v, err := json.Marshal(&r)
+			if err != nil {
+				return fmt.Errorf("encode result seq %d: %w", r.Seq, err)
+			}
+			if err := results.Put(resultKey(r.Time, w.Probe, r.Seq), v); err != nil {
+				return err
+			}
+			if err := pending.Put(k, []byte{1}); err != nil {
+				return err
+			}
+			res.Stored++
+			rec.ResultsStored++
+			rec.LastSeq = max(rec.LastSeq, r.Seq)
+		}
+		for _, seq := range w.Rejected {
+			if seq > rec.AckedSeq {
+				if err := pending.Put(seqKey(seq), []byte{0}); err != nil {
+					return err
+				}
+			}
+		}
+		if w.FirstSeq > rec.AckedSeq+1 {
+			lost, err := settleBelow(pending, rec.AckedSeq, w.FirstSeq)
+			if err != nil {
+				return err
+			}
+			rec.Lost += lost
+			rec.AckedSeq = w.FirstSeq - 1
+		}
+		if rec.AckedSeq, err = advance(pending, rec.AckedSeq); err != nil {
+			return err
+		}
+		if res.Stored > 0 {
+			rec.LastSeen = w.Received
+		}
+		res.AckedSeq = rec.AckedSeq
+		v, err := json.Marshal(&rec)
+		if err != nil {
+			return err
+		}
+		return probes.Put([]byte(w.Probe), v)
+	})
+	if err != nil {
+		return store.WriteResult{}, wrap(fmt.Sprintf("write %d results of probe %s", len(w.Results), w.Probe), err)
+	}
+	return res, nil
+}
+
+// settleBelow removes the pending seqs in (acked, first) and returns how
+// many seqs of that range were never settled: the probe dropped them.
+func settleBelow(pending *bolt.Bucket, acked, first uint64) (uint64, error) {
+	var have uint64
+	c := pending.Cursor()
+	for k, _ := c.Seek(seqKey(acked + 1)); k != nil && binary.BigEndian.Uint64(k) < first; k, _ = c.Next() {
+		have++
+		if err := c.Delete(); err != nil {
+			return 0, err
+		}
+	}
+	return first - 1 - acked - have, nil
+}
+
+// advance moves the acknowledgement over every contiguous settled seq and
+// forgets them: from now on they are duplicates by their number alone.
+func advance(pending *bolt.Bucket, acked uint64) (uint64, error) {
+	c := pending.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		seq := binary.BigEndian.Uint64(k)
+		if seq > acked+1 {
+			break
+		}
+		acked = max(acked, seq)
+		if err := c.Delete(); err != nil {
+			return 0, err
+		}
+	}
+	return acked, nil
+}
+
+// Probes implements store.Store.
+func (s *Store) Probes(ctx context.Context) ([]store.ProbeState, error) {
+	var out []store.ProbeState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProbes).ForEach(func(k, v []byte) error {
+			var rec probeRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("probe %s state: %w", k, err)
+			}
+			out = append(out, store.ProbeState{
+				ID: string(k), LastSeen: rec.LastSeen, LastSeq: rec.LastSeq,
+				AckedSeq: rec.AckedSeq, ResultsStored: rec.ResultsStored, Lost: rec.Lost,
+			})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, wrap("read probes", err)
+	}
+	return out, nil
+}
+
+// Scan implements store.Store.
+func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(store.Record) error) error {
+	end := timeKey(to)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketResults).Cursor()
+		n := 0
+		for k, v := c.Seek(timeKey(from)); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			rec := store.Record{Probe: string(k[8 : len(k)-9])}
+			if err := json.Unmarshal(v, &rec.Result); err != nil {
+				return fmt.Errorf("decode result %x: %w", k, err)
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return wrap("scan", err)
+	}
+	return err
+}
+
+// wrap names the operation and maps bbolt's closed error onto the store's.
+func wrap(op string, err error) error {
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return fmt.Errorf("%s: %w", op, store.ErrClosed)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,245 @@
+// Package storetest is the one test suite every store.Store implementation
+// must pass, so that they behave the same.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// Run runs the suite. newStore returns an empty store; the suite closes it.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st store.Store)
+	}{
+		{"ScanWindowInTimeOrder", testScanWindow},
+		{"DuplicatesStoredOnce", testDuplicates},
+		{"AckIsContiguous", testAckContiguous},
+		{"RejectedSeqSettles", testRejected},
+		{"FirstSeqSettlesGap", testFirstSeq},
+		{"ConcurrentSameBatch", testConcurrent},
+		{"ProbeState", testProbeState},
+		{"ScanStopsOnError", testScanStops},
+		{"Closed", testClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(t)
+			defer st.Close()
+			tc.fn(t, st)
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+
+// results makes results for seqs, one second apart from t0+seq s.
+func results(seqs ...uint64) []probe.Result {
+	out := make([]probe.Result, len(seqs))
+	for i, s := range seqs {
+		out[i] = probe.Result{
+			Seq: s, Time: t0.Add(time.Duration(s) * time.Second), Check: "portal",
+			Kind: probe.KindHTTP, Target: "http://127.0.0.1:9000/", OK: s%3 != 0,
+			DurationMS: float64(s) + 0.5, StatusCode: 200,
+			Phases: map[string]float64{"connect": 0.25},
+		}
+	}
+	return out
+}
+
+func write(t *testing.T, st store.Store, w store.Write) store.WriteResult {
+	t.Helper()
+	if w.Received.IsZero() {
+		w.Received = t0.Add(time.Hour)
+	}
+	res, err := st.Write(context.Background(), w)
+	if err != nil {
+		t.Fatalf("Write(%s, %d results): %v", w.Probe, len(w.Results), err)
+	}
+	return res
+}
+
+func scan(t *testing.T, st store.Store, from, to time.Time) []store.Record {
+	t.Helper()
+	var out []store.Record
+	err := st.Scan(context.Background(), from, to, func(r store.Record) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return out
+}
+
+func testScanWindow(t *testing.T, st store.Store) {
+	// Written out of time order and across two probes.
+	write(t, st, store.Write{Probe: "b", Results: results(5, 1, 3)})
+	write(t, st, store.Write{Probe: "a", Results: results(2, 4, 6)})
+	got := scan(t, st, t0.Add(2*time.Second), t0.Add(6*time.Second))
+	var keys []string
+	for _, r := range got {
+		keys = append(keys, fmt.Sprintf("%s%d", r.Probe, r.Seq))
+	}
+	want := []string{"a2", "b3", "a4", "b5"} // from inclusive, to exclusive
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Fatalf("scan = %v, want %v", keys, want)
+	}
+	r := got[0]
+	if !r.Time.Equal(t0.Add(2*time.Second)) || r.Check != "portal" || r.DurationMS != 2.5 ||
+		r.Phases["connect"] != 0.25 || r.StatusCode != 200 || !r.OK {
+		t.Errorf("record fields not kept: %+v", r)
+	}
+}
+
+func testDuplicates(t *testing.T, st store.Store) {
+	res := write(t, st, store.Write{Probe: "a", Results: results(1, 2, 2, 3)})
+	if res.Stored != 3 || res.Duplicates != 1 {
+		t.Errorf("first write stored %d dup %d, want 3, 1", res.Stored, res.Duplicates)
+	}
+	res = write(t, st, store.Write{Probe: "a", Results: results(2, 3, 4)})
+	if res.Stored != 1 || res.Duplicates != 2 {
+		t.Errorf("second write stored %d dup %d, want 1, 2", res.Stored, res.Duplicates)
+	}
+	// The same seq from another probe is another result.
+	res = write(t, st, store.Write{Probe: "b", Results: results(1)})
+	if res.Stored != 1 {
+		t.Errorf("probe b seq 1 stored %d, want 1", res.Stored)
+	}
+	if n := len(scan(t, st, t0, t0.Add(time.Hour))); n != 5 {
+		t.Errorf("scan found %d results, want 5", n)
+	}
+}
+
+func testAckContiguous(t *testing.T, st store.Store) {
+	if res := write(t, st, store.Write{Probe: "a", Results: results(1, 2, 4)}); res.AckedSeq != 2 {
+		t.Errorf("acked %d after 1,2,4; want 2", res.AckedSeq)
+	}
+	if res := write(t, st, store.Write{Probe: "a", Results: results(3)}); res.AckedSeq != 4 {
+		t.Errorf("acked %d after 3; want 4", res.AckedSeq)
+	}
+	// Resending below the ack is a duplicate, not a new result.
+	if res := write(t, st, store.Write{Probe: "a", Results: results(1, 4)}); res.Duplicates != 2 || res.AckedSeq != 4 {
+		t.Errorf("resend: %+v, want 2 duplicates, acked 4", res)
+	}
+}
+
+func testRejected(t *testing.T, st store.Store) {
+	res := write(t, st, store.Write{Probe: "a", Results: results(1, 2, 4), Rejected: []uint64{3}})
+	if res.AckedSeq != 4 || res.Stored != 3 {
+		t.Errorf("got %+v, want acked 4 with 3 stored", res)
+	}
+	ps := probeState(t, st, "a")
+	if ps.ResultsStored != 3 || ps.LastSeq != 4 {
+		t.Errorf("probe state %+v, want 3 stored, last seq 4", ps)
+	}
+}
+
+func testFirstSeq(t *testing.T, st store.Store) {
+	write(t, st, store.Write{Probe: "a", Results: results(1, 2, 3, 7)})
+	res := write(t, st, store.Write{Probe: "a", FirstSeq: 10, Results: results(10, 11, 12)})
+	if res.AckedSeq != 12 {
+		t.Errorf("acked %d, want 12", res.AckedSeq)
+	}
+	ps := probeState(t, st, "a")
+	if ps.Lost != 5 { // 4, 5, 6, 8, 9
+		t.Errorf("lost %d, want 5", ps.Lost)
+	}
+	if ps.ResultsStored != 7 {
+		t.Errorf("stored %d, want 7", ps.ResultsStored)
+	}
+}
+
+func testConcurrent(t *testing.T, st store.Store) {
+	seqs := make([]uint64, 200)
+	for i := range seqs {
+		seqs[i] = uint64(i + 1)
+	}
+	batch := results(seqs...)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := st.Write(context.Background(), store.Write{Probe: "a", Results: batch, Received: t0})
+			if err != nil {
+				t.Errorf("Write: %v", err)
+				return
+			}
+			mu.Lock()
+			stored += res.Stored
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if stored != 200 {
+		t.Errorf("8 concurrent writers stored %d in all, want 200", stored)
+	}
+	if n := len(scan(t, st, t0, t0.Add(time.Hour))); n != 200 {
+		t.Errorf("scan found %d, want 200", n)
+	}
+}
+
+func probeState(t *testing.T, st store.Store, id string) store.ProbeState {
+	t.Helper()
+	ps, err := st.Probes(context.Background())
+	if err != nil {
+		t.Fatalf("Probes: %v", err)
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return p
+		}
+	}
+	t.Fatalf("probe %s not in %+v", id, ps)
+	return store.ProbeState{}
+}
+
+func testProbeState(t *testing.T, st store.Store) {
+	recv := t0.Add(90 * time.Minute)
+	write(t, st, store.Write{Probe: "a", Results: results(1, 2), Received: recv})
+	// A batch of duplicates only does not move last_seen.
+	write(t, st, store.Write{Probe: "a", Results: results(2), Received: recv.Add(time.Minute)})
+	write(t, st, store.Write{Probe: "b", Results: results(1)})
+	ps := probeState(t, st, "a")
+	if !ps.LastSeen.Equal(recv) || ps.LastSeq != 2 || ps.ResultsStored != 2 || ps.AckedSeq != 2 {
+		t.Errorf("probe a: %+v", ps)
+	}
+	all, _ := st.Probes(context.Background())
+	if len(all) != 2 {
+		t.Errorf("%d probes, want 2", len(all))
+	}
+}
+
+func testScanStops(t *testing.T, st store.Store) {
+	write(t, st, store.Write{Probe: "a", Results: results(1, 2, 3)})
+	stop := errors.New("enough")
+	n := 0
+	err := st.Scan(context.Background(), t0, t0.Add(time.Hour), func(store.Record) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Scan returned %v after %d calls, want the callback's error after 1", err, n)
+	}
+}
+
+func testClosed(t *testing.T, st store.Store) {
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_, err := st.Write(context.Background(), store.Write{Probe: "a", Results: results(1)})
+	if !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Write after Close: %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,166 @@
+package geo
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/jangkau/jangkau/geo/geotest"
+)
+
+func TestLocateFixture(t *testing.T) {
+	rs := loadFixture(t)
+	tests := []struct {
+		name     string
+		lat, lon float64
+		want     string
+	}{
+		{"west square", -0.2, 100.2, "99.01.01"},
+		{"in the hole", -0.5, 100.5, ""},
+		{"second", -0.5, 101.5, "99.01.02"},
+		{"multipolygon main", -0.5, 102.5, "99.02.01"},
+		{"multipolygon island", -1.7, 102.3, "99.02.01"},
+		{"sea beside the island", -1.7, 102.8, ""},
+		{"from the id", -0.5, 103.9, "99.02.02"},
+		{"east of all", -0.5, 104.5, ""},
+		{"north of all", 0.5, 101.5, ""},
+		{"far corner", 0, 104, "99.02.02"},
+		{"not a number", math.NaN(), 100.5, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			if r := rs.Locate(tc.lat, tc.lon); r != nil {
+				got = r.Code
+			}
+			if got != tc.want {
+				t.Errorf("Locate(%g, %g) = %q, want %q", tc.lat, tc.lon, got, tc.want)
+			}
+		})
+	}
+}
+
+func loadADM4(t testing.TB) *Regions {
+	t.Helper()
+	rs, err := LoadFile(geotest.File(t, "banten-adm4.geojson"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// scanLocate is the reference: every deepest region in code order, no
+// index. withBound skips regions whose bbox misses the point, which gives the
+// same answers sooner.
+func scanLocate(leaves []*Region, pt orb.Point, withBound bool) *Region {
+	for _, r := range leaves {
+		if withBound && !r.Bound.Contains(pt) {
+			continue
+		}
+		switch g := r.Geometry.(type) {
+		case orb.Polygon:
+			if planar.PolygonContains(g, pt) {
+				return r
+			}
+		case orb.MultiPolygon:
+			if planar.MultiPolygonContains(g, pt) {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// randomPoints are uniform over b with a fixed seed, so runs compare.
+func randomPoints(b orb.Bound, n int) []orb.Point {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pts := make([]orb.Point, n)
+	for i := range pts {
+		pts[i] = orb.Point{
+			b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]),
+			b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1]),
+		}
+	}
+	return pts
+}
+
+func TestLocateAgreesWithScan(t *testing.T) {
+	rs := loadADM4(t)
+	leaves := rs.Level(rs.Deepest())
+	hits := 0
+	for _, pt := range randomPoints(rs.Bound(), 10000) {
+		got, want := rs.Locate(pt[1], pt[0]), scanLocate(leaves, pt, true)
+		if got != want {
+			t.Fatalf("at %v: index %v, scan %v", pt, name(got), name(want))
+		}
+		if got != nil {
+			hits++
+		}
+	}
+	// Banten fills about half of its bound; far fewer hits means a broken index.
+	if hits < 3000 {
+		t.Errorf("only %d of 10000 points inside a desa", hits)
+	}
+}
+
+func name(r *Region) string {
+	if r == nil {
+		return "nil"
+	}
+	return r.Code
+}
+
+func TestLocateCentroids(t *testing.T) {
+	path := geotest.File(t, "banten-adm4.geojson")
+	rs := loadADM4(t)
+	fc := readCollection(t, path)
+	ok := 0
+	for _, f := range fc.Features {
+		kab := f.Properties.MustString("kab_kode")
+		lat, lon := f.Properties.MustFloat64("src_centroid_lat"), f.Properties.MustFloat64("src_centroid_lng")
+		if r := rs.Locate(lat, lon); r != nil && Within(r.Code, kab) {
+			ok++
+		}
+	}
+	t.Logf("%d of %d desa centroids locate within their kabupaten", ok, len(fc.Features))
+	if len(fc.Features) != 1552 || ok < 1540 {
+		t.Errorf("%d of %d centroids within their kabupaten, want at least 1540 of 1552", ok, len(fc.Features))
+	}
+}
+
+func readCollection(t testing.TB, path string) *geojson.FeatureCollection {
+	t.Helper()
+	data, err := readFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := geojson.UnmarshalFeatureCollection(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fc
+}
+
+func BenchmarkLocate(b *testing.B) {
+	rs := loadADM4(b)
+	pts := randomPoints(rs.Bound(), 1<<16)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		pt := pts[i&(len(pts)-1)]
+		rs.Locate(pt[1], pt[0])
+	}
+}
+
+func BenchmarkLocateScan(b *testing.B) {
+	rs := loadADM4(b)
+	leaves := rs.Level(rs.Deepest())
+	pts := randomPoints(rs.Bound(), 1<<16)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		scanLocate(leaves, pts[i&(len(pts)-1)], false)
+	}
+}

@@ -1,0 +1,240 @@
+package geo
+
+import (
+	"bufio"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/project"
+	"github.com/paulmach/orb/simplify"
+)
+
+// SVGPoint is a marker drawn over the regions, such as a probe.
+type SVGPoint struct {
+	Lat, Lon float64
+	Label    string // tooltip; "" for none
+	Colour   string // fill; "" for black
+}
+
+// SVGOptions say what to draw. Colours and texts come from functions so the
+// writer knows nothing of statuses or of where the figures come from.
+type SVGOptions struct {
+	Width, Height int                  // pixels; defaults 900x600
+	Fill          func(*Region) string // fill colour per region; default the unmeasured grey
+	Title         func(*Region) string // tooltip (<title>); default "name (code)"
+	Href          func(*Region) string // optional link per region ("" = none)
+	Points        []SVGPoint           // markers, e.g. probes
+	Bound         orb.Bound            // optional view bound; default union of regions
+}
+
+// svgTolerance is the Douglas-Peucker tolerance in pixels: below what a
+// screen shows, and it keeps the 1,552-desa map of Banten small.
+const svgTolerance = 0.5
+
+// WriteSVG draws regions as a standalone SVG map in web-mercator, north up,
+// the way the map page and reports show them. One <path> per region with
+// id "region-<code with - for .>" and data-code, so that pages can style
+// and script it without parsing the geometry.
+func WriteSVG(w io.Writer, regions []*Region, opt SVGOptions) error {
+	if opt.Width <= 0 {
+		opt.Width = 900
+	}
+	if opt.Height <= 0 {
+		opt.Height = 600
+	}
+	view := opt.Bound
+	if view.IsZero() && len(regions) > 0 {
+		view = regions[0].Bound
+		for _, r := range regions[1:] {
+			view = view.Union(r.Bound)
+		}
+	}
+	pr := newPixelProjection(view, opt.Width, opt.Height)
+
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`+"\n",
+		opt.Width, opt.Height, opt.Width, opt.Height)
+	bw.WriteString(`<g stroke="#fff" stroke-width="0.5" stroke-linejoin="round">` + "\n")
+	var d strings.Builder
+	for _, r := range regions {
+		d.Reset()
+		pr.pathData(&d, r.Geometry)
+		fill, title, href := StatusUnmeasured.Colour(), r.Name+" ("+r.Code+")", ""
+		if opt.Fill != nil {
+			fill = opt.Fill(r)
+		}
+		if opt.Title != nil {
+			title = opt.Title(r)
+		}
+		if opt.Href != nil {
+			href = opt.Href(r)
+		}
+		if href != "" {
+			bw.WriteString(`<a href="` + escape(href) + `">`)
+		}
+		bw.WriteString(`<path id="region-` + escape(strings.ReplaceAll(r.Code, ".", "-")) +
+			`" data-code="` + escape(r.Code) + `" fill="` + escape(fill) +
+			`" fill-rule="evenodd" d="` + d.String() + `"><title>` + escape(title) + `</title></path>`)
+		if href != "" {
+			bw.WriteString(`</a>`)
+		}
+		bw.WriteByte('\n')
+	}
+	bw.WriteString("</g>\n")
+	for _, p := range opt.Points {
+		x, y := pr.pixel(orb.Point{p.Lon, p.Lat})
+		colour := p.Colour
+		if colour == "" {
+			colour = "#000"
+		}
+		fmt.Fprintf(bw, `<circle cx="%s" cy="%s" r="4" fill="%s" stroke="#fff" stroke-width="1">`,
+			tenths(round10(x)), tenths(round10(y)), escape(colour))
+		if p.Label != "" {
+			bw.WriteString(`<title>` + escape(p.Label) + `</title>`)
+		}
+		bw.WriteString("</circle>\n")
+	}
+	bw.WriteString("</svg>\n")
+	return bw.Flush()
+}
+
+// pixelProjection maps [lon, lat] to SVG pixels: web-mercator, scaled to
+// fit the view bound into the canvas with its aspect kept, centred.
+type pixelProjection struct {
+	minX, maxY     float64 // mercator metres of the view's west and north edges
+	scale          float64 // pixels per metre
+	offX, offY     float64 // centring margins
+	simplification *simplify.DouglasPeuckerSimplifier
+}
+
+func newPixelProjection(view orb.Bound, width, height int) pixelProjection {
+	lo := project.WGS84.ToMercator(view.Min)
+	hi := project.WGS84.ToMercator(view.Max)
+	dx, dy := math.Max(hi[0]-lo[0], 1e-9), math.Max(hi[1]-lo[1], 1e-9)
+	scale := math.Min(float64(width)/dx, float64(height)/dy)
+	return pixelProjection{
+		minX: lo[0], maxY: hi[1], scale: scale,
+		offX:           (float64(width) - dx*scale) / 2,
+		offY:           (float64(height) - dy*scale) / 2,
+		simplification: simplify.DouglasPeucker(svgTolerance),
+	}
+}
+
+func (pr pixelProjection) pixel(p orb.Point) (x, y float64) {
+	m := project.WGS84.ToMercator(p)
+	return (m[0]-pr.minX)*pr.scale + pr.offX, (pr.maxY-m[1])*pr.scale + pr.offY
+}
+
+// pathData writes the rings of g as relative path commands in tenths of a
+// pixel: relative steps are short numbers, which roughly halves the size of
+// a map with many small regions. Rings that simplify away are dropped; a
+// region too small to keep any ring is drawn from its first exterior ring
+// unsimplified, so that it still has a visible (if tiny) path.
+func (pr pixelProjection) pathData(d *strings.Builder, g orb.Geometry) {
+	var cur [2]int64 // the pen, in tenths of a pixel
+	wrote := false
+	for _, poly := range polygons(g) {
+		for i, ring := range poly {
+			pts := pr.ring(ring, true)
+			if len(pts) < 4 {
+				if i == 0 {
+					break // no exterior, so its holes do not matter
+				}
+				continue
+			}
+			writeRing(d, pts, &cur)
+			wrote = true
+		}
+	}
+	if !wrote {
+		if ps := polygons(g); len(ps) > 0 && len(ps[0]) > 0 {
+			writeRing(d, pr.ring(ps[0][0], false), &cur)
+		}
+	}
+}
+
+// ring projects, optionally simplifies, and rounds one ring to tenths of a
+// pixel, dropping points that round onto their predecessor.
+func (pr pixelProjection) ring(r orb.Ring, simplified bool) [][2]int64 {
+	px := make(orb.Ring, len(r))
+	for i, p := range r {
+		px[i][0], px[i][1] = pr.pixel(p)
+	}
+	if simplified {
+		px = pr.simplification.Ring(px)
+	}
+	out := make([][2]int64, 0, len(px))
+	for _, p := range px {
+		q := [2]int64{round10(p[0]), round10(p[1])}
+		if len(out) > 0 && out[len(out)-1] == q {
+			continue
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// writeRing writes "m dx dy dx dy ... z"; the closing point is implied by z.
+// After z the pen is back at the ring's start, where the next m counts from.
+func writeRing(d *strings.Builder, pts [][2]int64, cur *[2]int64) {
+	if len(pts) > 1 && pts[0] == pts[len(pts)-1] {
+		pts = pts[:len(pts)-1]
+	}
+	if len(pts) == 0 {
+		return
+	}
+	d.WriteByte('m')
+	prev := *cur
+	for i, p := range pts {
+		writeNum(d, p[0]-prev[0], i == 0)
+		writeNum(d, p[1]-prev[1], false)
+		prev = p
+	}
+	d.WriteByte('z')
+	*cur = pts[0]
+}
+
+// writeNum writes a value in tenths, with a space before it unless it is
+// the first after a command letter or starts with a minus.
+func writeNum(d *strings.Builder, v int64, first bool) {
+	s := tenths(v)
+	if !first && s[0] != '-' {
+		d.WriteByte(' ')
+	}
+	d.WriteString(s)
+}
+
+// tenths formats v/10 as briefly as SVG allows: "12.3", "-.5", "7".
+func tenths(v int64) string {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	var s string
+	switch whole, frac := v/10, v%10; {
+	case frac == 0:
+		s = strconv.FormatInt(whole, 10)
+	case whole == 0:
+		s = "." + strconv.FormatInt(frac, 10)
+	default:
+		s = strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(frac, 10)
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func round10(v float64) int64 { return int64(math.Round(v * 10)) }
+
+// escape makes any text safe in element content and in quoted attributes.
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s)) // writes to a strings.Builder cannot fail
+	return b.String()
+}

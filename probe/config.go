@@ -1,0 +1,236 @@
+package probe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the probe's configuration file. Durations are Go durations
+// ("5s", "1m30s"); a bare number is an error, not nanoseconds.
+type Config struct {
+	// ID names this probe to the collector: [A-Za-z0-9._-]+.
+	ID string `yaml:"id"`
+	// Collector is the base http or https URL of the collector.
+	Collector string `yaml:"collector"`
+	// Token and TokenFile: exactly one of them. A token file's content is
+	// trimmed of surrounding white space.
+	Token     string `yaml:"token,omitempty"`
+	TokenFile string `yaml:"token_file,omitempty"`
+	// CAFile is an optional PEM bundle that verifies an https collector
+	// instead of the system roots.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// Location, when set, is attached to every result.
+	Location    *Location     `yaml:"location,omitempty"`
+	Spool       SpoolConfig   `yaml:"spool"`
+	Upload      UploadConfig  `yaml:"upload"`
+	Concurrency int           `yaml:"concurrency"`
+	Checks      []CheckConfig `yaml:"checks"`
+
+	// token is the content of TokenFile, read at load.
+	token string
+}
+
+// SpoolConfig says where unacknowledged results are kept.
+type SpoolConfig struct {
+	// Dir defaults to jangkau-spool-<id> beside the config file (in the
+	// working directory for a config parsed without a base directory).
+	Dir string `yaml:"dir"`
+}
+
+// UploadConfig tunes how results are sent to the collector.
+type UploadConfig struct {
+	// Interval is the longest a new result waits before it is sent, and
+	// the shortest time between two batches when there is no backlog.
+	Interval  time.Duration `yaml:"interval"`
+	BatchSize int           `yaml:"batch_size"`
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
+// CheckConfig is one check: a kind run against a target every interval.
+type CheckConfig struct {
+	Name     string        `yaml:"name"`
+	Kind     string        `yaml:"kind"`
+	Target   string        `yaml:"target"`
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	// Service names the e-service this check measures, if any.
+	Service string `yaml:"service,omitempty"`
+}
+
+// DefaultConfig holds the values a config file starts from.
+var DefaultConfig = Config{
+	Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
+	Concurrency: 32,
+}
+
+// DefaultCheckConfig holds what a check leaves unset; it is applied after
+// decoding because a custom YAML unmarshaler would lose strict decoding.
+var DefaultCheckConfig = CheckConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// LoadConfig reads and validates the config file at path; relative paths
+// in it are relative to its directory.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	cfg, err := ParseConfig(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a config strictly (unknown keys are errors), applies
+// defaults, resolves token_file, ca_file and spool.dir against baseDir,
+// reads the token file and validates the result.
+func ParseConfig(data []byte, baseDir string) (*Config, error) {
+	cfg := DefaultConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("config is empty")
+		}
+		return nil, err
+	}
+	for i := range cfg.Checks {
+		c := &cfg.Checks[i]
+		if c.Interval == 0 {
+			c.Interval = DefaultCheckConfig.Interval
+		}
+		if c.Timeout == 0 {
+			c.Timeout = DefaultCheckConfig.Timeout
+		}
+	}
+	resolve := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(baseDir, p)
+	}
+	cfg.TokenFile = resolve(cfg.TokenFile)
+	cfg.CAFile = resolve(cfg.CAFile)
+	if cfg.Spool.Dir == "" && idRE.MatchString(cfg.ID) {
+		cfg.Spool.Dir = "jangkau-spool-" + cfg.ID
+	}
+	cfg.Spool.Dir = resolve(cfg.Spool.Dir)
+	if cfg.TokenFile != "" && cfg.Token == "" {
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token_file: %w", err)
+		}
+		cfg.token = strings.TrimSpace(string(b))
+		if cfg.token == "" {
+			return nil, fmt.Errorf("token_file %q is empty", cfg.TokenFile)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// BearerToken is the token the probe presents to the collector.
+func (c *Config) BearerToken() string {
+	if c.Token != "" {
+		return c.Token
+	}
+	return c.token
+}
+
+// Validate checks every field and the relations between them. A Config
+// built in code should pass it before it is given to New.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("id is missing")
+	case !idRE.MatchString(c.ID):
+		return fmt.Errorf("id %q may only contain A-Z a-z 0-9 . _ -", c.ID)
+	}
+	u, err := url.Parse(c.Collector)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("collector %q must be an http or https URL", c.Collector)
+	}
+	switch {
+	case c.Token != "" && c.TokenFile != "":
+		return errors.New("token and token_file are both set; use one")
+	case c.Token == "" && c.TokenFile == "":
+		return errors.New("one of token or token_file is required")
+	}
+	if l := c.Location; l != nil {
+		if l.Lat < -90 || l.Lat > 90 {
+			return fmt.Errorf("location.lat (%g) must be within -90..90", l.Lat)
+		}
+		if l.Lon < -180 || l.Lon > 180 {
+			return fmt.Errorf("location.lon (%g) must be within -180..180", l.Lon)
+		}
+	}
+	if c.Spool.Dir == "" {
+		return errors.New("spool.dir is missing")
+	}
+	switch {
+	case c.Upload.Interval <= 0:
+		return fmt.Errorf("upload.interval (%s) must be positive", c.Upload.Interval)
+	case c.Upload.Timeout <= 0:
+		return fmt.Errorf("upload.timeout (%s) must be positive", c.Upload.Timeout)
+	case c.Upload.BatchSize <= 0:
+		return fmt.Errorf("upload.batch_size (%d) must be positive", c.Upload.BatchSize)
+	case c.Concurrency <= 0:
+		return fmt.Errorf("concurrency (%d) must be positive", c.Concurrency)
+	}
+	if len(c.Checks) == 0 {
+		return errors.New("checks: none configured")
+	}
+	return c.validateChecks(NewKinds())
+}
+
+func (c *Config) validateChecks(kinds Kinds) error {
+	seen := make(map[string]int, len(c.Checks))
+	for i, ch := range c.Checks {
+		if ch.Name == "" {
+			return fmt.Errorf("checks[%d].name is missing", i)
+		}
+		if j, dup := seen[ch.Name]; dup {
+			return fmt.Errorf("checks[%d].name %q is already used by checks[%d]", i, ch.Name, j)
+		}
+		seen[ch.Name] = i
+		newChecker, ok := kinds[ch.Kind]
+		if !ok {
+			return fmt.Errorf("checks[%d].kind %q is not one of %s", i, ch.Kind, strings.Join(kinds.names(), ", "))
+		}
+		switch {
+		case ch.Interval <= 0:
+			return fmt.Errorf("checks[%d].interval (%s) must be positive", i, ch.Interval)
+		case ch.Timeout <= 0:
+			return fmt.Errorf("checks[%d].timeout (%s) must be positive", i, ch.Timeout)
+		case ch.Timeout >= ch.Interval:
+			return fmt.Errorf("checks[%d].timeout (%s) must be shorter than interval (%s)", i, ch.Timeout, ch.Interval)
+		}
+		// Constructors validate the target; their errors start with the
+		// field they blame ("target ...").
+		if _, err := newChecker(ch); err != nil {
+			return fmt.Errorf("checks[%d].%w", i, err)
+		}
+	}
+	return nil
+}
+
+// names lists the kinds in a stable order, for error messages.
+func (k Kinds) names() []string {
+	return slices.Sorted(maps.Keys(k))
+}

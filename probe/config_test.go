@@ -1,0 +1,118 @@
+package probe
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigBad(t *testing.T) {
+	tests := []struct {
+		file, wantErr string
+	}{
+		{"unknown_key", "field colector not found"},
+		{"unknown_check_key", "field retries not found"},
+		{"timeout_long", "checks[1].timeout (15s) must be shorter than interval (10s)"},
+		{"kind", `checks[0].kind "ftp" is not one of http, tcp`},
+		{"collector_scheme", `collector "ftp://x" must be an http or https URL`},
+		{"dup_name", `checks[1].name "a" is already used by checks[0]`},
+		{"no_id", "id is missing"},
+		{"id_chars", `id "pdg 01/x" may only contain`},
+		{"http_target", `checks[0].target "127.0.0.1:9000/" must be an absolute http or https URL`},
+		{"tcp_target", `checks[0].target "127.0.0.1" must be host:port`},
+		{"tcp_port", `checks[0].target "127.0.0.1:99999": port must be a number in 1..65535`},
+		{"lat", "location.lat (-96.31) must be within -90..90"},
+		{"lon", "location.lon (186.1) must be within -180..180"},
+		{"both_tokens", "token and token_file are both set"},
+		{"no_token", "one of token or token_file is required"},
+		{"missing_token_file", "no-such-token"},
+		{"bare_duration", "into time.Duration"},
+		{"no_checks", "checks: none configured"},
+		{"batch_size", "upload.batch_size (0) must be positive"},
+		{"concurrency", "concurrency (-1) must be positive"},
+		{"empty", "config is empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.file+".bad.yml")
+			_, err := LoadConfig(path)
+			if err == nil {
+				t.Fatalf("LoadConfig(%s) succeeded, want error containing %q", path, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("LoadConfig(%s) error = %q, want it to contain %q", path, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadConfigGood(t *testing.T) {
+	dir := "testdata"
+	tests := []struct {
+		file      string
+		want      Config
+		wantToken string
+	}{
+		{
+			file: "full",
+			want: Config{
+				ID:          "pdg-01",
+				Collector:   "http://127.0.0.1:8080",
+				TokenFile:   filepath.Join(dir, "token"),
+				Location:    &Location{Lat: -6.31, Lon: 106.10},
+				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01")},
+				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
+				Concurrency: 32,
+				Checks: []CheckConfig{
+					{Name: "portal", Kind: "http", Target: "http://127.0.0.1:9000/", Interval: 5 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
+					{Name: "gateway", Kind: "tcp", Target: "127.0.0.1:9001", Interval: 5 * time.Second, Timeout: 2 * time.Second},
+				},
+			},
+			wantToken: "s3cret",
+		},
+		{
+			file: "minimal",
+			want: Config{
+				ID:          "pdg-02",
+				Collector:   "https://127.0.0.1:8443/",
+				Token:       "abc",
+				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-02")},
+				Upload:      DefaultConfig.Upload,
+				Concurrency: DefaultConfig.Concurrency,
+				Checks: []CheckConfig{
+					{Name: "gw", Kind: "tcp", Target: "127.0.0.1:22", Interval: 30 * time.Second, Timeout: 10 * time.Second},
+				},
+			},
+			wantToken: "abc",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := LoadConfig(filepath.Join(dir, tc.file+".good.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok := got.BearerToken(); tok != tc.wantToken {
+				t.Errorf("BearerToken() = %q, want %q", tok, tc.wantToken)
+			}
+			got.token = ""
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("LoadConfig:\n got %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// DefaultConfig must not be changed by parsing: it is copied, not shared.
+func TestParseConfigKeepsDefaults(t *testing.T) {
+	before := DefaultConfig
+	_, err := ParseConfig([]byte("id: a\ncollector: http://127.0.0.1:1\ntoken: t\nupload: {interval: 1s}\nchecks: [{name: a, kind: tcp, target: '127.0.0.1:2'}]\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, DefaultConfig) {
+		t.Errorf("DefaultConfig changed: %+v", DefaultConfig)
+	}
+}

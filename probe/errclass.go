@@ -1,0 +1,74 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+)
+
+// statusError is a response whose status code counts as a failure.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("unexpected status %s", e.status) }
+
+// classify maps an error of a check to one of the Err* classes, so that a
+// map can tell a dead port from a slow link without parsing messages.
+// Order matters: a DNS lookup cut by the deadline is a timeout (the link
+// is slow), a lookup that got an answer saying no is a dns error.
+func classify(err error) string {
+	if err == nil {
+		return ""
+	}
+	var (
+		status *statusError
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	switch {
+	case errors.As(err, &status):
+		return ErrStatus
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return ErrTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrRefused
+	case errors.As(err, &dnsErr):
+		return ErrDNS
+	case isTLSError(err):
+		return ErrTLS
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return ErrUnreachable
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return ErrReset
+	}
+	return ErrOther
+}
+
+// isTLSError reports errors of the TLS handshake or of certificate
+// verification.
+func isTLSError(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+		alert     tls.AlertError
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		op        *net.OpError
+	)
+	// crypto/tls reports an alert from the peer as a *net.OpError with
+	// this Op around an unexported type.
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return true
+	}
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}

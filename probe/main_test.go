@@ -1,0 +1,16 @@
+package probe
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// discard is the logger of tests that do not look at logs.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

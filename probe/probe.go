@@ -1,0 +1,105 @@
+// Package probe is the agent that runs in district offices: it runs
+// checks (one file per kind) on a schedule, keeps every result in a
+// durable spool and uploads the spool to the collector, which
+// acknowledges what it has stored. The wire types in wire.go are shared
+// with the collector.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// flushTimeout bounds the last upload on shutdown; what is not sent by
+// then stays in the spool for the next start.
+const flushTimeout = 5 * time.Second
+
+// Probe wires the scheduler, the spool and the uploader together.
+type Probe struct {
+	cfg      *Config
+	log      *slog.Logger
+	spool    *Spool
+	sched    *Scheduler
+	uploader *Uploader
+	metrics  *metrics
+}
+
+// New builds the checkers of cfg, opens its spool and registers the
+// probe's metrics on reg (nil: no metrics).
+func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	p := &Probe{cfg: cfg, log: log}
+	p.sched = NewScheduler(cfg.ID, log, cfg.Concurrency, p.record)
+	kinds := NewKinds()
+	for i, cc := range cfg.Checks {
+		c, err := kinds[cc.Kind](cc)
+		if err != nil {
+			return nil, fmt.Errorf("checks[%d].%w", i, err)
+		}
+		p.sched.Add(cc, c)
+	}
+	spool, err := OpenSpool(cfg.Spool.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p.spool = spool
+	if p.uploader, err = NewUploader(cfg, spool, log); err != nil {
+		spool.Close()
+		return nil, err
+	}
+	if reg != nil {
+		if p.metrics, err = newMetrics(reg, spool); err != nil {
+			spool.Close()
+			return nil, fmt.Errorf("register probe metrics: %w", err)
+		}
+		p.uploader.metrics = p.metrics
+	}
+	return p, nil
+}
+
+// Run checks and uploads until ctx is cancelled. Then it stops scheduling,
+// waits for the checks in flight, tries for 5 s to upload what is left,
+// closes the spool and returns nil. Results not uploaded stay on disk.
+func (p *Probe) Run(ctx context.Context) error {
+	p.log.Info("probe started", "id", p.cfg.ID, "checks", len(p.cfg.Checks), "collector", p.cfg.Collector,
+		"spool", p.cfg.Spool.Dir, "spooled", p.spool.Len(), "last_seq", p.spool.LastSeq())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.uploader.Run(ctx) })
+	p.sched.Run(ctx)
+	wg.Wait()
+
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := p.uploader.Flush(fctx); err != nil {
+		p.log.Warn("results left for the next start", "err", err)
+	}
+	if err := p.spool.Close(); err != nil {
+		p.log.Error("close spool", "err", err)
+	}
+	p.log.Info("probe stopped", "last_seq", p.spool.LastSeq())
+	return nil
+}
+
+// Close releases the spool of a Probe that will not Run; after Run it is
+// a no-op.
+func (p *Probe) Close() error { return p.spool.Close() }
+
+// record is the scheduler's sink: attach the location, count, spool.
+func (p *Probe) record(r Result) {
+	if l := p.cfg.Location; l != nil && r.Location == nil {
+		loc := *l
+		r.Location = &loc
+	}
+	p.metrics.result(r)
+	if _, err := p.spool.Add(r); err != nil {
+		p.metrics.spoolError()
+		p.log.Error("result lost: spool add failed", "check", r.Check, "err", err)
+	}
+}

@@ -1,0 +1,215 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// fakeChecker takes a fixed time and counts how many of its runs, and of
+// all fakes sharing gauge, overlap.
+type fakeChecker struct {
+	cc        CheckConfig
+	took      time.Duration
+	ignoreCtx bool // a checker that breaks its contract
+	running   atomic.Int32
+	maxSelf   atomic.Int32
+	global    *gauge
+}
+
+type gauge struct{ cur, max atomic.Int32 }
+
+func (g *gauge) inc() {
+	n := g.cur.Add(1)
+	for m := g.max.Load(); n > m && !g.max.CompareAndSwap(m, n); m = g.max.Load() {
+	}
+}
+
+func (f *fakeChecker) Run(ctx context.Context, _ *slog.Logger) Result {
+	start := time.Now()
+	if n := f.running.Add(1); n > f.maxSelf.Load() {
+		f.maxSelf.Store(n)
+	}
+	defer f.running.Add(-1)
+	if f.global != nil {
+		f.global.inc()
+		defer f.global.cur.Add(-1)
+	}
+	var err error
+	if f.ignoreCtx {
+		time.Sleep(f.took)
+	} else {
+		select {
+		case <-time.After(f.took):
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	r := startResult(f.cc, start)
+	r.OK = err == nil
+	finish(&r, start, err)
+	return r
+}
+
+// collect is a sink that keeps results.
+type collect struct {
+	mu sync.Mutex
+	rs []Result
+}
+
+func (c *collect) sink(r Result) {
+	c.mu.Lock()
+	c.rs = append(c.rs, r)
+	c.mu.Unlock()
+}
+
+func (c *collect) byCheck(name string) []Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Result
+	for _, r := range c.rs {
+		if r.Check == name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestSchedulerSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc := CheckConfig{Name: "portal", Kind: KindHTTP, Interval: 10 * time.Second, Timeout: 2 * time.Second}
+		f := &fakeChecker{cc: cc, took: 300 * time.Millisecond}
+		var got collect
+		s := NewScheduler("p1", discard, 4, got.sink)
+		s.Add(cc, f)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		s.Run(ctx)
+
+		rs := got.byCheck("portal")
+		if n := len(rs); n < 359 || n > 361 {
+			t.Errorf("%d runs in an hour every 10 s, want 360±1", n)
+		}
+		offset := spread("p1\x00"+cc.Name, cc.Interval)
+		for i, r := range rs {
+			if !r.OK {
+				t.Fatalf("run %d failed: %s", i, r.Error)
+			}
+			if phase := r.Time.Sub(time.Unix(0, 0)) % cc.Interval; phase != offset {
+				t.Fatalf("run %d at %s: phase %s, want the check's offset %s (drift)", i, r.Time, phase, offset)
+			}
+			if i > 0 && r.Time.Sub(rs[i-1].Time) != cc.Interval {
+				t.Fatalf("runs %d and %d are %s apart, want %s", i-1, i, r.Time.Sub(rs[i-1].Time), cc.Interval)
+			}
+		}
+	})
+}
+
+func TestSchedulerSlowCheckSkipsSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc := CheckConfig{Name: "slow", Kind: KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+		f := &fakeChecker{cc: cc, took: 25 * time.Second, ignoreCtx: true}
+		var got collect
+		s := NewScheduler("p1", discard, 4, got.sink)
+		s.Add(cc, f)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		s.Run(ctx)
+
+		if m := f.maxSelf.Load(); m != 1 {
+			t.Errorf("%d runs of one check at once, want 1", m)
+		}
+		// A 25 s run ends 5 s before its third slot: one run every 30 s.
+		rs := got.byCheck("slow")
+		if n := len(rs); n < 119 || n > 121 {
+			t.Errorf("%d runs, want 120±1 (missed slots skipped, no burst)", n)
+		}
+		for i := 1; i < len(rs); i++ {
+			if d := rs[i].Time.Sub(rs[i-1].Time); d != 30*time.Second {
+				t.Fatalf("runs %d and %d are %s apart, want 30s", i-1, i, d)
+			}
+		}
+	})
+}
+
+func TestSchedulerConcurrencyBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g gauge
+		var got collect
+		s := NewScheduler("p1", discard, 3, got.sink)
+		var fakes []*fakeChecker
+		for i := range 20 {
+			cc := CheckConfig{Name: fmt.Sprintf("c%02d", i), Kind: KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+			f := &fakeChecker{cc: cc, took: 4 * time.Second, global: &g}
+			fakes = append(fakes, f)
+			s.Add(cc, f)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		s.Run(ctx)
+
+		if m := g.max.Load(); m != 3 {
+			t.Errorf("at most %d checks ran at once, want exactly the bound 3", m)
+		}
+		for _, f := range fakes {
+			if len(got.byCheck(f.cc.Name)) == 0 {
+				t.Errorf("check %s never ran", f.cc.Name)
+			}
+		}
+	})
+}
+
+func TestSchedulerShutdownWaitsAndDropsCutRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc := CheckConfig{Name: "long", Kind: KindTCP, Interval: 10 * time.Second, Timeout: 9 * time.Second}
+		f := &fakeChecker{cc: cc, took: 8 * time.Second}
+		var got collect
+		s := NewScheduler("p1", discard, 1, got.sink)
+		s.Add(cc, f)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+
+		// Cancel in the middle of the first run.
+		time.Sleep(spread("p1\x00"+cc.Name, cc.Interval) + 4*time.Second)
+		synctest.Wait()
+		if f.running.Load() != 1 {
+			t.Fatal("first run not in flight")
+		}
+		cancel()
+		<-done
+		if f.running.Load() != 0 {
+			t.Error("Run returned with a check in flight")
+		}
+		if rs := got.byCheck("long"); len(rs) != 0 {
+			t.Errorf("a run cut by shutdown reached the sink: %+v", rs)
+		}
+	})
+}
+
+func TestNextSlot(t *testing.T) {
+	epoch := time.Unix(0, 0)
+	tests := []struct {
+		now, interval, offset, want time.Duration // since the epoch
+	}{
+		{now: 0, interval: 10, offset: 3, want: 3},
+		{now: 3, interval: 10, offset: 3, want: 13},
+		{now: 4, interval: 10, offset: 3, want: 13},
+		{now: 12, interval: 10, offset: 3, want: 13},
+		{now: 47, interval: 10, offset: 0, want: 50},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.now*time.Second), func(t *testing.T) {
+			s := time.Second
+			got := nextSlot(epoch.Add(tc.now*s), tc.interval*s, tc.offset*s)
+			if want := epoch.Add(tc.want * s); !got.Equal(want) {
+				t.Errorf("nextSlot = %s, want %s", got.Sub(epoch), want.Sub(epoch))
+			}
+		})
+	}
+}

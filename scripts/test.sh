@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test of jangkau on a fresh machine, installing what the tests
+# need first. This is the command the README gives and .ci/run calls.
+#
+#   bash scripts/test.sh            everything
+#   bash scripts/test.sh -short     skip the slow end-to-end tests
+#
+# Tests on the real Banten boundaries read ../shared/geo (or $JANGKAU_GEO_DIR);
+# without it they are skipped with a message, except under CI=true, where
+# they must run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+command -v go >/dev/null || { echo "scripts/test.sh: Go 1.26+ is needed (https://go.dev/dl/)" >&2; exit 1; }
+
+# apt_need PACKAGE...: install Debian packages the tests use, when missing.
+apt_need() {
+	local missing=()
+	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "scripts/test.sh: please install: ${missing[*]} (or run as root)" >&2
+		return 1
+	fi
+	say "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+say "go vet"
+go vet ./...
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+
+say "go test"
+go test -race -count=1 -timeout 20m "$@" ./...

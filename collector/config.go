@@ -31,6 +31,10 @@ type Config struct {
 	TLS        TLSConfig      `yaml:"tls"`
 	Status     geo.Thresholds `yaml:"status"`
 	Limits     LimitsConfig   `yaml:"limits"`
+	// Services is the catalogue of e-service checks handed out to probes.
+	Services []ServiceConfig `yaml:"services"`
+	// Clock says how far a probe's clock may be off.
+	Clock ClockConfig `yaml:"clock"`
 }
 
 // RegionsConfig says where the boundaries are and which properties mean what.
@@ -78,6 +82,10 @@ type LimitsConfig struct {
 	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
 	// MaxResults bounds the results of one batch.
 	MaxResults int `yaml:"max_results"`
+	// ProbeRequestsPerSecond and ProbeBurst bound each probe's request
+	// rate; past them the collector answers 429 with Retry-After.
+	ProbeRequestsPerSecond float64 `yaml:"probe_requests_per_second"`
+	ProbeBurst             int     `yaml:"probe_burst"`
 }
 
 // DefaultConfig is applied before decoding, so a file sets only what differs.
@@ -90,6 +98,9 @@ var DefaultConfig = Config{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,
 		MaxResults:      10000,
+
+		ProbeRequestsPerSecond: 20,
+		ProbeBurst:             40,
 	},
 }
 
@@ -102,7 +113,7 @@ var (
 // paths in it are taken from baseDir.
 func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	cfg := DefaultConfig
-	cfg.Probes, cfg.Viewers = nil, nil
+	cfg.Probes, cfg.Viewers, cfg.Services = nil, nil, nil
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -195,8 +206,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.max_decoded_bytes (%d) must be at least limits.max_body_bytes (%d)", c.Limits.MaxDecodedBytes, c.Limits.MaxBodyBytes)
 	case c.Limits.MaxResults < 1:
 		return fmt.Errorf("limits.max_results (%d) must be at least 1", c.Limits.MaxResults)
+	case c.Limits.ProbeRequestsPerSecond <= 0:
+		return fmt.Errorf("limits.probe_requests_per_second (%g) must be positive", c.Limits.ProbeRequestsPerSecond)
+	case c.Limits.ProbeBurst < 1:
+		return fmt.Errorf("limits.probe_burst (%d) must be at least 1", c.Limits.ProbeBurst)
 	}
-	return nil
+	if err := c.Clock.validate(); err != nil {
+		return err
+	}
+	return c.validateServices()
 }
 
 func checkLocation(l Location) error {

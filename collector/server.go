@@ -68,6 +68,7 @@ func (s *Server) now() time.Time { return s.opt.Now() }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/ingest", s.handleIngest)
+	mux.HandleFunc("GET /api/v1/probes/self/checks", s.handleSelfChecks)
 	mux.Handle("GET /api/v1/coverage", s.reader(s.handleCoverage))
 	mux.Handle("GET /api/v1/probes", s.reader(s.handleProbes))
 	mux.Handle("GET /metrics", s.reader(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))

@@ -225,7 +225,7 @@ func TestIngestStoresEachSeqOnce(t *testing.T) {
 
 func TestIngestLimits(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
-		c.Limits = LimitsConfig{MaxBodyBytes: 64 << 10, MaxDecodedBytes: 1 << 20, MaxResults: 50}
+		c.Limits.MaxBodyBytes, c.Limits.MaxDecodedBytes, c.Limits.MaxResults = 64<<10, 1<<20, 50
 	})
 	// 100 KB of random bytes stay about 100 KB compressed: over the
 	// compressed limit, under the decoded one.

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +35,12 @@ type Config struct {
 	Upload      UploadConfig  `yaml:"upload"`
 	Concurrency int           `yaml:"concurrency"`
 	Checks      []CheckConfig `yaml:"checks"`
+	// MetricsListen, when set, is where the probe serves its /metrics.
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
+	// Allow bounds what any check may target; see AllowConfig.
+	Allow AllowConfig `yaml:"allow"`
+	// Catalogue is the list of checks the collector hands out.
+	Catalogue CatalogueConfig `yaml:"catalogue"`
 
 	// token is the content of TokenFile, read at load.
 	token string
@@ -47,6 +51,11 @@ type SpoolConfig struct {
 	// Dir defaults to jangkau-spool-<id> beside the config file (in the
 	// working directory for a config parsed without a base directory).
 	Dir string `yaml:"dir"`
+	// MaxBytes bounds the spool file; when full the oldest results go
+	// first, counted in jangkau_probe_spool_dropped_total.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxAge drops results older than this (0: no age limit).
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // UploadConfig tunes how results are sent to the collector.
@@ -58,26 +67,12 @@ type UploadConfig struct {
 	Timeout   time.Duration `yaml:"timeout"`
 }
 
-// CheckConfig is one check: a kind run against a target every interval.
-type CheckConfig struct {
-	Name     string        `yaml:"name"`
-	Kind     string        `yaml:"kind"`
-	Target   string        `yaml:"target"`
-	Interval time.Duration `yaml:"interval"`
-	Timeout  time.Duration `yaml:"timeout"`
-	// Service names the e-service this check measures, if any.
-	Service string `yaml:"service,omitempty"`
-}
-
 // DefaultConfig holds the values a config file starts from.
 var DefaultConfig = Config{
+	Spool:       SpoolConfig{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour},
 	Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 	Concurrency: 32,
 }
-
-// DefaultCheckConfig holds what a check leaves unset; it is applied after
-// decoding because a custom YAML unmarshaler would lose strict decoding.
-var DefaultCheckConfig = CheckConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second}
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
@@ -180,9 +175,6 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("location.lon (%g) must be within -180..180", l.Lon)
 		}
 	}
-	if c.Spool.Dir == "" {
-		return errors.New("spool.dir is missing")
-	}
 	switch {
 	case c.Upload.Interval <= 0:
 		return fmt.Errorf("upload.interval (%s) must be positive", c.Upload.Interval)
@@ -193,44 +185,17 @@ func (c *Config) Validate() error {
 	case c.Concurrency <= 0:
 		return fmt.Errorf("concurrency (%d) must be positive", c.Concurrency)
 	}
-	if len(c.Checks) == 0 {
-		return errors.New("checks: none configured")
+	if err := c.Spool.validate(); err != nil {
+		return err
+	}
+	if err := c.Allow.validate(); err != nil {
+		return err
+	}
+	if err := c.Catalogue.validate(); err != nil {
+		return err
+	}
+	if len(c.Checks) == 0 && !c.Catalogue.Enabled() {
+		return errors.New("checks: none configured, and no catalogue from the collector")
 	}
 	return c.validateChecks(NewKinds())
-}
-
-func (c *Config) validateChecks(kinds Kinds) error {
-	seen := make(map[string]int, len(c.Checks))
-	for i, ch := range c.Checks {
-		if ch.Name == "" {
-			return fmt.Errorf("checks[%d].name is missing", i)
-		}
-		if j, dup := seen[ch.Name]; dup {
-			return fmt.Errorf("checks[%d].name %q is already used by checks[%d]", i, ch.Name, j)
-		}
-		seen[ch.Name] = i
-		newChecker, ok := kinds[ch.Kind]
-		if !ok {
-			return fmt.Errorf("checks[%d].kind %q is not one of %s", i, ch.Kind, strings.Join(kinds.names(), ", "))
-		}
-		switch {
-		case ch.Interval <= 0:
-			return fmt.Errorf("checks[%d].interval (%s) must be positive", i, ch.Interval)
-		case ch.Timeout <= 0:
-			return fmt.Errorf("checks[%d].timeout (%s) must be positive", i, ch.Timeout)
-		case ch.Timeout >= ch.Interval:
-			return fmt.Errorf("checks[%d].timeout (%s) must be shorter than interval (%s)", i, ch.Timeout, ch.Interval)
-		}
-		// Constructors validate the target; their errors start with the
-		// field they blame ("target ...").
-		if _, err := newChecker(ch); err != nil {
-			return fmt.Errorf("checks[%d].%w", i, err)
-		}
-	}
-	return nil
-}
-
-// names lists the kinds in a stable order, for error messages.
-func (k Kinds) names() []string {
-	return slices.Sorted(maps.Keys(k))
 }

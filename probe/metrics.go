@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -97,3 +98,7 @@ func (m *metrics) acked(seq uint64) {
 		m.ackedSeq.Set(float64(seq))
 	}
 }
+
+// serveMetrics serves /metrics on cfg.MetricsListen until ctx ends.
+// TODO(issue 3).
+func (p *Probe) serveMetrics(ctx context.Context) {}

@@ -72,6 +72,8 @@ func (p *Probe) Run(ctx context.Context) error {
 		"spool", p.cfg.Spool.Dir, "spooled", p.spool.Len(), "last_seq", p.spool.LastSeq())
 	var wg sync.WaitGroup
 	wg.Go(func() { p.uploader.Run(ctx) })
+	wg.Go(func() { p.runCatalogue(ctx) })
+	wg.Go(func() { p.serveMetrics(ctx) })
 	p.sched.Run(ctx)
 	wg.Wait()
 
@@ -90,16 +92,3 @@ func (p *Probe) Run(ctx context.Context) error {
 // Close releases the spool of a Probe that will not Run; after Run it is
 // a no-op.
 func (p *Probe) Close() error { return p.spool.Close() }
-
-// record is the scheduler's sink: attach the location, count, spool.
-func (p *Probe) record(r Result) {
-	if l := p.cfg.Location; l != nil && r.Location == nil {
-		loc := *l
-		r.Location = &loc
-	}
-	p.metrics.result(r)
-	if _, err := p.spool.Add(r); err != nil {
-		p.metrics.spoolError()
-		p.log.Error("result lost: spool add failed", "check", r.Check, "err", err)
-	}
-}

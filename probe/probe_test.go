@@ -43,7 +43,7 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 	cfg := &Config{
 		ID: "pdg-01", Collector: collector.URL, Token: "tok",
 		Location:    &Location{Lat: -6.31, Lon: 106.10},
-		Spool:       SpoolConfig{Dir: t.TempDir()},
+		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks: []CheckConfig{

@@ -227,3 +227,16 @@ func (s *Spool) view(fn func(*bolt.Tx) error) error {
 	}
 	return s.db.View(fn)
 }
+
+// validate checks the spool's bounds.
+func (c *SpoolConfig) validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("spool.dir is missing")
+	case c.MaxBytes < 1<<20:
+		return fmt.Errorf("spool.max_bytes (%d) must be at least 1 MiB", c.MaxBytes)
+	case c.MaxAge < 0:
+		return fmt.Errorf("spool.max_age (%s) must not be negative", c.MaxAge)
+	}
+	return nil
+}

@@ -26,6 +26,7 @@ Usage:
   jangkau demo      [--listen ADDR] [--data DIR]   everything on one machine, simulated districts
   jangkau collector --config FILE [--listen ADDR] [--data DIR] [--regions FILE]
   jangkau probe     --config FILE
+  jangkau check     --config FILE [--json]        run every check of a probe once and print the results
   jangkau token                                     a new random token and its token_sha256 line
 
 Run "jangkau COMMAND -h" for a command's flags.
@@ -88,6 +89,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		err = runProbe(ctx, cfg, log)
+	case "check":
+		configFile := fs.String("config", "", "probe config `file` (YAML)")
+		asJSON := fs.Bool("json", false, "print the results as JSON, one per line")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		if *configFile == "" {
+			err = errors.New("--config is required")
+			break
+		}
+		cfg, lerr := probe.LoadConfig(*configFile)
+		if lerr != nil {
+			err = lerr
+			break
+		}
+		failed, cerr := probe.CheckOnce(ctx, cfg, newLogger(stderr, *logLevel), stdout, *asJSON)
+		if cerr != nil {
+			err = cerr
+			break
+		}
+		if failed > 0 {
+			fmt.Fprintf(stderr, "jangkau check: %d of %d checks failed\n", failed, len(cfg.Checks))
+			return 1
+		}
 	case "demo":
 		listen := fs.String("listen", "127.0.0.1:8080", "listen `address` of the collector (a free port is taken if it is busy)")
 		data := fs.String("data", "", "keep the data in `dir` (default: a temporary folder removed on exit)")

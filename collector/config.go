@@ -35,6 +35,13 @@ type Config struct {
 	Services []ServiceConfig `yaml:"services"`
 	// Clock says how far a probe's clock may be off.
 	Clock ClockConfig `yaml:"clock"`
+	Tiles TilesConfig `yaml:"tiles"`
+}
+
+// TilesConfig sets the map tiles results are binned into.
+type TilesConfig struct {
+	// Zoom of the finest tiles kept; coarser ones are derived.
+	Zoom int `yaml:"zoom"`
 }
 
 // RegionsConfig says where the boundaries are and which properties mean what.
@@ -43,6 +50,9 @@ type RegionsConfig struct {
 	CodeProperty       string `yaml:"code_property"`
 	NameProperty       string `yaml:"name_property"`
 	PopulationProperty string `yaml:"population_property"`
+	// PopulationCSV joins population figures by code: a CSV file with a
+	// header naming the columns "code" and "population".
+	PopulationCSV string `yaml:"population_csv"`
 }
 
 // Location is a WGS84 point.
@@ -94,6 +104,7 @@ var DefaultConfig = Config{
 	DataDir: "./jangkau-data",
 	Regions: RegionsConfig{CodeProperty: "kode", NameProperty: "nama"},
 	Status:  geo.DefaultThresholds,
+	Tiles:   TilesConfig{Zoom: geo.DefaultZoom},
 	Limits: LimitsConfig{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,
@@ -119,7 +130,7 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	for _, p := range []*string{&cfg.DataDir, &cfg.Regions.File, &cfg.TLS.CertFile, &cfg.TLS.KeyFile, &cfg.TLS.ClientCAFile} {
+	for _, p := range []*string{&cfg.DataDir, &cfg.Regions.File, &cfg.Regions.PopulationCSV, &cfg.TLS.CertFile, &cfg.TLS.KeyFile, &cfg.TLS.ClientCAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(baseDir, *p)
 		}
@@ -210,6 +221,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.probe_requests_per_second (%g) must be positive", c.Limits.ProbeRequestsPerSecond)
 	case c.Limits.ProbeBurst < 1:
 		return fmt.Errorf("limits.probe_burst (%d) must be at least 1", c.Limits.ProbeBurst)
+	}
+	if c.Tiles.Zoom < 1 || c.Tiles.Zoom > 20 {
+		return fmt.Errorf("tiles.zoom (%d) must be within 1..20", c.Tiles.Zoom)
 	}
 	if err := c.Clock.validate(); err != nil {
 		return err

@@ -38,6 +38,7 @@ type RegionCoverage struct {
 type cellAcc struct {
 	samples, ok int
 	latencies   []float64
+	byKind      map[string][]float64
 }
 
 // coverage computes every region of q.Level. Results count for the region
@@ -74,13 +75,14 @@ func (s *Server) coverage(ctx context.Context, q coverageQuery) ([]RegionCoverag
 		}
 		a := accs[cell]
 		if a == nil {
-			a = &cellAcc{}
+			a = &cellAcc{byKind: map[string][]float64{}}
 			accs[cell] = a
 		}
 		a.samples++
 		if rec.OK {
 			a.ok++
 			a.latencies = append(a.latencies, rec.DurationMS)
+			a.byKind[rec.Kind] = append(a.byKind[rec.Kind], rec.DurationMS)
 		}
 		return nil
 	})
@@ -111,7 +113,12 @@ func (s *Server) coverage(ctx context.Context, q coverageQuery) ([]RegionCoverag
 	out := make([]RegionCoverage, 0, len(regions))
 	for _, r := range regions {
 		rc := RegionCoverage{Region: r, LatencyP50: math.NaN(), LatencyP95: math.NaN()}
+		p95ByKind := map[string]float64{}
 		if a := accs[r.Code]; a != nil {
+			for kind, ls := range a.byKind {
+				slices.Sort(ls)
+				p95ByKind[kind] = quantile(ls, 0.95)
+			}
 			rc.Samples = a.samples
 			rc.Availability = float64(a.ok) / float64(a.samples)
 			slices.Sort(a.latencies)
@@ -121,13 +128,10 @@ func (s *Server) coverage(ctx context.Context, q coverageQuery) ([]RegionCoverag
 		if pa := probes[r.Code]; pa != nil {
 			rc.Probes, rc.LastSeen = pa.n, pa.last
 		}
-		p95 := rc.LatencyP95
-		if math.IsNaN(p95) {
-			p95 = 0
-		}
 		rc.Status = s.cfg.Status.Classify(geo.CellStats{
 			Probes: rc.Probes, Samples: rc.Samples, Availability: rc.Availability,
-			LatencyP95: p95, LastSeen: rc.LastSeen,
+			LatencyP95: p95ByKind, Loss: math.NaN(), LastSeen: rc.LastSeen,
+			Live: now.Sub(q.To) < s.cfg.Status.SilentAfter,
 		}, now)
 		out = append(out, rc)
 	}
@@ -225,16 +229,4 @@ func coverageFeature(rc RegionCoverage) *geojson.Feature {
 		f.Properties["population"] = rc.Region.Population
 	}
 	return f
-}
-
-func nullable(v float64) any {
-	if math.IsNaN(v) {
-		return nil
-	}
-	return round(v, 3)
-}
-
-func round(v float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(v*p) / p
 }

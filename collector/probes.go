@@ -15,6 +15,7 @@ type placedProbe struct {
 	Region   string // deepest region code known for it
 	Carrier  string
 	Location *Location
+	Tile     string // quadkey of its location at the configured zoom; "" without one
 }
 
 // registry is the probes of the config, placed on the region set.
@@ -26,7 +27,7 @@ type registry struct {
 
 // newRegistry places every probe: by its region code, or by point in
 // polygon on the deepest level when it gives only a location.
-func newRegistry(probes []ProbeConfig, regions *geo.Regions) (*registry, error) {
+func newRegistry(probes []ProbeConfig, regions *geo.Regions, zoom int) (*registry, error) {
 	reg := &registry{byID: map[string]*placedProbe{}}
 	seen := map[string]string{}
 	for i, pc := range probes {
@@ -35,6 +36,9 @@ func newRegistry(probes []ProbeConfig, regions *geo.Regions) (*registry, error) 
 		}
 		seen[pc.TokenSHA256] = pc.ID
 		p := &placedProbe{ID: pc.ID, Region: pc.Region, Carrier: pc.Carrier, Location: pc.Location}
+		if l := pc.Location; l != nil {
+			p.Tile = geo.Quadkey(geo.TileAt(l.Lat, l.Lon, zoom))
+		}
 		switch {
 		case pc.Region != "":
 			if !knownOrBelowKnown(regions, pc.Region) {

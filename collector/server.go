@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
@@ -40,12 +41,13 @@ type Server struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
+	engine  *coverage.Engine
 	opt     Options
 }
 
 // NewServer wires a server; it places every configured probe on regions.
 func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logger, opt Options) (*Server, error) {
-	probes, err := newRegistry(cfg.Probes, regions)
+	probes, err := newRegistry(cfg.Probes, regions, cfg.Tiles.Zoom)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +56,7 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 	}
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
+	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	for _, v := range cfg.Viewers {
 		s.viewers.add(v.Name, v.KeySHA256)
 	}

@@ -2,7 +2,11 @@ package geo
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Status is the verdict on a cell (a region or a tile) over a window.
@@ -38,6 +42,46 @@ func (s Status) Colour() string {
 	}
 }
 
+// KindLatency is a latency bound per check kind. In YAML it is either one
+// duration for every kind or a mapping such as {http: 1s, icmp: 300ms}.
+type KindLatency map[string]time.Duration
+
+// UnmarshalYAML accepts a scalar duration (every kind) or a mapping.
+func (k *KindLatency) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var d time.Duration
+		if err := n.Decode(&d); err != nil {
+			return err
+		}
+		out := KindLatency{}
+		for _, kind := range checkKinds {
+			out[kind] = d
+		}
+		*k = out
+		return nil
+	}
+	var m map[string]time.Duration
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	out := maps(*k)
+	for kind, d := range m {
+		out[kind] = d
+	}
+	*k = out
+	return nil
+}
+
+func maps(k KindLatency) KindLatency {
+	out := KindLatency{}
+	for kind, d := range k {
+		out[kind] = d
+	}
+	return out
+}
+
+var checkKinds = []string{"http", "tcp", "icmp", "dns"}
+
 // Thresholds decide a cell's status. The zero value is not useful: start
 // from DefaultThresholds.
 type Thresholds struct {
@@ -49,21 +93,37 @@ type Thresholds struct {
 	BlankBelow float64 `yaml:"blank_below"`
 	// DegradedBelow: availability below this (and not blank) is degraded.
 	DegradedBelow float64 `yaml:"degraded_below"`
-	// DegradedLatencyP95: a 95th percentile of successful check durations
-	// above this is degraded even when every check succeeds.
-	DegradedLatencyP95 time.Duration `yaml:"degraded_latency_p95"`
+	// DegradedLatencyP95 per check kind: a 95th percentile of successful
+	// durations above it is degraded even when every check succeeds.
+	DegradedLatencyP95 KindLatency `yaml:"degraded_latency_p95"`
+	// DegradedLoss and BlankLoss bound the mean packet loss of icmp checks.
+	DegradedLoss float64 `yaml:"degraded_loss"`
+	BlankLoss    float64 `yaml:"blank_loss"`
 	// SilentAfter: when no probe of the cell has reported for longer than
 	// this, the cell is silent: the live sign of a cut link.
 	SilentAfter time.Duration `yaml:"silent_after"`
+	// OutageShare and OutageMinRegions tell a service outage from a
+	// district's: an e-service that fails from at least this share of the
+	// (at least OutageMinRegions) regions that check it in the same minute
+	// is down at its end, and those results do not count against regions.
+	OutageShare      float64 `yaml:"outage_share"`
+	OutageMinRegions int     `yaml:"outage_min_regions"`
 }
 
 // DefaultThresholds are defended in the README.
 var DefaultThresholds = Thresholds{
-	MinSamples:         3,
-	BlankBelow:         0.5,
-	DegradedBelow:      0.95,
-	DegradedLatencyP95: time.Second,
-	SilentAfter:        5 * time.Minute,
+	MinSamples:    3,
+	BlankBelow:    0.5,
+	DegradedBelow: 0.95,
+	DegradedLatencyP95: KindLatency{
+		"http": time.Second, "tcp": 500 * time.Millisecond,
+		"icmp": 300 * time.Millisecond, "dns": 500 * time.Millisecond,
+	},
+	DegradedLoss:     0.05,
+	BlankLoss:        0.5,
+	SilentAfter:      5 * time.Minute,
+	OutageShare:      0.6,
+	OutageMinRegions: 3,
 }
 
 // Validate checks the thresholds against each other.
@@ -75,37 +135,60 @@ func (t Thresholds) Validate() error {
 		return fmt.Errorf("blank_below (%g) must be within 0..1", t.BlankBelow)
 	case t.DegradedBelow < t.BlankBelow || t.DegradedBelow > 1:
 		return fmt.Errorf("degraded_below (%g) must be within blank_below (%g)..1", t.DegradedBelow, t.BlankBelow)
-	case t.DegradedLatencyP95 <= 0:
-		return fmt.Errorf("degraded_latency_p95 (%s) must be positive", t.DegradedLatencyP95)
+	case t.DegradedLoss < 0 || t.DegradedLoss > t.BlankLoss || t.BlankLoss > 1:
+		return fmt.Errorf("degraded_loss (%g) and blank_loss (%g) must satisfy 0 <= degraded_loss <= blank_loss <= 1", t.DegradedLoss, t.BlankLoss)
 	case t.SilentAfter <= 0:
 		return fmt.Errorf("silent_after (%s) must be positive", t.SilentAfter)
+	case t.OutageShare <= 0 || t.OutageShare > 1:
+		return fmt.Errorf("outage_share (%g) must be within 0..1 and above 0", t.OutageShare)
+	case t.OutageMinRegions < 2:
+		return fmt.Errorf("outage_min_regions (%d) must be at least 2", t.OutageMinRegions)
+	}
+	for kind, d := range t.DegradedLatencyP95 {
+		if !slices.Contains(checkKinds, kind) {
+			return fmt.Errorf("degraded_latency_p95.%s: not one of %v", kind, checkKinds)
+		}
+		if d <= 0 {
+			return fmt.Errorf("degraded_latency_p95.%s (%s) must be positive", kind, d)
+		}
 	}
 	return nil
 }
 
 // CellStats are the figures of one cell over a window.
 type CellStats struct {
-	Probes       int       // probes placed in the cell
-	Samples      int       // results in the window
-	Availability float64   // successful share of Samples
-	LatencyP95   float64   // milliseconds, over successful results
-	LastSeen     time.Time // latest report of any of its probes; zero if none ever
+	Probes       int     // probes placed in the cell
+	Samples      int     // results in the window
+	Availability float64 // successful share of Samples
+	// LatencyP95 per check kind, milliseconds over successful results.
+	LatencyP95 map[string]float64
+	// Loss is the mean icmp packet loss, NaN without icmp results.
+	Loss float64
+	// LastSeen is the latest report of any of its probes; zero if none
+	// ever. Live says whether the window ends now: only then can a cell be
+	// silent; a past window is judged by its results alone.
+	LastSeen time.Time
+	Live     bool
 }
 
 // Classify gives the status of a cell at now.
 func (t Thresholds) Classify(s CellStats, now time.Time) Status {
 	switch {
-	case s.Probes == 0 || s.LastSeen.IsZero():
-		return StatusUnmeasured
-	case now.Sub(s.LastSeen) > t.SilentAfter:
+	case s.Live && s.Probes > 0 && !s.LastSeen.IsZero() && now.Sub(s.LastSeen) > t.SilentAfter:
 		return StatusSilent
+	case s.Samples == 0 && (s.Probes == 0 || s.LastSeen.IsZero()):
+		return StatusUnmeasured
 	case s.Samples < t.MinSamples:
 		return StatusUnmeasured
-	case s.Availability < t.BlankBelow:
+	case s.Availability < t.BlankBelow, !math.IsNaN(s.Loss) && s.Loss >= t.BlankLoss:
 		return StatusBlank
-	case s.Availability < t.DegradedBelow,
-		s.LatencyP95 > float64(t.DegradedLatencyP95)/float64(time.Millisecond):
+	case s.Availability < t.DegradedBelow, !math.IsNaN(s.Loss) && s.Loss >= t.DegradedLoss:
 		return StatusDegraded
+	}
+	for kind, p95 := range s.LatencyP95 {
+		if limit, ok := t.DegradedLatencyP95[kind]; ok && p95 > float64(limit)/float64(time.Millisecond) {
+			return StatusDegraded
+		}
 	}
 	return StatusGood
 }

@@ -1,17 +1,359 @@
 package probe
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
+)
+
+// CataloguePath is where a probe fetches its central checks, authenticated
+// by its bearer token.
+const CataloguePath = "/api/v1/probes/self/checks"
+
+const (
+	defaultRefresh = 5 * time.Minute
+	maxCatalogue   = 4 << 20 // bytes of a catalogue read
+)
 
 // CatalogueConfig says whether and how often the probe fetches its checks
-// from the collector.
-// TODO(issue 3): fetch, cache on disk, merge with local checks.
-type CatalogueConfig struct{}
+// from the collector. It is off by default, so that a probe runs only what
+// its operator wrote until they opt in.
+type CatalogueConfig struct {
+	// Enable turns the catalogue on (key "enabled").
+	Enable bool `yaml:"enabled,omitempty"`
+	// Refresh is how often the list is fetched again, ±10% so that probes
+	// restarted together do not poll together (default 5m).
+	Refresh time.Duration `yaml:"refresh,omitempty"`
+	// Cache keeps the last good list, so that a probe started while the
+	// collector is out of reach runs it. Default catalogue.yaml; a
+	// relative path is inside spool.dir.
+	Cache string `yaml:"cache,omitempty"`
+}
 
 // Enabled reports whether the probe takes checks from the collector.
-func (c *CatalogueConfig) Enabled() bool { return false }
+func (c *CatalogueConfig) Enabled() bool { return c.Enable }
 
-func (c *CatalogueConfig) validate() error { return nil }
+func (c *CatalogueConfig) validate() error {
+	if c.Refresh < 0 {
+		return fmt.Errorf("catalogue.refresh (%s) must be positive", c.Refresh)
+	}
+	return nil
+}
+
+func (c *CatalogueConfig) refresh() time.Duration {
+	if c.Refresh == 0 {
+		return defaultRefresh
+	}
+	return c.Refresh
+}
+
+func (c *CatalogueConfig) cachePath(spoolDir string) string {
+	p := c.Cache
+	if p == "" {
+		p = "catalogue.yaml"
+	}
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(spoolDir, p)
+}
+
+// CatalogueDoc is the document the collector serves and the probe caches.
+type CatalogueDoc struct {
+	Checks []CheckConfig `yaml:"checks"`
+}
+
+// CatalogueETag is the entity tag of a catalogue body. Collector and probe
+// compute it alike, so a probe that starts from its cache already polls
+// with If-None-Match.
+func CatalogueETag(body []byte) string {
+	h := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(h[:16]) + `"`
+}
+
+// ValidateCheck validates one check as the probe does at load, so that the
+// collector refuses at its own load what a probe would refuse. The error
+// starts with the field it blames ("timeout (15s) must be ..."): callers
+// prefix their key.
+func ValidateCheck(cc CheckConfig) error { return validateCheck(cc, NewKinds()) }
+
+func validateCheck(cc CheckConfig, kinds Kinds) error {
+	one := Config{Checks: []CheckConfig{cc}}
+	if err := one.validateChecks(kinds); err != nil {
+		return &fieldError{msg: strings.TrimPrefix(err.Error(), "checks[0]."), err: err}
+	}
+	return nil
+}
+
+// fieldError is a check's error with the "checks[0]." of its one-check
+// config removed.
+type fieldError struct {
+	msg string
+	err error
+}
+
+func (e *fieldError) Error() string { return e.msg }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// refusal is a central check that will not be scheduled, and why.
+type refusal struct {
+	name string
+	err  error
+}
+
+// decodeCatalogue decodes a body as strictly as the config file. A body
+// that does not decode is refused whole; an entry that does not validate
+// (a kind this probe lacks, say) is skipped and named in bad.
+func decodeCatalogue(body []byte, kinds Kinds) (checks []CheckConfig, bad []refusal, err error) {
+	var doc CatalogueDoc
+	dec := yaml.NewDecoder(bytes.NewReader(body))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, errors.New("catalogue is empty")
+		}
+		return nil, nil, fmt.Errorf("catalogue: %w", err)
+	}
+	seen := map[string]int{}
+	for i, cc := range doc.Checks {
+		if cc.Interval == 0 {
+			cc.Interval = DefaultCheckConfig.Interval
+		}
+		if cc.Timeout == 0 {
+			cc.Timeout = DefaultCheckConfig.Timeout
+		}
+		if j, dup := seen[cc.Name]; dup {
+			bad = append(bad, refusal{cc.Name, fmt.Errorf("checks[%d].name %q is already used by checks[%d]", i, cc.Name, j)})
+			continue
+		}
+		if err := validateCheck(cc, kinds); err != nil {
+			bad = append(bad, refusal{cc.Name, fmt.Errorf("checks[%d].%w", i, err)})
+			continue
+		}
+		seen[cc.Name] = i
+		checks = append(checks, cc)
+	}
+	return checks, bad, nil
+}
+
+// catalogue is the probe's side of the central check list.
+type catalogue struct {
+	client  *http.Client
+	url     string
+	token   string
+	cache   string
+	refresh time.Duration
+	etag    string // of the list applied last; only runCatalogue uses it
+	refused *prometheus.CounterVec
+	// jitter picks the wait before the next fetch; a seam for tests.
+	jitter func(d time.Duration) time.Duration
+}
+
+// newCatalogue returns nil when cfg does not enable the catalogue.
+func newCatalogue(cfg *Config, reg prometheus.Registerer) (*catalogue, error) {
+	if !cfg.Catalogue.Enabled() {
+		return nil, nil
+	}
+	client, err := collectorClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &catalogue{
+		client:  client,
+		url:     strings.TrimSuffix(cfg.Collector, "/") + CataloguePath,
+		token:   cfg.BearerToken(),
+		cache:   cfg.Catalogue.cachePath(cfg.Spool.Dir),
+		refresh: cfg.Catalogue.refresh(),
+		jitter:  func(d time.Duration) time.Duration { return d*9/10 + rand.N(d/5+1) },
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_probe_catalogue_refused_total",
+			Help: "Central checks not scheduled because they are outside the allow list or invalid, per list applied.",
+		}, []string{"check"}),
+	}
+	if reg != nil {
+		if err := reg.Register(c.refused); err != nil {
+			return nil, fmt.Errorf("register catalogue metrics: %w", err)
+		}
+	}
+	return c, nil
+}
 
 // runCatalogue keeps the scheduled checks in step with the collector's
-// catalogue until ctx ends.
-func (p *Probe) runCatalogue(ctx context.Context) {}
+// catalogue until ctx ends: the cached list first, then a fetch every
+// refresh, backing off on failure and keeping the last good list.
+func (p *Probe) runCatalogue(ctx context.Context) {
+	c := p.cat
+	if c == nil {
+		return
+	}
+	defer c.client.CloseIdleConnections()
+	if body, err := os.ReadFile(c.cache); err == nil {
+		if err := p.applyBody(body, "cache"); err != nil {
+			p.log.Warn("catalogue: cached list unusable", "file", c.cache, "err", err)
+		} else {
+			c.etag = CatalogueETag(body)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		p.log.Warn("catalogue: read cache", "err", err)
+	}
+	failures := 0
+	for {
+		err := p.refreshCatalogue(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := c.jitter(c.refresh)
+		if err != nil {
+			failures++
+			wait = min(rand.N(backoff(failures)+1), c.refresh)
+			p.log.Warn("catalogue: fetch failed; keeping the last good list", "url", c.url, "err", err,
+				"failures", failures, "retry_in", wait)
+		} else {
+			failures = 0
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// refreshCatalogue fetches the list once and, when it changed, caches and
+// applies it.
+func (p *Probe) refreshCatalogue(ctx context.Context) error {
+	c := p.cat
+	body, err := c.fetch(ctx)
+	if err != nil || body == nil {
+		return err
+	}
+	if err := p.applyBody(body, "collector"); err != nil {
+		return err
+	}
+	c.etag = CatalogueETag(body)
+	if err := writeFileAtomic(c.cache, body); err != nil {
+		p.log.Warn("catalogue: cache not written; a restart without the collector runs only local checks", "err", err)
+	}
+	return nil
+}
+
+// fetch GETs the catalogue; a nil body means not modified.
+func (c *catalogue) fetch(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/yaml")
+	req.Header.Set("User-Agent", userAgent)
+	if c.etag != "" {
+		req.Header.Set("If-None-Match", c.etag)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+		resp.Body.Close()
+	}()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
+		return nil, nil
+	default:
+		return nil, answerError(resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCatalogue+1))
+	if err != nil {
+		return nil, fmt.Errorf("read catalogue: %w", err)
+	}
+	if len(body) > maxCatalogue {
+		return nil, fmt.Errorf("catalogue larger than %d bytes", maxCatalogue)
+	}
+	return body, nil
+}
+
+// applyBody decodes a catalogue and schedules it beside the local checks.
+func (p *Probe) applyBody(body []byte, source string) error {
+	central, bad, err := decodeCatalogue(body, p.kinds)
+	if err != nil {
+		return err
+	}
+	for _, r := range bad {
+		p.log.Warn("catalogue: central check invalid, skipped", "source", source, "check", r.name, "err", r.err)
+		p.cat.refused.WithLabelValues(r.name).Inc()
+	}
+	p.applyCatalogue(central, source)
+	return nil
+}
+
+// collectorClient is an HTTP client for the collector with the uploader's
+// settings: the system roots, or cfg.CAFile when set.
+func collectorClient(cfg *Config) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: cfg.Upload.Timeout}, nil
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves the old
+// file or the new one, never a torn one: temp file, fsync, rename, fsync
+// of the directory.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

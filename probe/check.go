@@ -25,12 +25,13 @@ type Checker interface {
 // Build one with NewKinds: there is no global registry.
 type Kinds map[string]func(CheckConfig) (Checker, error)
 
-// NewKinds returns the kinds this probe can run. icmp and dns come later,
-// as one file each, added here.
+// NewKinds returns the kinds this probe can run, one file each.
 func NewKinds() Kinds {
 	return Kinds{
 		KindHTTP: newHTTPChecker,
 		KindTCP:  newTCPChecker,
+		KindICMP: newICMPChecker,
+		KindDNS:  newDNSChecker,
 	}
 }
 

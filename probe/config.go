@@ -124,6 +124,9 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 		cfg.Spool.Dir = "jangkau-spool-" + cfg.ID
 	}
 	cfg.Spool.Dir = resolve(cfg.Spool.Dir)
+	for i := range cfg.Checks {
+		cfg.Checks[i].ResolvePaths(resolve)
+	}
 	if cfg.TokenFile != "" && cfg.Token == "" {
 		b, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
@@ -197,5 +200,8 @@ func (c *Config) Validate() error {
 	if len(c.Checks) == 0 && !c.Catalogue.Enabled() {
 		return errors.New("checks: none configured, and no catalogue from the collector")
 	}
-	return c.validateChecks(NewKinds())
+	if err := c.validateChecks(NewKinds()); err != nil {
+		return err
+	}
+	return c.Allow.admitLocal(c.Checks)
 }

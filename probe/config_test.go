@@ -15,7 +15,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"unknown_key", "field colector not found"},
 		{"unknown_check_key", "field retries not found"},
 		{"timeout_long", "checks[1].timeout (15s) must be shorter than interval (10s)"},
-		{"kind", `checks[0].kind "ftp" is not one of http, tcp`},
+		{"kind", `checks[0].kind "ftp" is not one of dns, http, icmp, tcp`},
 		{"collector_scheme", `collector "ftp://x" must be an http or https URL`},
 		{"dup_name", `checks[1].name "a" is already used by checks[0]`},
 		{"no_id", "id is missing"},

@@ -15,9 +15,37 @@ import (
 type statusError struct {
 	code   int
 	status string
+	note   string // why a status came back, when it helps (a redirect not followed)
 }
 
-func (e *statusError) Error() string { return fmt.Sprintf("unexpected status %s", e.status) }
+func (e *statusError) Error() string {
+	if e.note != "" {
+		return fmt.Sprintf("unexpected status %s (%s)", e.status, e.note)
+	}
+	return fmt.Sprintf("unexpected status %s", e.status)
+}
+
+// bodyError is a response body that failed fail_if_body_matches or
+// fail_if_body_not_matches.
+type bodyError struct {
+	pattern string
+	matched bool
+}
+
+func (e *bodyError) Error() string {
+	if e.matched {
+		return fmt.Sprintf("body matches fail_if_body_matches %q", e.pattern)
+	}
+	return fmt.Sprintf("body does not match fail_if_body_not_matches %q", e.pattern)
+}
+
+// dnsAnswerError is a DNS answer that came back but is not the one
+// wanted: a bad rcode or no record matching the expected text. Its class
+// is "dns", even for rcode REFUSED: the server is up and answered, which
+// "refused" (no one listening) would deny.
+type dnsAnswerError struct{ msg string }
+
+func (e *dnsAnswerError) Error() string { return e.msg }
 
 // classify maps an error of a check to one of the Err* classes, so that a
 // map can tell a dead port from a slow link without parsing messages.
@@ -28,13 +56,19 @@ func classify(err error) string {
 		return ""
 	}
 	var (
-		status *statusError
-		dnsErr *net.DNSError
-		netErr net.Error
+		status    *statusError
+		body      *bodyError
+		dnsAnswer *dnsAnswerError
+		dnsErr    *net.DNSError
+		netErr    net.Error
 	)
 	switch {
 	case errors.As(err, &status):
 		return ErrStatus
+	case errors.As(err, &body):
+		return ErrBody
+	case errors.As(err, &dnsAnswer):
+		return ErrDNS
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
 		return ErrTimeout

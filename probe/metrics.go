@@ -1,22 +1,27 @@
 package probe
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics is the probe's own health, registered on the injected registry.
-// A nil *metrics counts nothing, so that components work without one.
+// metrics is the probe's own health (jangkau_probe_*) and the latest
+// result of every check (probe_*, see checkmetrics.go), registered on the
+// injected registry. A nil *metrics counts nothing, so that components
+// work without one.
 type metrics struct {
-	checks      *prometheus.CounterVec
-	failures    *prometheus.CounterVec
-	spoolErrors prometheus.Counter
-	ackedSeq    prometheus.Gauge
-	uploads     *prometheus.CounterVec
-	lastUpload  prometheus.Gauge
+	checks     *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+	ackedSeq   prometheus.Gauge
+	uploads    *prometheus.CounterVec
+	lastUpload prometheus.Gauge
+	drainRate  prometheus.Gauge
+	results    *resultGauges
+	// gatherer is the registry itself when it can be scraped: what
+	// serveMetrics serves.
+	gatherer prometheus.Gatherer
 }
 
 func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
@@ -29,10 +34,6 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 			Name: "jangkau_probe_check_failures_total",
 			Help: "Failed check runs, by check and error class.",
 		}, []string{"check", "class"}),
-		spoolErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "jangkau_probe_spool_errors_total",
-			Help: "Results lost because the spool could not store them.",
-		}),
 		ackedSeq: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "jangkau_probe_upload_acked_seq",
 			Help: "Highest seq the collector has acknowledged.",
@@ -45,13 +46,41 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 			Name: "jangkau_probe_last_upload_success_timestamp_seconds",
 			Help: "When a batch upload last succeeded, as a Unix time.",
 		}),
+		drainRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "jangkau_probe_upload_backlog_drain_rate",
+			Help: "Results per second the collector acknowledged over the last progress window (about 10 s); spool_results / this is the time to drain.",
+		}),
+		results: newResultGauges(),
 	}
-	spoolLen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "jangkau_probe_spool_results",
-		Help: "Results on disk waiting for the collector's acknowledgement.",
-	}, func() float64 { return float64(spool.Len()) })
+	m.gatherer, _ = reg.(prometheus.Gatherer)
+	cs := []prometheus.Collector{m.checks, m.failures, m.ackedSeq, m.uploads, m.lastUpload, m.drainRate,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "jangkau_probe_spool_errors_total",
+			Help: "Results lost because the spool could not store them.",
+		}, func() float64 { return float64(spool.Lost()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "jangkau_probe_spool_results",
+			Help: "Results on disk waiting for the collector's acknowledgement.",
+		}, func() float64 { return float64(spool.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "jangkau_probe_spool_bytes",
+			Help: "Size of the results held by the spool's size rule (JSON plus 24 B each), the figure spool.max_bytes bounds.",
+		}, func() float64 { return float64(spool.Bytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "jangkau_probe_spool_oldest_result_age_seconds",
+			Help: "Age of the oldest result waiting for upload; 0 when none waits.",
+		}, func() float64 { return oldestAge(spool.OldestTime(), spool.opt.now()) }),
+	}
+	for i, reason := range dropReasons {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "jangkau_probe_spool_dropped_total",
+			Help:        "Results dropped unsent: the oldest when the spool is over max_bytes (size) or max_age (age), a new one when the spool's queue is full (queue_full).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(spool.dropped[i].Load()) }))
+	}
+	cs = append(cs, m.results.collectors()...)
 	var errs []error
-	for _, c := range []prometheus.Collector{m.checks, m.failures, m.spoolErrors, m.ackedSeq, m.uploads, m.lastUpload, spoolLen} {
+	for _, c := range cs {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -63,22 +92,26 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 	return m, nil
 }
 
+// oldestAge is how long ago oldest was, 0 for the zero time.
+func oldestAge(oldest, now time.Time) float64 {
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(now.Sub(oldest).Seconds(), 0)
+}
+
+// result counts a check run and sets the check's probe_* gauges.
 func (m *metrics) result(r Result) {
 	if m == nil {
 		return
 	}
+	m.results.set(r)
 	if r.OK {
 		m.checks.WithLabelValues(r.Check, r.Kind, "success").Inc()
 		return
 	}
 	m.checks.WithLabelValues(r.Check, r.Kind, "failure").Inc()
 	m.failures.WithLabelValues(r.Check, r.ErrorClass).Inc()
-}
-
-func (m *metrics) spoolError() {
-	if m != nil {
-		m.spoolErrors.Inc()
-	}
 }
 
 func (m *metrics) upload(ok bool) {
@@ -99,6 +132,8 @@ func (m *metrics) acked(seq uint64) {
 	}
 }
 
-// serveMetrics serves /metrics on cfg.MetricsListen until ctx ends.
-// TODO(issue 3).
-func (p *Probe) serveMetrics(ctx context.Context) {}
+func (m *metrics) drained(perSecond float64) {
+	if m != nil {
+		m.drainRate.Set(perSecond)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type Probe struct {
 	sched    *Scheduler
 	uploader *Uploader
 	metrics  *metrics
+	kinds    Kinds
+	cat      *catalogue // nil: the catalogue is off
 }
 
 // New builds the checkers of cfg, opens its spool and registers the
@@ -35,17 +38,21 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	p := &Probe{cfg: cfg, log: log}
+	p := &Probe{cfg: cfg, log: log, kinds: cfg.Allow.guardKinds(NewKinds())}
 	p.sched = NewScheduler(cfg.ID, log, cfg.Concurrency, p.record)
-	kinds := NewKinds()
 	for i, cc := range cfg.Checks {
-		c, err := kinds[cc.Kind](cc)
+		c, err := p.kinds[cc.Kind](cc)
 		if err != nil {
 			return nil, fmt.Errorf("checks[%d].%w", i, err)
 		}
 		p.sched.Add(cc, c)
 	}
-	spool, err := OpenSpool(cfg.Spool.Dir)
+	cat, err := newCatalogue(cfg, reg)
+	if err != nil {
+		return nil, err
+	}
+	p.cat = cat
+	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +94,44 @@ func (p *Probe) Run(ctx context.Context) error {
 	}
 	p.log.Info("probe stopped", "last_seq", p.spool.LastSeq())
 	return nil
+}
+
+// applyCatalogue schedules the local checks and the central ones that
+// pass: a local check wins over a central one of the same name, and a
+// central check outside the allow list is refused, logged and counted.
+func (p *Probe) applyCatalogue(central []CheckConfig, source string) {
+	checks := slices.Clone(p.cfg.Checks)
+	local := make(map[string]bool, len(checks))
+	for _, cc := range checks {
+		local[cc.Name] = true
+	}
+	if p.cfg.Allow.Empty() && len(central) > 0 {
+		p.log.Warn(fmt.Sprintf("catalogue: no allow list, refusing %d central checks; set allow.cidrs/allow.hosts", len(central)))
+		for _, cc := range central {
+			p.cat.refused.WithLabelValues(cc.Name).Inc()
+		}
+		central = nil
+	}
+	refused := 0
+	for _, cc := range central {
+		if local[cc.Name] {
+			p.log.Info("catalogue: central check skipped, a local check has its name", "check", cc.Name, "target", cc.Target)
+			continue
+		}
+		if err := p.cfg.Allow.admitCentral(cc); err != nil {
+			refused++
+			p.log.Warn("catalogue: central check refused", "check", cc.Name, "target", cc.Target, "err", err)
+			p.cat.refused.WithLabelValues(cc.Name).Inc()
+			continue
+		}
+		checks = append(checks, cc)
+	}
+	build := func(cc CheckConfig) (Checker, error) { return p.kinds[cc.Kind](cc) }
+	if err := p.sched.Update(checks, build); err != nil {
+		p.log.Error("catalogue: checks not scheduled", "err", err)
+	}
+	p.log.Info("catalogue applied", "source", source, "local", len(p.cfg.Checks),
+		"central", len(checks)-len(p.cfg.Checks), "refused", refused, "scheduled", len(p.sched.Names()))
 }
 
 // Close releases the spool of a Probe that will not Run; after Run it is

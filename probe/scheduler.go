@@ -2,9 +2,14 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,17 +24,29 @@ import (
 // hit it at the same instant, and a restart keeps each check on its slots. A run that
 // ends late skips the slots it missed instead of bursting to catch up, so
 // a check never overlaps itself and never drifts.
+//
+// The set of checks may change while the scheduler runs (Update): a check
+// that is gone stops, a new one starts on its slots, and one that is
+// unchanged keeps running undisturbed.
 type Scheduler struct {
-	seed   string // the probe's id
-	log    *slog.Logger
-	sink   func(Result)
-	sem    chan struct{}
-	checks []scheduledCheck
+	seed string // the probe's id
+	log  *slog.Logger
+	sink func(Result)
+	sem  chan struct{}
+
+	mu      sync.Mutex
+	checks  map[string]*scheduledCheck // by name
+	gone    map[string]*scheduledCheck // removed, maybe still finishing a run
+	ctx     context.Context            // Run's; nil before Run
+	stopped bool                       // Run is returning: start nothing
+	wg      sync.WaitGroup
 }
 
 type scheduledCheck struct {
 	cc      CheckConfig
 	checker Checker
+	cancel  context.CancelFunc // nil until started
+	done    chan struct{}      // closed when its loop has returned
 }
 
 // NewScheduler returns a scheduler for probe id that runs at most
@@ -39,12 +56,98 @@ func NewScheduler(id string, log *slog.Logger, concurrency int, sink func(Result
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	return &Scheduler{seed: id, log: log, sink: sink, sem: make(chan struct{}, concurrency)}
+	return &Scheduler{seed: id, log: log, sink: sink, sem: make(chan struct{}, concurrency),
+		checks: map[string]*scheduledCheck{}, gone: map[string]*scheduledCheck{}}
 }
 
-// Add registers a check; call it before Run.
+// Add registers a check before Run; a check of the same name is replaced.
 func (s *Scheduler) Add(cc CheckConfig, c Checker) {
-	s.checks = append(s.checks, scheduledCheck{cc: cc, checker: c})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replace(&scheduledCheck{cc: cc, checker: c, done: make(chan struct{})})
+}
+
+// Update makes the scheduled set exactly checks (names unique), before or
+// during Run. A check whose CheckConfig is unchanged keeps its goroutine
+// and its slots; one that is gone or changed is cancelled (a run in flight
+// is cut and its result dropped), and a changed one restarts once the old
+// loop has returned, so that a check never overlaps itself. build makes
+// the Checker of a new or changed check; a check it fails for is skipped
+// and its error returned with the others.
+func (s *Scheduler) Update(checks []CheckConfig, build func(CheckConfig) (Checker, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	keep := make(map[string]bool, len(checks))
+	for _, cc := range checks {
+		keep[cc.Name] = true
+		if old, ok := s.checks[cc.Name]; ok && reflect.DeepEqual(old.cc, cc) {
+			continue
+		}
+		c, err := build(cc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("check %s: %w", cc.Name, err))
+			keep[cc.Name] = false
+			continue
+		}
+		s.replace(&scheduledCheck{cc: cc, checker: c, done: make(chan struct{})})
+	}
+	for name, old := range s.checks {
+		if !keep[name] {
+			s.stop(old)
+			delete(s.checks, name)
+			s.gone[name] = old
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// replace installs sc, stopping its predecessor (current, or removed and
+// maybe still finishing); s.mu is held.
+func (s *Scheduler) replace(sc *scheduledCheck) {
+	old := s.checks[sc.cc.Name]
+	if old == nil {
+		old = s.gone[sc.cc.Name]
+	}
+	delete(s.gone, sc.cc.Name)
+	s.checks[sc.cc.Name] = sc
+	if old != nil {
+		s.stop(old)
+	}
+	s.start(sc, old)
+}
+
+// start runs sc's loop if Run is running, after prev's loop has ended;
+// s.mu is held.
+func (s *Scheduler) start(sc, prev *scheduledCheck) {
+	if s.ctx == nil || s.stopped {
+		return
+	}
+	var wait <-chan struct{}
+	if prev != nil && prev.cancel != nil { // prev's loop was started
+		wait = prev.done
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	sc.cancel = cancel
+	s.wg.Go(func() {
+		defer close(sc.done)
+		defer cancel()
+		if wait != nil {
+			<-wait
+		}
+		s.loop(ctx, sc)
+		// A checker that holds resources (kept-alive connections) says so
+		// by being an io.Closer; it is done once its loop is.
+		if c, ok := sc.checker.(io.Closer); ok {
+			c.Close()
+		}
+	})
+}
+
+func (s *Scheduler) stop(sc *scheduledCheck) {
+	if sc.cancel != nil {
+		sc.cancel()
+	}
 }
 
 // Run schedules every check until ctx is cancelled, then waits for the runs
@@ -52,14 +155,27 @@ func (s *Scheduler) Add(cc CheckConfig, c Checker) {
 // fails after the cancellation says nothing about its target and is
 // dropped, not passed to the sink.
 func (s *Scheduler) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	s.mu.Lock()
+	s.ctx = ctx
 	for _, sc := range s.checks {
-		wg.Go(func() { s.loop(ctx, sc) })
+		s.start(sc, nil)
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
-func (s *Scheduler) loop(ctx context.Context, sc scheduledCheck) {
+// Names lists the checks scheduled now, sorted.
+func (s *Scheduler) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.checks))
+}
+
+func (s *Scheduler) loop(ctx context.Context, sc *scheduledCheck) {
 	offset := spread(s.seed+"\x00"+sc.cc.Name, sc.cc.Interval)
 	next := nextSlot(time.Now(), sc.cc.Interval, offset)
 	timer := time.NewTimer(time.Until(next))
@@ -78,7 +194,7 @@ func (s *Scheduler) loop(ctx context.Context, sc scheduledCheck) {
 		r := s.runOne(ctx, sc)
 		<-s.sem
 		if ctx.Err() != nil && !r.OK {
-			// Cut short by shutdown: not a measurement of the target.
+			// Cut short by shutdown or removal: not a measurement of the target.
 			return
 		}
 		s.sink(r)
@@ -89,7 +205,7 @@ func (s *Scheduler) loop(ctx context.Context, sc scheduledCheck) {
 
 // runOne runs a check under its timeout. A panicking checker breaks its
 // contract; it becomes a failed result rather than a dead probe.
-func (s *Scheduler) runOne(ctx context.Context, sc scheduledCheck) (r Result) {
+func (s *Scheduler) runOne(ctx context.Context, sc *scheduledCheck) (r Result) {
 	ctx, cancel := context.WithTimeout(ctx, sc.cc.Timeout)
 	defer cancel()
 	start := time.Now()

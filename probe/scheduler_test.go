@@ -213,3 +213,100 @@ func TestNextSlot(t *testing.T) {
 		})
 	}
 }
+
+func TestSchedulerUpdateReplacesSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mk := func(name string, interval time.Duration, took time.Duration, g *gauge) *fakeChecker {
+			cc := CheckConfig{Name: name, Kind: KindTCP, Interval: interval, Timeout: interval * 9 / 10}
+			return &fakeChecker{cc: cc, took: took, global: g}
+		}
+		var bGauge gauge
+		keep := mk("keep", 10*time.Second, time.Second, nil)
+		gone := mk("gone", 10*time.Second, 8*time.Second, nil)
+		oldB := mk("b", 10*time.Second, 9*time.Second, &bGauge)
+		newB := mk("b", 20*time.Second, 9*time.Second, &bGauge)
+		added := mk("added", 15*time.Second, time.Second, nil)
+
+		var got collect
+		s := NewScheduler("p1", discard, 8, got.sink)
+		for _, f := range []*fakeChecker{keep, gone, oldB} {
+			s.Add(f.cc, f)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+
+		time.Sleep(time.Minute)
+		for gone.running.Load() == 0 { // replace while a removed check is in flight
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		updated := time.Now()
+		var built []string
+		build := func(cc CheckConfig) (Checker, error) {
+			built = append(built, cc.Name)
+			return map[string]*fakeChecker{"b": newB, "added": added}[cc.Name], nil
+		}
+		// keep is passed as an equal copy: equal by value is unchanged.
+		if err := s.Update([]CheckConfig{keep.cc, newB.cc, added.cc}, build); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if gone.running.Load() != 0 {
+			t.Error("a removed check's run is still in flight after Update")
+		}
+		if want := []string{"added", "b", "keep"}; fmt.Sprint(s.Names()) != fmt.Sprint(want) {
+			t.Errorf("scheduled %v, want %v", s.Names(), want)
+		}
+		time.Sleep(3 * time.Minute)
+		cancel()
+		<-done
+
+		if fmt.Sprint(built) != "[b added]" {
+			t.Errorf("built %v, want only the changed and the new check [b added]", built)
+		}
+		assertSlots(t, got.byCheck("keep"), keep.cc, time.Time{}, time.Time{})
+		if n := len(got.byCheck("keep")); n < 23 {
+			t.Errorf("keep ran %d times in 4 min, want 24±1: it was disturbed", n)
+		}
+		for _, r := range got.byCheck("gone") {
+			if !r.Time.Before(updated) {
+				t.Errorf("removed check ran at %s, after the update at %s", r.Time, updated)
+			}
+		}
+		if m := bGauge.max.Load(); m != 1 {
+			t.Errorf("old and new b overlapped: %d runs at once", m)
+		}
+		assertSlots(t, got.byCheck("b"), oldB.cc, time.Time{}, updated)
+		assertSlots(t, got.byCheck("b"), newB.cc, updated, time.Time{})
+		assertSlots(t, got.byCheck("added"), added.cc, updated, time.Time{})
+		if len(got.byCheck("added")) < 11 {
+			t.Errorf("added ran %d times in 3 min every 15 s", len(got.byCheck("added")))
+		}
+	})
+}
+
+// assertSlots checks that the OK results of cc in [from, to) (zero: open)
+// sit on cc's slots, one interval apart.
+func assertSlots(t *testing.T, rs []Result, cc CheckConfig, from, to time.Time) {
+	t.Helper()
+	offset := spread("p1\x00"+cc.Name, cc.Interval)
+	var prev time.Time
+	n := 0
+	for _, r := range rs {
+		if r.Time.Before(from) || (!to.IsZero() && !r.Time.Before(to)) {
+			continue
+		}
+		n++
+		if phase := r.Time.Sub(time.Unix(0, 0)) % cc.Interval; phase != offset {
+			t.Fatalf("%s ran at %s: phase %s, want %s", cc.Name, r.Time, phase, offset)
+		}
+		if !prev.IsZero() && r.Time.Sub(prev) != cc.Interval {
+			t.Fatalf("%s runs at %s and %s, want %s apart", cc.Name, prev, r.Time, cc.Interval)
+		}
+		prev = r.Time
+	}
+	if n == 0 {
+		t.Errorf("%s has no runs in [%s, %s)", cc.Name, from, to)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,23 +29,58 @@ var (
 // it, so that a link that is down for a day loses nothing.
 //
 // It is a bbolt file, spool.db: bucket "results" maps the big-endian seq
-// to the JSON Result, bucket "meta" holds the next seq. bbolt fsyncs every
-// commit, so a result is on disk before Add returns, and its seq is
-// persisted in the same transaction: seqs stay contiguous across crashes.
-// A Spool is safe for concurrent use.
+// to the JSON Result, bucket "meta" holds the next seq. A result's seq is
+// assigned in the transaction that stores it, so seqs start at 1, stay
+// contiguous across crashes and restarts, and are never reused.
+//
+// Fsync policy: every commit is fsynced by bbolt before Add returns, and a
+// result counts as done (it has a seq, Len and the uploader see it) only
+// once the commit holding it returned. Offer hands a result to one writer
+// goroutine that commits everything queued in one transaction (group
+// commit), so checks never wait for the disk; a crash can lose what sits
+// in that queue (at most DefaultSpoolQueue results, normally the few
+// milliseconds of one commit), and shutdown commits it through Sync.
+//
+// The spool is bounded by MaxBytes and MaxAge (see spoollimit.go): the
+// oldest results go first, counted by reason. A Spool is safe for
+// concurrent use.
 type Spool struct {
 	db    *bolt.DB
+	opt   spoolOptions
 	added chan struct{} // one pending wake-up for the uploader
 
+	// The writer goroutine's channels and the drop counters: spoolqueue.go.
+	queue    chan Result
+	syncReq  chan chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	stopped  chan struct{}
+	dropped  [numDropReasons]atomic.Uint64
+	lost     atomic.Uint64 // results the writer failed to store
+
 	mu     sync.Mutex
-	n      int    // results held
+	st     spoolState
 	last   uint64 // highest seq ever assigned
 	closed bool
 }
 
-// OpenSpool opens (creating it if needed) the spool in dir. Only one
-// process may hold a spool: a second open fails after about a second.
-func OpenSpool(dir string) (*Spool, error) {
+// spoolState is what the spool knows of its content without reading it.
+// A transaction works on a copy that replaces it after the commit.
+type spoolState struct {
+	n      int       // results held
+	bytes  int64     // their size by the size rule, see entryBytes
+	oldest time.Time // Time of the lowest seq held; zero when empty
+}
+
+// OpenSpool opens (creating it if needed) the spool in dir and starts its
+// writer; Close stops it. Only one process may hold a spool: a second
+// open fails after about a second. Without options the spool is
+// unbounded and logs to slog.Default.
+func OpenSpool(dir string, opts ...SpoolOption) (*Spool, error) {
+	o := spoolOptions{queueLen: DefaultSpoolQueue, log: slog.Default(), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
@@ -55,7 +92,8 @@ func OpenSpool(dir string) (*Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", path, err)
 	}
-	s := &Spool{db: db, added: make(chan struct{}, 1)}
+	s := &Spool{db: db, opt: o, added: make(chan struct{}, 1)}
+	var d drops
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketResults)
 		if err != nil {
@@ -65,23 +103,35 @@ func OpenSpool(dir string) (*Spool, error) {
 		if err != nil {
 			return err
 		}
-		s.n = b.Stats().KeyN
 		if v := meta.Get(keyNextSeq); v != nil {
 			s.last = binary.BigEndian.Uint64(v) - 1
 		}
-		return nil
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			s.st.n++
+			s.st.bytes += entryBytes(v)
+		}
+		if s.st.oldest, err = frontTime(b); err != nil {
+			return err
+		}
+		// A probe that was off longer than max_age comes back bounded.
+		return s.trim(b, &s.st, &d)
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open spool %s: %w", path, err)
 	}
+	s.noteDrops(&d)
+	s.startWriter()
 	return s, nil
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// Add assigns the next seqs to rs, stores them durably and returns the
-// seqs. The caller's results are not modified.
+// Add assigns the next seqs to rs, stores them durably (fsynced) in one
+// transaction, then drops the oldest results if a bound is exceeded. It
+// returns the seqs; the caller's results are not modified. Checks use
+// Offer instead, which never waits.
 func (s *Spool) Add(rs ...Result) ([]uint64, error) {
 	if len(rs) == 0 {
 		return nil, nil
@@ -92,8 +142,13 @@ func (s *Spool) Add(rs ...Result) ([]uint64, error) {
 		return nil, ErrSpoolClosed
 	}
 	seqs := make([]uint64, len(rs))
+	st := s.st
+	var d drops
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, meta := tx.Bucket(bucketResults), tx.Bucket(bucketMeta)
+		// Keys only ever grow: pack pages full instead of half, so that
+		// the file stays close to the live size.
+		b.FillPercent = 1
 		next := s.last + 1
 		for i, r := range rs {
 			r.Seq = next
@@ -104,16 +159,25 @@ func (s *Spool) Add(rs ...Result) ([]uint64, error) {
 			if err := b.Put(seqKey(next), v); err != nil {
 				return err
 			}
+			if st.n == 0 {
+				st.oldest = r.Time
+			}
+			st.n++
+			st.bytes += entryBytes(v)
 			seqs[i] = next
 			next++
 		}
-		return meta.Put(keyNextSeq, seqKey(next))
+		if err := meta.Put(keyNextSeq, seqKey(next)); err != nil {
+			return err
+		}
+		return s.trim(b, &st, &d)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool add: %w", err)
 	}
 	s.last += uint64(len(rs))
-	s.n += len(rs)
+	s.st = st
+	s.noteDrops(&d)
 	select {
 	case s.added <- struct{}{}:
 	default:
@@ -121,70 +185,25 @@ func (s *Spool) Add(rs ...Result) ([]uint64, error) {
 	return seqs, nil
 }
 
-// Take returns the oldest max results, lowest seq first, without removing
-// them.
-func (s *Spool) Take(max int) ([]Result, error) {
-	var rs []Result
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketResults).Cursor()
-		for k, v := c.First(); k != nil && len(rs) < max; k, v = c.Next() {
-			var r Result
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode seq %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			rs = append(rs, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("spool take: %w", err)
-	}
-	return rs, nil
-}
-
-// Ack removes every result with seq <= upTo and the rejected ones: the
-// collector holds them or will never want them.
-func (s *Spool) Ack(upTo uint64, rejected []uint64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrSpoolClosed
-	}
-	removed := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketResults)
-		c := b.Cursor()
-		// Seek First again after each Delete: a bbolt cursor may skip a
-		// key when deleting while iterating.
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			removed++
-		}
-		for _, seq := range rejected {
-			if seq <= upTo || b.Get(seqKey(seq)) == nil {
-				continue
-			}
-			if err := b.Delete(seqKey(seq)); err != nil {
-				return err
-			}
-			removed++
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("spool ack: %w", err)
-	}
-	s.n -= removed
-	return nil
-}
-
 // Len is the number of results held.
 func (s *Spool) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.n
+	return s.st.n
+}
+
+// Bytes is the size of the results held by the size rule (entryBytes).
+func (s *Spool) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.bytes
+}
+
+// OldestTime is the Time of the lowest seq held; zero when empty.
+func (s *Spool) OldestTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.oldest
 }
 
 // FirstSeq is the lowest seq held, 0 if the spool is empty.
@@ -206,8 +225,11 @@ func (s *Spool) LastSeq() uint64 {
 	return s.last
 }
 
-// Close closes the file; a second Close is a no-op.
+// Close commits what is queued, stops the writer and closes the file; a
+// second Close is a no-op.
 func (s *Spool) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.stopped
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -226,17 +248,4 @@ func (s *Spool) view(fn func(*bolt.Tx) error) error {
 		return ErrSpoolClosed
 	}
 	return s.db.View(fn)
-}
-
-// validate checks the spool's bounds.
-func (c *SpoolConfig) validate() error {
-	switch {
-	case c.Dir == "":
-		return errors.New("spool.dir is missing")
-	case c.MaxBytes < 1<<20:
-		return fmt.Errorf("spool.max_bytes (%d) must be at least 1 MiB", c.MaxBytes)
-	case c.MaxAge < 0:
-		return fmt.Errorf("spool.max_age (%s) must not be negative", c.MaxAge)
-	}
-	return nil
 }

@@ -2,9 +2,13 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"math"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +72,95 @@ func TestTCPChecker(t *testing.T) {
 	}
 }
 
+// tlsListener accepts TLS connections with cert and completes their
+// handshakes until the test ends.
+func tlsListener(t *testing.T, cert tls.Certificate) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestTCPCheckerTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	now := time.Now()
+	valid := tlsListener(t, pki.leaf(t, now.Add(-time.Hour), now.Add(10*24*time.Hour)))
+	expired := tlsListener(t, pki.leaf(t, now.Add(-48*time.Hour), now.Add(-time.Hour)))
+	tests := []struct {
+		name      string
+		target    string
+		opts      *TLSOptions
+		wantClass string
+		wantErr   string
+	}{
+		{name: "valid", target: valid, opts: &TLSOptions{CAFile: pki.caFile}},
+		{name: "server name", target: valid, opts: &TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}},
+		{name: "unknown CA", target: valid, wantClass: ErrTLS},
+		{name: "expired", target: expired, opts: &TLSOptions{CAFile: pki.caFile}, wantClass: ErrTLS, wantErr: "expired"},
+		{name: "expired, not verified", target: expired, opts: &TLSOptions{InsecureSkipVerify: true}},
+		{name: "refused", target: deadAddr(t), opts: &TLSOptions{CAFile: pki.caFile}, wantClass: ErrRefused},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: KindTCP, Target: tc.target, TCP: &TCPOptions{TLS: true, TLSConfig: tc.opts}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runCheck(t, c, 2*time.Second)
+			if r.OK != (tc.wantClass == "") || r.ErrorClass != tc.wantClass || !strings.Contains(r.Error, tc.wantErr) {
+				t.Fatalf("got ok=%v class=%q (err %q), want class %q and an error containing %q", r.OK, r.ErrorClass, r.Error, tc.wantClass, tc.wantErr)
+			}
+			if !r.OK {
+				return
+			}
+			if r.Phases["connect"] <= 0 || r.Phases["tls"] <= 0 {
+				t.Errorf("phases %v, want connect and tls > 0", r.Phases)
+			}
+			want := 10.0
+			if tc.name == "expired, not verified" {
+				want = 0
+			}
+			if d := r.Phases[certExpiryPhase]; math.Abs(d-want) > 0.01 {
+				t.Errorf("cert_expiry_days = %v, want %v", d, want)
+			}
+		})
+	}
+}
+
+func TestTCPConfigErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    TCPOptions
+		wantErr string
+	}{
+		{"tls_config without tls", TCPOptions{TLSConfig: &TLSOptions{}}, "tcp.tls_config is set but tcp.tls is false"},
+		{"bad min version", TCPOptions{TLS: true, TLSConfig: &TLSOptions{MinVersion: "TLS9"}}, `tcp.tls_config.min_version "TLS9"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newTCPChecker(CheckConfig{Name: "x", Kind: KindTCP, Target: "127.0.0.1:443", TCP: &tc.opts})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 func TestClassify(t *testing.T) {
 	op := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
@@ -86,6 +179,9 @@ func TestClassify(t *testing.T) {
 		{"net unreachable", op(syscall.ENETUNREACH), ErrUnreachable},
 		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, ErrReset},
 		{"status", &statusError{code: 503, status: "503 Service Unavailable"}, ErrStatus},
+		{"body", &bodyError{pattern: "x", matched: true}, ErrBody},
+		{"dns answer", &dnsAnswerError{msg: "rcode SERVFAIL"}, ErrDNS},
+		{"icmp no reply", fmt.Errorf("icmp: no reply: %w", os.ErrDeadlineExceeded), ErrTimeout},
 		{"other", errors.New("boom"), ErrOther},
 	}
 	for _, tc := range tests {

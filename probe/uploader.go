@@ -1,20 +1,16 @@
 package probe
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +21,14 @@ const (
 	backoffCap    = time.Minute
 	maxRetryAfter = 10 * time.Minute
 	maxAnswer     = 1 << 20 // bytes of a collector answer read
+	// maxBatchBytes bounds a batch's JSON before gzip, so the gzip body is
+	// at most about as big: a quarter of the collector's default
+	// limits.max_body_bytes (4 MiB) and far under max_decoded_bytes (32
+	// MiB). A typical result is ~250 B of JSON, so upload.batch_size
+	// (1000) binds first; this bound holds batches of long error messages.
+	maxBatchBytes = 1 << 20
+	// batchEnvelope is room for a batch's fields around its results.
+	batchEnvelope = 512
 )
 
 // Uploader sends the spool's results to the collector in batches and
@@ -35,10 +39,12 @@ type Uploader struct {
 	url       string
 	token     string
 	probeID   string
-	batchSize int
+	batchSize int // results per batch, halved by each 413 answer
+	maxBytes  int // JSON bytes of results per batch, halved by each 413
 	interval  time.Duration
 	log       *slog.Logger
 	metrics   *metrics // nil: not counted
+	progress  progress
 	// jitter picks a delay in [0, d]: full jitter, so that probes cut off
 	// together do not come back together. A seam for tests.
 	jitter func(d time.Duration) time.Duration
@@ -77,9 +83,11 @@ func NewUploader(cfg *Config, s *Spool, log *slog.Logger) (*Uploader, error) {
 		token:     cfg.BearerToken(),
 		probeID:   cfg.ID,
 		batchSize: cfg.Upload.BatchSize,
+		maxBytes:  maxBatchBytes - batchEnvelope,
 		interval:  cfg.Upload.Interval,
 		log:       log,
 		jitter:    func(d time.Duration) time.Duration { return rand.N(d + 1) },
+		progress:  progress{every: progressEvery},
 	}, nil
 }
 
@@ -89,6 +97,7 @@ func NewUploader(cfg *Config, s *Spool, log *slog.Logger) (*Uploader, error) {
 // as a 429/503 answer's Retry-After says.
 func (u *Uploader) Run(ctx context.Context) {
 	defer u.client.CloseIdleConnections()
+	u.progress.windowStart = time.Now()
 	var last time.Time
 	failures, backlog := 0, false
 	for ctx.Err() == nil {
@@ -103,7 +112,8 @@ func (u *Uploader) Run(ctx context.Context) {
 			return
 		}
 		last = time.Now()
-		n, err := u.uploadBatch(ctx)
+		b, err := u.uploadBatch(ctx)
+		u.progress.observe(u, last, b, err)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -114,23 +124,25 @@ func (u *Uploader) Run(ctx context.Context) {
 			}
 			continue
 		}
-		failures, backlog = 0, n == u.batchSize
+		failures, backlog = 0, b.more
 	}
 }
 
-// Flush uploads until the spool is empty or ctx ends, backing off between
-// failures as Run does. Call it after Run has returned (on shutdown), never
-// beside it.
+// Flush first commits the results still queued for the spool (Spool.Sync),
+// then uploads until the spool is empty or ctx ends, backing off between
+// failures as Run does. Call it after Run and the scheduler have returned
+// (on shutdown), never beside Run.
 func (u *Uploader) Flush(ctx context.Context) error {
 	defer u.client.CloseIdleConnections()
+	u.spool.Sync()
 	failures := 0
 	for u.spool.Len() > 0 && ctx.Err() == nil {
-		n, err := u.uploadBatch(ctx)
+		b, err := u.uploadBatch(ctx)
 		switch {
 		case err != nil:
 			failures++
 			sleep(ctx, u.retryDelay(err, failures))
-		case n == 0:
+		case b.sent == 0:
 			return nil
 		default:
 			failures = 0
@@ -184,22 +196,34 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// batchOutcome is what one exchange did.
+type batchOutcome struct {
+	sent    int  // results in the batch
+	removed int  // results the spool forgot: acknowledged or rejected
+	more    bool // a bound cut the batch: a backlog is waiting
+}
+
 // uploadBatch sends the oldest batch once and acknowledges in the spool
-// what the collector acknowledged. It returns how many results were sent.
-func (u *Uploader) uploadBatch(ctx context.Context) (int, error) {
-	rs, err := u.spool.Take(u.batchSize)
+// what the collector acknowledged. The batch holds at most batchSize
+// results and maxBytes of their JSON (at least one result).
+func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
+	rs, more, err := u.spool.take(u.batchSize, u.maxBytes)
 	if err != nil || len(rs) == 0 {
-		return 0, err
+		return batchOutcome{}, err
 	}
+	out := batchOutcome{sent: len(rs), more: more}
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
 	body, err := encodeBatch(Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first, Results: rs})
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	ans, err := u.post(ctx, body)
 	u.metrics.upload(err == nil)
+	if errors.Is(err, errTooLarge) {
+		u.shrink(rs, len(body), err)
+	}
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	rejected := make([]uint64, 0, len(ans.Rejected))
 	for _, rej := range ans.Rejected {
@@ -217,80 +241,31 @@ func (u *Uploader) uploadBatch(ctx context.Context) (int, error) {
 		u.log.Warn("collector acknowledged seqs it was not sent", "acked_seq", ans.AckedSeq, "last_sent", last)
 	}
 	if acked < first && len(rejected) == 0 {
-		return 0, &recoverableError{err: fmt.Errorf("collector acknowledged none of seqs %d..%d (acked_seq %d)", first, last, ans.AckedSeq)}
+		return out, &recoverableError{err: fmt.Errorf("collector acknowledged none of seqs %d..%d (acked_seq %d)", first, last, ans.AckedSeq)}
 	}
-	if err := u.spool.Ack(acked, rejected); err != nil {
-		return 0, err
+	if out.removed, err = u.spool.ack(acked, rejected); err != nil {
+		return out, err
 	}
 	u.metrics.acked(acked)
 	u.log.Debug("uploaded", "results", len(rs), "first_seq", first, "acked_seq", acked,
 		"stored", ans.Stored, "duplicates", ans.Duplicates, "rejected", len(rejected))
-	return len(rs), nil
+	return out, nil
 }
 
-func encodeBatch(b Batch) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(b); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+// shrink halves the batch bounds after a 413: the collector's limits are
+// lower than its defaults. A single result too large stays too large.
+func (u *Uploader) shrink(rs []Result, body int, err error) {
+	if len(rs) == 1 {
+		u.log.Error("one result is larger than the collector accepts", "seq", rs[0].Seq, "body_bytes", body, "err", err)
+		return
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+	size := 0
+	for _, r := range rs {
+		v, _ := json.Marshal(r)
+		size += len(v) + 1
 	}
-	return buf.Bytes(), nil
-}
-
-// post sends one encoded batch and decodes a 200 answer.
-func (u *Uploader) post(ctx context.Context, body []byte) (*IngestResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Content-Encoding", "gzip")
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return nil, &recoverableError{err: err}
-	}
-	defer func() {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
-		resp.Body.Close()
-	}()
-	switch code := resp.StatusCode; {
-	case code == http.StatusOK:
-	case code == http.StatusTooManyRequests || code >= 500:
-		return nil, &recoverableError{err: answerError(resp), retryAfter: retryAfter(resp)}
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return nil, fmt.Errorf("bad or unknown token for probe %s: %w", u.probeID, answerError(resp))
-	default:
-		return nil, answerError(resp)
-	}
-	var ans IngestResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&ans); err != nil {
-		return nil, &recoverableError{err: fmt.Errorf("decode collector answer: %w", err)}
-	}
-	return &ans, nil
-}
-
-// answerError quotes the start of an error answer: the collector says why.
-func answerError(resp *http.Response) error {
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return fmt.Errorf("collector answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-}
-
-// retryAfter reads Retry-After on a 429 or 503, in seconds or as a date.
-func retryAfter(resp *http.Response) time.Duration {
-	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
-		return 0
-	}
-	v := resp.Header.Get("Retry-After")
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	u.batchSize = max(len(rs)/2, 1)
+	u.maxBytes = max(size/2, 1)
+	u.log.Warn("collector refused a batch as too large; sending smaller ones",
+		"results", len(rs), "body_bytes", body, "batch_size", u.batchSize, "batch_json_bytes", u.maxBytes)
 }

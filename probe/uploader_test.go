@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -285,5 +288,110 @@ func TestUploadBatchAnswers(t *testing.T) {
 				t.Errorf("spool holds %v, want %v", seqsOf(held), tc.wantHeld)
 			}
 		})
+	}
+}
+
+// bodySizes wraps a collector to record each request's gzip body size.
+type bodySizes struct {
+	h     http.Handler
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *bodySizes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(body))
+	b.mu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	b.h.ServeHTTP(w, r)
+}
+
+func TestUploaderBoundsBatchBytes(t *testing.T) {
+	in := newIngest(t)
+	sizes := &bodySizes{h: in}
+	s := openSpool(t, t.TempDir())
+	rs := results(300)
+	rng := rand.NewChaCha8([32]byte{1})
+	for i := range rs { // 4 KiB of error text each that gzip cannot shrink much
+		msg := make([]byte, 2<<10)
+		rng.Read(msg)
+		rs[i].Error = hex.EncodeToString(msg)
+	}
+	s.Add(rs...)
+	u := testUploader(t, "http://127.0.0.1:1", s, discard)
+	u.client.Transport = handlerTransport{sizes}
+	if err := u.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.seen) != 300 || len(in.batches) < 2 {
+		t.Fatalf("%d results in %d batches, want 300 in at least 2 (about 1.3 MiB of JSON)", len(in.seen), len(in.batches))
+	}
+	for i, b := range in.batches {
+		raw, _ := json.Marshal(b)
+		if len(raw) > maxBatchBytes || sizes.sizes[i] > maxBatchBytes {
+			t.Errorf("batch %d: %d results, %d B of JSON, %d B gzip; want both <= %d", i, len(b.Results), len(raw), sizes.sizes[i], maxBatchBytes)
+		}
+	}
+}
+
+func TestUploaderShrinksBatchesOn413(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := newIngest(t)
+		limit := &limitResults{h: in, max: 300}
+		s := openSpool(t, t.TempDir())
+		s.Add(results(1000)...)
+		var logs logBuffer
+		u := testUploader(t, "http://127.0.0.1:1", s, logs.logger())
+		u.client.Transport = handlerTransport{limit}
+		if err := u.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Len() != 0 || u.batchSize != 250 {
+			t.Errorf("left %d in the spool, batch size %d; want 0 and 250 (1000 halved twice)", s.Len(), u.batchSize)
+		}
+		if !strings.Contains(logs.String(), "sending smaller ones") {
+			t.Errorf("the shrink is not logged:\n%s", logs.String())
+		}
+	})
+}
+
+// limitResults answers 413 to a batch of more than max results, as a
+// collector with a low limits.max_results does.
+type limitResults struct {
+	h   http.Handler
+	max int
+}
+
+func (l *limitResults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	zr, _ := gzip.NewReader(bytes.NewReader(body))
+	var b Batch
+	json.NewDecoder(zr).Decode(&b)
+	if len(b.Results) > l.max {
+		http.Error(w, "too many results", http.StatusRequestEntityTooLarge)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	l.h.ServeHTTP(w, r)
+}
+
+func TestUploaderFlushCommitsQueuedResults(t *testing.T) {
+	in := newIngest(t)
+	s := openSpool(t, t.TempDir())
+	for _, r := range results(500) {
+		s.Offer(r)
+	}
+	u := testUploader(t, "http://127.0.0.1:1", s, discard)
+	u.client.Transport = handlerTransport{in}
+	if err := u.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.seen) != 500 || in.maxSeq != 500 {
+		t.Errorf("collector got %d results up to seq %d, want 500", len(in.seen), in.maxSeq)
 	}
 }

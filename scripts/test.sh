@@ -29,6 +29,9 @@ apt_need() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# GDAL reads our vector tiles and exports as a partner's GIS would.
+apt_need gdal-bin
+
 say "go vet"
 go vet ./...
 

@@ -15,6 +15,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/demo"
 	"github.com/jangkau/jangkau/probe"
@@ -153,7 +156,9 @@ func loadCollectorConfig(path string) (*collector.Config, error) {
 }
 
 func runProbe(ctx context.Context, cfg *probe.Config, log *slog.Logger) error {
-	p, err := probe.New(cfg, log, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p, err := probe.New(cfg, log, reg)
 	if err != nil {
 		return err
 	}

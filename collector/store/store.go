@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/probe"
 )
 
@@ -31,6 +32,11 @@ type Write struct {
 	FirstSeq uint64
 	// Received is the collector's clock when the batch arrived.
 	Received time.Time
+	// Cells says where each result was measured, parallel to Results. The
+	// store adds the results it stores (never a duplicate) to the rollups
+	// of their cells in the same transaction, so that a coverage count is
+	// exact through retries and crashes.
+	Cells []rollup.Cell
 }
 
 // WriteResult says what a Write did.
@@ -66,4 +72,11 @@ type Store interface {
 	Scan(ctx context.Context, from, to time.Time, fn func(Record) error) error
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
+}
+
+// RollupReader is implemented by stores that keep rollups.
+type RollupReader interface {
+	// Rollups calls fn for every rollup row of resolution res (rollup.Minute
+	// or rollup.Hour) with from <= bucket < to, in bucket order.
+	Rollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, c rollup.Cell, a *rollup.Agg) error) error
 }

@@ -1,0 +1,183 @@
+// Package coverage turns rollup rows into what planners see: the status of
+// every region and tile over a window, the people affected, and the
+// services view. It reads rows through a Source, so that any store can
+// feed it, and never sees a raw result.
+package coverage
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/paulmach/orb/maptile"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/geo"
+)
+
+// Row is one stored aggregate.
+type Row struct {
+	Bucket time.Time
+	Res    time.Duration
+	Cell   rollup.Cell
+	Agg    *rollup.Agg
+}
+
+// Source calls fn for every row of resolution res with from <= Bucket < to.
+type Source func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error
+
+// Probe is a registered probe as coverage sees it.
+type Probe struct {
+	ID, Region, Carrier string
+	LastSeen            time.Time
+}
+
+// Query selects a window and filters. Now is the clock the status rules
+// use (silent, live windows).
+type Query struct {
+	From, To, Now time.Time
+	Carrier       string // "" = every carrier
+	Service       string // "" = every service and the uplink
+}
+
+// live says whether the window ends now, the only case where silence means
+// a cut link rather than results still on their way.
+func (q Query) live(th geo.Thresholds) bool { return q.Now.Sub(q.To) < th.SilentAfter }
+
+// Engine computes coverage over one region set.
+type Engine struct {
+	regions *geo.Regions
+	tiles   *geo.TileIndex
+	zoom    int
+	th      geo.Thresholds
+	pop     map[string]population
+}
+
+// NewEngine prepares the population estimates; zoom is the zoom of the
+// tiles the rows carry.
+func NewEngine(regions *geo.Regions, tiles *geo.TileIndex, zoom int, th geo.Thresholds) *Engine {
+	return &Engine{regions: regions, tiles: tiles, zoom: zoom, th: th, pop: estimatePopulation(regions)}
+}
+
+// Thresholds are the status rules in force.
+func (e *Engine) Thresholds() geo.Thresholds { return e.th }
+
+// read collects the window's rows that pass the filters: whole hours from
+// hour rows, the edges from minute rows.
+func (e *Engine) read(ctx context.Context, src Source, q Query) ([]Row, error) {
+	var rows []Row
+	for _, sp := range rollup.Plan(q.From, q.To) {
+		err := src(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
+			if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
+				return nil
+			}
+			rows = append(rows, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// acc gathers the rows of one cell.
+type acc struct {
+	count, ok       uint64
+	lossSum         float64
+	lossN           uint64
+	kinds           map[string]*rollup.Agg
+	probes          map[string]bool
+	tiles           maptile.Set
+	lastResultNanos int64
+}
+
+func newAcc() *acc {
+	return &acc{kinds: map[string]*rollup.Agg{}, probes: map[string]bool{}, tiles: maptile.Set{}}
+}
+
+func (a *acc) add(c rollup.Cell, g *rollup.Agg, zoom int) error {
+	a.count += g.Count
+	a.ok += g.OK
+	a.lossSum += g.LossSum
+	a.lossN += g.LossN
+	a.lastResultNanos = max(a.lastResultNanos, g.Last)
+	a.probes[c.Probe] = true
+	if c.Tile != "" {
+		if t, err := geo.ParseQuadkey(c.Tile); err == nil && int(t.Z) == zoom {
+			a.tiles[t] = true
+		}
+	}
+	k := a.kinds[c.Kind]
+	if k == nil {
+		k = rollup.NewAgg()
+		a.kinds[c.Kind] = k
+	}
+	return k.Merge(g)
+}
+
+func (a *acc) merge(b *acc) error {
+	a.count += b.count
+	a.ok += b.ok
+	a.lossSum += b.lossSum
+	a.lossN += b.lossN
+	a.lastResultNanos = max(a.lastResultNanos, b.lastResultNanos)
+	for p := range b.probes {
+		a.probes[p] = true
+	}
+	for t := range b.tiles {
+		a.tiles[t] = true
+	}
+	for kind, g := range b.kinds {
+		k := a.kinds[kind]
+		if k == nil {
+			k = rollup.NewAgg()
+			a.kinds[kind] = k
+		}
+		if err := k.Merge(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// figures are an acc's numbers.
+type figures struct {
+	Samples      int
+	Availability float64 // NaN without samples
+	Loss         float64 // NaN without icmp results
+	P50, P95     float64 // ms over every successful check; NaN without any
+	P95ByKind    map[string]float64
+}
+
+func (a *acc) figures() figures {
+	f := figures{Availability: math.NaN(), Loss: math.NaN(), P50: math.NaN(), P95: math.NaN(), P95ByKind: map[string]float64{}}
+	if a == nil {
+		return f
+	}
+	f.Samples = int(a.count)
+	if a.count > 0 {
+		f.Availability = float64(a.ok) / float64(a.count)
+	}
+	if a.lossN > 0 {
+		f.Loss = a.lossSum / float64(a.lossN)
+	}
+	all := rollup.NewAgg()
+	for kind, g := range a.kinds {
+		if p := g.Quantile(0.95); !math.IsNaN(p) {
+			f.P95ByKind[kind] = p
+		}
+		all.Merge(g)
+	}
+	f.P50, f.P95 = all.Quantile(0.5), all.Quantile(0.95)
+	return f
+}
+
+func (f figures) stats(probes int, lastSeen time.Time, live bool) geo.CellStats {
+	av := f.Availability
+	if math.IsNaN(av) {
+		av = 0
+	}
+	return geo.CellStats{Probes: probes, Samples: f.Samples, Availability: av, LatencyP95: f.P95ByKind,
+		Loss: f.Loss, LastSeen: lastSeen, Live: live}
+}

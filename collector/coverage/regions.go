@@ -1,0 +1,197 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jangkau/jangkau/geo"
+)
+
+// RegionCell is one region's coverage over a window.
+type RegionCell struct {
+	Region *geo.Region
+	Status geo.Status
+	figures
+	Probes   int
+	LastSeen time.Time
+	// Population is the region's own figure or, when PopulationEstimated,
+	// an area-share estimate from its nearest ancestor with one.
+	Population          int64
+	PopulationKnown     bool
+	PopulationEstimated bool
+	// PeopleAffected is the population of the deepest regions inside this
+	// one that are blank or silent.
+	PeopleAffected int64
+	// MeasuredTiles of Tiles (at the engine's zoom) had results.
+	MeasuredTiles, Tiles int
+}
+
+// MeasuredShare is the share of the region's tiles with results.
+func (c RegionCell) MeasuredShare() float64 {
+	if c.Tiles == 0 {
+		return 0
+	}
+	return float64(c.MeasuredTiles) / float64(c.Tiles)
+}
+
+// Regions computes every region of a level. Results count where they were
+// measured; regions above the deepest level roll up by code prefix;
+// buckets in which an e-service was down at its end are left out.
+func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level int, q Query) ([]RegionCell, error) {
+	regions := e.regions.Level(level)
+	if regions == nil {
+		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
+	}
+	rows, err := e.read(ctx, src, q)
+	if err != nil {
+		return nil, err
+	}
+	out := e.outages(rows)
+	deepest := map[string]*acc{}
+	for _, r := range rows {
+		if out.excludes(r) {
+			continue
+		}
+		a := deepest[r.Cell.Region]
+		if a == nil {
+			a = newAcc()
+			deepest[r.Cell.Region] = a
+		}
+		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
+			return nil, err
+		}
+	}
+	live := q.live(e.th)
+	placed := placeProbes(probes, q)
+
+	// People affected: the deepest regions that are blank or silent.
+	affected := map[string]int64{}
+	for _, d := range e.regions.Level(e.regions.Deepest()) {
+		p := placed[d.Code]
+		st := e.th.Classify(deepest[d.Code].figures().stats(p.probes(deepest[d.Code]), p.lastSeen(), live), q.Now)
+		if st != geo.StatusBlank && st != geo.StatusSilent {
+			continue
+		}
+		if pop := e.pop[d.Code]; pop.known {
+			for l := 1; l <= d.Level; l++ {
+				affected[ancestorAt(d.Code, l)] += pop.n
+			}
+		}
+	}
+
+	cells := deepest
+	if level != e.regions.Deepest() {
+		cells = map[string]*acc{}
+		for code, a := range deepest {
+			anc := ancestorAt(code, level)
+			if anc == "" {
+				continue
+			}
+			c := cells[anc]
+			if c == nil {
+				c = newAcc()
+				cells[anc] = c
+			}
+			if err := c.merge(a); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var cover *geo.Cover
+	if e.tiles != nil {
+		if cover, err = e.tiles.Cover(level, e.zoom); err != nil {
+			return nil, err
+		}
+	}
+	result := make([]RegionCell, 0, len(regions))
+	for _, r := range regions {
+		a := cells[r.Code]
+		p := placed[r.Code]
+		f := a.figures()
+		pop := e.pop[r.Code]
+		c := RegionCell{Region: r, figures: f, Probes: p.probes(a), LastSeen: p.lastSeen(),
+			Population: pop.n, PopulationKnown: pop.known, PopulationEstimated: pop.estimated,
+			PeopleAffected: affected[r.Code]}
+		c.Status = e.th.Classify(f.stats(c.Probes, c.LastSeen, live), q.Now)
+		if cover != nil {
+			c.Tiles = len(cover.Tiles(r.Code))
+			if a != nil {
+				c.MeasuredTiles, _ = cover.Measured(r.Code, a.tiles)
+			}
+		}
+		result = append(result, c)
+	}
+	return result, nil
+}
+
+// placement holds the registered probes that stand in each region and
+// its ancestors.
+type placement map[string]*placed
+
+type placed struct {
+	last time.Time
+	ids  map[string]bool
+}
+
+func placeProbes(probes []Probe, q Query) placement {
+	pl := placement{}
+	for _, p := range probes {
+		if q.Carrier != "" && p.Carrier != q.Carrier {
+			continue
+		}
+		for code := p.Region; code != ""; code = geo.Parent(code) {
+			x := pl[code]
+			if x == nil {
+				x = &placed{ids: map[string]bool{}}
+				pl[code] = x
+			}
+			x.ids[p.ID] = true
+			if p.LastSeen.After(x.last) {
+				x.last = p.LastSeen
+			}
+		}
+	}
+	return pl
+}
+
+// probes counts the probes placed in a region together with those (survey
+// probes) whose results were measured there.
+func (x *placed) probes(a *acc) int {
+	n := 0
+	if x != nil {
+		n = len(x.ids)
+	}
+	if a != nil {
+		for id := range a.probes {
+			if x == nil || !x.ids[id] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (x *placed) lastSeen() time.Time {
+	if x == nil {
+		return time.Time{}
+	}
+	return x.last
+}
+
+// ancestorAt returns the code's ancestor (or itself) at level, or "" when
+// the code is above that level.
+func ancestorAt(code string, level int) string {
+	n := 0
+	for i := 0; i < len(code); i++ {
+		if code[i] == '.' {
+			if n++; n == level {
+				return code[:i]
+			}
+		}
+	}
+	if n+1 == level {
+		return code
+	}
+	return ""
+}

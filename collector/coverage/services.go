@@ -1,0 +1,102 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ServiceCell is one e-service as seen from one region.
+type ServiceCell struct {
+	Service, Region string
+	figures
+}
+
+// Outage is a span in which an e-service failed from most regions.
+type Outage struct {
+	Service  string
+	From, To time.Time
+}
+
+// ServicesView is the e-service × region matrix of a window, with the
+// outages that were left out of the regions' statuses.
+type ServicesView struct {
+	Level    int
+	Services []string
+	Cells    []ServiceCell
+	Outages  []Outage
+}
+
+// Services computes the matrix at a region level. Unlike the region view it
+// keeps outage buckets: they are what this view is for.
+func (e *Engine) Services(ctx context.Context, src Source, level int, q Query) (*ServicesView, error) {
+	if e.regions.Level(level) == nil {
+		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
+	}
+	rows, err := e.read(ctx, src, q)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ service, region string }
+	cells := map[key]*acc{}
+	services := map[string]bool{}
+	for _, r := range rows {
+		anc := ancestorAt(r.Cell.Region, level)
+		if anc == "" {
+			continue
+		}
+		k := key{r.Cell.Service, anc}
+		a := cells[k]
+		if a == nil {
+			a = newAcc()
+			cells[k] = a
+		}
+		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
+			return nil, err
+		}
+		services[r.Cell.Service] = true
+	}
+	v := &ServicesView{Level: level}
+	for s := range services {
+		v.Services = append(v.Services, s)
+	}
+	sort.Strings(v.Services)
+	for k, a := range cells {
+		v.Cells = append(v.Cells, ServiceCell{Service: k.service, Region: k.region, figures: a.figures()})
+	}
+	sort.Slice(v.Cells, func(i, j int) bool {
+		if v.Cells[i].Service != v.Cells[j].Service {
+			return v.Cells[i].Service < v.Cells[j].Service
+		}
+		return v.Cells[i].Region < v.Cells[j].Region
+	})
+	v.Outages = mergeOutages(e.outages(rows))
+	return v, nil
+}
+
+// mergeOutages turns outage buckets into spans, joining adjacent ones.
+func mergeOutages(o outageSet) []Outage {
+	var out []Outage
+	for k := range o {
+		from := time.Unix(0, k.bucket).UTC()
+		out = append(out, Outage{Service: k.service, From: from, To: from.Add(k.res)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].From.Before(out[j].From)
+	})
+	merged := out[:0]
+	for _, o := range out {
+		if n := len(merged); n > 0 && merged[n-1].Service == o.Service && !o.From.After(merged[n-1].To) {
+			if o.To.After(merged[n-1].To) {
+				merged[n-1].To = o.To
+			}
+			continue
+		}
+		merged = append(merged, o)
+	}
+	return merged
+}

@@ -1,0 +1,222 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/simplify"
+)
+
+// The layers the collector serves, named here so that it and map styles
+// agree on them.
+const (
+	MVTLayerRegions = "regions" // one polygon per region of the asked level, with its status
+	MVTLayerTiles   = "tiles"   // one square per measured tile, with its status
+	MVTLayerProbes  = "probes"  // one point per probe
+)
+
+// MVTExtent is the tile's coordinate range, the spec's and every renderer's
+// default: at 512 px per tile a unit is an eighth of a pixel.
+const MVTExtent = mvt.DefaultExtent
+
+// mvtBuffer is how far, in extent units, geometry reaches past the tile's
+// edge, so that strokes and labels at the edge are drawn whole by the
+// renderer (64 of 4096, 1/64 of the tile, as tippecanoe and PostGIS use).
+const mvtBuffer = 64
+
+// mvtTolerance is the Douglas-Peucker tolerance in extent units. In tile
+// coordinates one tolerance simplifies as much at every zoom: a unit is what
+// the tile can still show, so detail below it only costs bytes.
+const mvtTolerance = 1.0
+
+// ErrTile is wrapped by the error for a z/x/y that names no tile, so that an
+// API can answer 404 without matching texts.
+var ErrTile = errors.New("geo: no such tile")
+
+// MVTLayer is one named layer of a vector tile.
+type MVTLayer struct {
+	Name     string // unique within a tile, as the spec requires
+	Features []MVTFeature
+}
+
+// MVTFeature is one feature in lon/lat (RFC 7946), as the rest of jangkau
+// holds geometry; EncodeMVT projects it. Properties with a nil value are
+// left out, as MVT has no null; maps and slices are written as JSON
+// strings, as other encoders do.
+type MVTFeature struct {
+	Geometry   orb.Geometry // any orb geometry but a Collection; nil is skipped
+	Properties map[string]any
+}
+
+// EncodeMVT writes tile z/x/y as a Mapbox Vector Tile 2.1 of the given
+// layers: geometry is clipped to the tile plus a small buffer, projected to
+// a 4096 extent, simplified to what that extent shows, and cleaned so that
+// rings wind as the spec says (exterior clockwise on screen). Features that
+// miss the tile or vanish at this zoom are dropped, and so are layers left
+// without features; a tile that shows nothing is zero bytes, which servers
+// answer with 204 No Content. The input is not modified.
+func EncodeMVT(z, x, y uint32, layers []MVTLayer) ([]byte, error) {
+	ls, err := mvtLayers(z, x, y, layers)
+	if err != nil {
+		return nil, err
+	}
+	data, err := mvt.Marshal(ls)
+	if err != nil {
+		return nil, fmt.Errorf("geo: mvt: tile %d/%d/%d: %w", z, x, y, err)
+	}
+	return data, nil
+}
+
+// EncodeMVTGzip is EncodeMVT gzipped, for MBTiles and for servers that
+// store tiles compressed (serve it with Content-Encoding: gzip).
+func EncodeMVTGzip(z, x, y uint32, layers []MVTLayer) ([]byte, error) {
+	ls, err := mvtLayers(z, x, y, layers)
+	if err != nil {
+		return nil, err
+	}
+	data, err := mvt.MarshalGzipped(ls)
+	if err != nil {
+		return nil, fmt.Errorf("geo: mvt: tile %d/%d/%d: %w", z, x, y, err)
+	}
+	return data, nil
+}
+
+func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
+	if z > MaxZoom || x >= 1<<z || y >= 1<<z {
+		return nil, fmt.Errorf("%w: %d/%d/%d (zoom 0..%d, x and y below 2^zoom)", ErrTile, z, x, y, MaxZoom)
+	}
+	tile := maptile.New(x, y, maptile.Zoom(z))
+	clipBound := tile.Bound(float64(mvtBuffer) / MVTExtent)
+	dp := simplify.DouglasPeucker(mvtTolerance)
+	seen := make(map[string]bool, len(layers))
+	var out mvt.Layers
+	for _, l := range layers {
+		if l.Name == "" || seen[l.Name] {
+			return nil, fmt.Errorf("geo: mvt: layer name %q is empty or repeated", l.Name)
+		}
+		seen[l.Name] = true
+		ml := &mvt.Layer{Name: l.Name, Version: 2, Extent: MVTExtent}
+		for i, f := range l.Features {
+			g := f.Geometry
+			switch gg := g.(type) {
+			case orb.Collection:
+				return nil, fmt.Errorf("geo: mvt: layer %s feature %d: a GeometryCollection has no MVT form", l.Name, i)
+			case orb.Ring:
+				g = orb.Polygon{gg}
+			case orb.Bound:
+				g = gg.ToPolygon()
+			}
+			if g == nil || !clipBound.Intersects(g.Bound()) {
+				continue // before cloning: most features of a layer miss a tile
+			}
+			// Clipping in lon/lat first is exact (tile edges are meridians
+			// and parallels) and leaves little to project.
+			if g = clip.Geometry(clipBound, orb.Clone(g)); g == nil {
+				continue
+			}
+			gf := geojson.NewFeature(g)
+			for k, v := range f.Properties {
+				if v != nil {
+					gf.Properties[k] = v
+				}
+			}
+			ml.Features = append(ml.Features, gf)
+		}
+		ml.ProjectToTile(tile)
+		kept := ml.Features[:0]
+		for _, f := range ml.Features {
+			if f.Geometry = tidy(dp.Simplify(f.Geometry)); f.Geometry != nil {
+				kept = append(kept, f)
+			}
+		}
+		ml.Features = kept
+		if len(ml.Features) > 0 {
+			out = append(out, ml)
+		}
+	}
+	return out, nil
+}
+
+// tidy drops what rounding to the extent's grid and simplifying collapsed
+// (repeated points, rings without area, lines without length) and winds
+// rings as MVT 2 requires: exterior positive area in tile coordinates
+// (orb.CCW, as y points down), holes negative. nil when nothing is left.
+func tidy(g orb.Geometry) orb.Geometry {
+	switch g := g.(type) {
+	case orb.Point, orb.MultiPoint:
+		return g
+	case orb.LineString:
+		return tidy(orb.MultiLineString{g})
+	case orb.MultiLineString:
+		var out orb.MultiLineString
+		for _, ls := range g {
+			if ls = dedupe(ls); len(ls) >= 2 {
+				out = append(out, ls)
+			}
+		}
+		return single(out)
+	case orb.Polygon:
+		return tidy(orb.MultiPolygon{g})
+	case orb.MultiPolygon:
+		var out orb.MultiPolygon
+		for _, p := range g {
+			var rings orb.Polygon
+			for i, r := range p {
+				r = orb.Ring(dedupe(orb.LineString(r)))
+				if len(r) < 4 || ringArea(r) == 0 {
+					if i == 0 {
+						break // no exterior, no polygon
+					}
+					continue
+				}
+				if (i == 0) != (r.Orientation() == orb.CCW) {
+					r.Reverse()
+				}
+				rings = append(rings, r)
+			}
+			if len(rings) > 0 {
+				out = append(out, rings)
+			}
+		}
+		return single(out)
+	}
+	return nil
+}
+
+// single unwraps a one-member multi-geometry, so that a feature clipped to
+// one part encodes as the simple type; nil for none.
+func single[T any, M ~[]T](m M) orb.Geometry {
+	switch len(m) {
+	case 0:
+		return nil
+	case 1:
+		return any(m[0]).(orb.Geometry)
+	}
+	return any(m).(orb.Geometry)
+}
+
+// dedupe removes consecutive repeated points, in place.
+func dedupe(ls orb.LineString) orb.LineString {
+	out := ls[:0]
+	for i, p := range ls {
+		if i == 0 || p != out[len(out)-1] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ringArea is the ring's area in square extent units, its sign ignored.
+func ringArea(r orb.Ring) float64 {
+	a := 0.0
+	for i := 1; i < len(r); i++ {
+		a += r[i-1][0]*r[i][1] - r[i][0]*r[i-1][1]
+	}
+	return math.Abs(a / 2)
+}

@@ -1,0 +1,341 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
+
+	"github.com/jangkau/jangkau/geo/geotest"
+)
+
+// regionLayer is the regions layer as the collector will make it.
+func regionLayer(regions []*Region) MVTLayer {
+	l := MVTLayer{Name: MVTLayerRegions}
+	for i, r := range regions {
+		l.Features = append(l.Features, MVTFeature{Geometry: r.Geometry, Properties: map[string]any{
+			"code": r.Code, "name": r.Name, "status": string(StatusGood), "samples": int64(10 * (i + 1)),
+			"availability": 0.5 + float64(i)/4, "population": nil,
+		}})
+	}
+	return l
+}
+
+// decode is what a client does: unmarshal, then back to lon/lat.
+func decode(t *testing.T, data []byte, tile maptile.Tile) map[string]*mvt.Layer {
+	t.Helper()
+	ls, err := mvt.Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.ProjectToWGS84(tile)
+	byName := make(map[string]*mvt.Layer)
+	for _, l := range ls {
+		if l.Version != 2 || l.Extent != MVTExtent {
+			t.Errorf("layer %s: version %d extent %d, want 2 and %d", l.Name, l.Version, l.Extent, MVTExtent)
+		}
+		byName[l.Name] = l
+	}
+	return byName
+}
+
+// nearBound reports whether two bounds agree within tol degrees.
+func nearBound(a, b orb.Bound, tol float64) bool {
+	return math.Abs(a.Min[0]-b.Min[0]) <= tol && math.Abs(a.Min[1]-b.Min[1]) <= tol &&
+		math.Abs(a.Max[0]-b.Max[0]) <= tol && math.Abs(a.Max[1]-b.Max[1]) <= tol
+}
+
+// unit is one extent unit of the tile in degrees of longitude; a decoded
+// coordinate is off by at most about one (flooring, then the half-unit
+// shift of ProjectToWGS84).
+func unit(tile maptile.Tile) float64 { return 360 / math.Exp2(float64(tile.Z)) / MVTExtent }
+
+func TestEncodeMVTFixture(t *testing.T) {
+	rs := loadTestdata(t, "tiles.geojson")
+	regions := rs.Level(3)
+	before := orb.Clone(regions[0].Geometry)
+	// 12/3255/2117 holds both squares whole; 15/26042/16942 lies inside
+	// the west one; 15/26041/16942 holds its west edge; 15/26045/16942 the
+	// east one only.
+	tests := []struct {
+		tile  maptile.Tile
+		codes []string
+	}{
+		{maptile.New(3255, 2117, 12), []string{"98.01.01", "98.01.02"}},
+		{maptile.New(26042, 16942, 15), []string{"98.01.01"}},
+		{maptile.New(26041, 16942, 15), []string{"98.01.01"}},
+		{maptile.New(26045, 16942, 15), []string{"98.01.02"}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.tile), func(t *testing.T) {
+			probes := MVTLayer{Name: MVTLayerProbes, Features: []MVTFeature{
+				{Geometry: TileBound(tc.tile).Center(), Properties: map[string]any{"id": "in-tile", "online": true}},
+				{Geometry: orb.Point{100, 0}, Properties: map[string]any{"id": "far-away"}},
+			}}
+			data, err := EncodeMVT(uint32(tc.tile.Z), tc.tile.X, tc.tile.Y, []MVTLayer{regionLayer(regions), probes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			layers := decode(t, data, tc.tile)
+			rl := layers[MVTLayerRegions]
+			if rl == nil || len(rl.Features) != len(tc.codes) {
+				t.Fatalf("regions layer %v, want features %v", rl, tc.codes)
+			}
+			buffered := tc.tile.Bound(float64(mvtBuffer) / MVTExtent)
+			for i, f := range rl.Features {
+				code := f.Properties["code"]
+				if code != tc.codes[i] {
+					t.Errorf("feature %d code %v, want %s", i, code, tc.codes[i])
+				}
+				r := rs.Get(tc.codes[i])
+				want := map[string]any{"code": r.Code, "name": r.Name, "status": "good"}
+				for k, v := range want {
+					if f.Properties[k] != v {
+						t.Errorf("%s: property %s = %v, want %v", r.Code, k, f.Properties[k], v)
+					}
+				}
+				if _, ok := f.Properties["population"]; ok {
+					t.Errorf("%s: nil property written", r.Code)
+				}
+				if _, ok := f.Geometry.(orb.Polygon); !ok {
+					t.Fatalf("%s: decoded %T, want Polygon", r.Code, f.Geometry)
+				}
+				if got, want := f.Geometry.Bound(), clip.Bound(buffered, r.Bound); !nearBound(got, want, 1.5*unit(tc.tile)) {
+					t.Errorf("%s: decoded bound %v, want the clipped region's %v", r.Code, got, want)
+				}
+			}
+			pl := layers[MVTLayerProbes]
+			if pl == nil || len(pl.Features) != 1 || pl.Features[0].Properties["id"] != "in-tile" || pl.Features[0].Properties["online"] != true {
+				t.Errorf("probes layer %+v, want the one probe in the tile", pl)
+			}
+		})
+	}
+	if !orb.Equal(before, regions[0].Geometry) {
+		t.Error("EncodeMVT modified its input")
+	}
+}
+
+func TestEncodeMVTRingsAndParts(t *testing.T) {
+	// The lake's square at zoom 9 keeps its hole; the island of 99.02.01
+	// stays a second polygon of one feature.
+	rs := loadTestdata(t, "province99.geojson")
+	tests := []struct {
+		code  string
+		tile  maptile.Tile
+		parts []int // rings per decoded polygon
+	}{
+		{"99.01.01", TileAt(-0.5, 100.5, 9), []int{2}},
+		{"99.02.01", TileAt(-1, 102.5, 7), []int{1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.code, func(t *testing.T) {
+			data, err := EncodeMVT(uint32(tc.tile.Z), tc.tile.X, tc.tile.Y, []MVTLayer{regionLayer([]*Region{rs.Get(tc.code)})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := mvt.Unmarshal(data)
+			if err != nil || len(raw) != 1 || len(raw[0].Features) != 1 {
+				t.Fatalf("decoded %v, %v; want one feature", raw, err)
+			}
+			var parts []int
+			for _, p := range polygons(raw[0].Features[0].Geometry) {
+				parts = append(parts, len(p))
+				for i, r := range p {
+					// MVT 2: exterior positive area in tile coordinates.
+					if got, want := r.Orientation(), map[bool]orb.Orientation{true: orb.CCW, false: orb.CW}[i == 0]; got != want {
+						t.Errorf("ring %d winds %v in tile coordinates, want %v", i, got, want)
+					}
+				}
+			}
+			if fmt.Sprint(parts) != fmt.Sprint(tc.parts) {
+				t.Errorf("rings per polygon %v, want %v", parts, tc.parts)
+			}
+		})
+	}
+}
+
+func TestEncodeMVTEmpty(t *testing.T) {
+	rs := loadTestdata(t, "tiles.geojson")
+	far := TileAt(51.5, 0, 12)
+	data, err := EncodeMVT(uint32(far.Z), far.X, far.Y, []MVTLayer{regionLayer(rs.Level(3)), {Name: MVTLayerProbes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != 0 {
+		t.Errorf("a tile that misses every feature is %d bytes, want 0", len(data))
+	}
+	if ls, err := mvt.Unmarshal(data); err != nil || len(ls) != 0 {
+		t.Errorf("empty tile decodes to %v, %v", ls, err)
+	}
+}
+
+func TestEncodeMVTErrors(t *testing.T) {
+	sq := orb.Bound{Min: orb.Point{106.1, -6.2}, Max: orb.Point{106.2, -6.1}}
+	one := func(name string, f MVTFeature) []MVTLayer { return []MVTLayer{{Name: name, Features: []MVTFeature{f}}} }
+	tests := []struct {
+		name    string
+		z, x, y uint32
+		layers  []MVTLayer
+		want    string
+		tileErr bool
+	}{
+		{"x out of range", 2, 4, 0, nil, "geo: no such tile: 2/4/0 (zoom 0..23, x and y below 2^zoom)", true},
+		{"zoom too deep", 24, 0, 0, nil, "geo: no such tile: 24/0/0 (zoom 0..23, x and y below 2^zoom)", true},
+		{"empty name", 0, 0, 0, one("", MVTFeature{Geometry: sq}), `geo: mvt: layer name "" is empty or repeated`, false},
+		{"repeated name", 0, 0, 0, []MVTLayer{{Name: "a"}, {Name: "a"}}, `geo: mvt: layer name "a" is empty or repeated`, false},
+		{"collection", 0, 0, 0, one("a", MVTFeature{Geometry: orb.Collection{sq.Min}}), "geo: mvt: layer a feature 0: a GeometryCollection has no MVT form", false},
+		{"property type", 0, 0, 0, one("a", MVTFeature{Geometry: sq.Center(), Properties: map[string]any{"c": complex(1, 2)}}), "geo: mvt: tile 0/0/0: ", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := EncodeMVT(tc.z, tc.x, tc.y, tc.layers)
+			// orb's own message follows the prefix for property errors.
+			if err == nil || err.Error() != tc.want && !(strings.HasSuffix(tc.want, ": ") && strings.HasPrefix(err.Error(), tc.want)) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if errors.Is(err, ErrTile) != tc.tileErr {
+				t.Errorf("errors.Is(ErrTile) = %v", !tc.tileErr)
+			}
+		})
+	}
+}
+
+func TestEncodeMVTBanten(t *testing.T) {
+	rs, err := LoadFile(geotest.File(t, "banten-adm3.geojson"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kec := regionLayer(rs.Level(3))
+	serang := TileAt(-6.12, 106.15, 10)
+	data, err := EncodeMVT(uint32(serang.Z), serang.X, serang.Y, []MVTLayer{kec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, err := EncodeMVTGzip(uint32(serang.Z), serang.X, serang.Y, []MVTLayer{kec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, data, serang)[MVTLayerRegions]
+	want := 0
+	for _, r := range rs.Level(3) {
+		if clip.Geometry(serang.Bound(float64(mvtBuffer)/MVTExtent), orb.Clone(r.Geometry)) != nil {
+			want++
+		}
+	}
+	if got == nil || len(got.Features) != want {
+		t.Fatalf("tile %v has %v features, want the %d kecamatan that reach into it", serang, got, want)
+	}
+	t.Logf("banten-adm3 tile %d/%d/%d: %d kecamatan, %d bytes, %d gzipped", serang.Z, serang.X, serang.Y, want, len(data), len(gz))
+	total, largest := 0, 0
+	tiles := 0
+	for tile := range tilesOf(rs.Bound(), 10) {
+		data, err := EncodeMVT(uint32(tile.Z), tile.X, tile.Y, []MVTLayer{kec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, largest, tiles = total+len(data), max(largest, len(data)), tiles+1
+	}
+	t.Logf("banten-adm3 at zoom 10: %d tiles, %d bytes in all, largest %d", tiles, total, largest)
+}
+
+func BenchmarkEncodeMVTBanten(b *testing.B) {
+	rs, err := LoadFile(geotest.File(b, "banten-adm3.geojson"), LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	layers := []MVTLayer{regionLayer(rs.Level(3))}
+	for _, z := range []int{10, DefaultZoom} {
+		tile := TileAt(-6.12, 106.15, z)
+		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+			var data []byte
+			for b.Loop() {
+				if data, err = EncodeMVT(uint32(tile.Z), tile.X, tile.Y, layers); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(data)), "tile-bytes")
+		})
+	}
+}
+
+// tilesOf lists the tiles of zoom z over bound b.
+func tilesOf(b orb.Bound, z int) map[maptile.Tile]bool {
+	lo, hi := TileAt(b.Min[1], b.Min[0], z), TileAt(b.Max[1], b.Max[0], z)
+	set := make(map[maptile.Tile]bool)
+	for x := lo.X; x <= hi.X; x++ {
+		for y := hi.Y; y <= lo.Y; y++ {
+			set[maptile.New(x, y, maptile.Zoom(z))] = true
+		}
+	}
+	return set
+}
+
+// TestEncodeMVTOgrinfo reads a tile with GDAL's MVT driver, as a partner's
+// GIS would. CI installs gdal-bin; elsewhere the test skips without it.
+func TestEncodeMVTOgrinfo(t *testing.T) {
+	ogrinfo, err := exec.LookPath("ogrinfo")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ogrinfo not found; CI must install gdal-bin")
+		}
+		t.Skip("ogrinfo not found: install gdal-bin to read the tile with GDAL")
+	}
+	rs := loadTestdata(t, "tiles.geojson")
+	tile := maptile.New(3255, 2117, 12)
+	probes := MVTLayer{Name: MVTLayerProbes, Features: []MVTFeature{{Geometry: orb.Point{106.12, -6.13}, Properties: map[string]any{"id": "srg-01"}}}}
+	data, err := EncodeMVT(uint32(tile.Z), tile.X, tile.Y, []MVTLayer{regionLayer(rs.Level(3)), probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tile.mvt")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ogrinfo, "-ro", "-so", "-al",
+		"-oo", fmt.Sprintf("X=%d", tile.X), "-oo", fmt.Sprintf("Y=%d", tile.Y), "-oo", fmt.Sprintf("Z=%d", tile.Z),
+		path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo: %v\n%s", err, out)
+	}
+	counts := make(map[string]string)
+	for _, m := range regexp.MustCompile(`(?m)^Layer name: (\S+)\n(?:.*\n)*?Feature Count: (\d+)`).FindAllStringSubmatch(string(out), -1) {
+		counts[m[1]] = m[2]
+	}
+	if want := map[string]string{"regions": "2", "probes": "1"}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("ogrinfo saw layers %v, want %v\n%s", counts, want, out)
+	}
+	// GDAL projects on its own: the regions' extent in web mercator metres
+	// must be the fixture's, within two extent units (about 19 m here).
+	m := regexp.MustCompile(`(?m)^Extent: \(([-\d.]+), ([-\d.]+)\) - \(([-\d.]+), ([-\d.]+)\)`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no extent in ogrinfo output\n%s", out)
+	}
+	b := rs.Get("98").Bound
+	const r = 6378137.0
+	mercY := func(lat float64) float64 { return r * math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)) }
+	want := []float64{r * b.Min[0] * math.Pi / 180, mercY(b.Min[1]), r * b.Max[0] * math.Pi / 180, mercY(b.Max[1])}
+	tol := 2 * 2 * math.Pi * r / math.Exp2(float64(tile.Z)) / MVTExtent
+	for i, s := range m[1:] {
+		got, _ := strconv.ParseFloat(s, 64)
+		if math.Abs(got-want[i]) > tol {
+			t.Errorf("ogrinfo extent %v, want %.1f within %.1f m", m[1:], want, tol)
+			break
+		}
+	}
+	for _, field := range []string{"code: String", "availability: Real", "samples: Integer"} {
+		if !strings.Contains(string(out), field) {
+			t.Errorf("ogrinfo output lacks field %q\n%s", field, out)
+		}
+	}
+}

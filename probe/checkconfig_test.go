@@ -1,0 +1,87 @@
+package probe
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCheckConfigBad(t *testing.T) {
+	tests := []struct {
+		file, wantErr string
+	}{
+		{"http_status", "checks[2].http.valid_status_codes[0] (700) is not an HTTP status"},
+		{"http_regex", `checks[0].http.fail_if_body_matches[0] ("(oops"): error parsing regexp`},
+		{"http_unknown_key", "field methd not found"},
+		{"block_kind", `checks[0].dns is set but kind is "http"`},
+		{"icmp_interval", "checks[0].icmp.count (5) × icmp.interval (200ms) must be shorter than timeout (1s)"},
+		{"dns_server", "checks[0].dns.server is missing"},
+		{"dns_rcode", `checks[0].dns.valid_rcodes[0] ("NOERR") is not a DNS rcode`},
+		{"tls_min", `checks[0].http.tls.min_version "TLS1.2" is not one of TLS10, TLS11, TLS12, TLS13`},
+		{"tcp_tls_block", "cannot unmarshal !!map into bool"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.file+".bad.yml")
+			_, err := LoadConfig(path)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("LoadConfig(%s) error = %v, want it to contain %q", path, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckConfigGood(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("testdata", "checks.good.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	want := []CheckConfig{
+		{Name: "portal", Kind: KindHTTP, Target: "https://127.0.0.1:9443/login", Interval: 30 * time.Second, Timeout: 5 * time.Second, Service: "perizinan",
+			HTTP: &HTTPOptions{
+				Method: "POST", Headers: map[string]string{"Host": "perizinan.test", "X-Probe": "pdg-03"}, Body: "ping=1",
+				ValidStatusCodes: []int{200, 302}, FailIfBodyMatches: []string{"(?i)maintenance"}, FailIfBodyNotMatches: []string{"Masuk"},
+				MaxRedirects: intp(0), TLS: &TLSOptions{ServerName: "perizinan.test", InsecureSkipVerify: true, MinVersion: "TLS12"},
+				ProxyURL: "http://127.0.0.1:3128", KeepAlive: true,
+			}},
+		{Name: "imaps", Kind: KindTCP, Target: "127.0.0.1:993", Interval: 30 * time.Second, Timeout: 10 * time.Second,
+			TCP: &TCPOptions{TLS: true, TLSConfig: &TLSOptions{ServerName: "mail.test"}}},
+		{Name: "gateway-ping", Kind: KindICMP, Target: "127.0.0.1", Interval: 30 * time.Second, Timeout: 3 * time.Second,
+			ICMP: &ICMPOptions{Count: 8, Interval: 100 * time.Millisecond, Size: 1400, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
+		{Name: "resolver", Kind: KindDNS, Target: "perizinan.test", Interval: 30 * time.Second, Timeout: 10 * time.Second,
+			DNS: &DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAA", Transport: "tcp", ValidRcodes: []string{"NOERROR", "NXDOMAIN"},
+				FailIfNoneMatchesRegexp: []string{`IN\s+AAAA`}, RecursionDesired: &no}},
+		{Name: "plain-ping", Kind: KindICMP, Target: "::1", Interval: 30 * time.Second, Timeout: 10 * time.Second},
+	}
+	if !reflect.DeepEqual(cfg.Checks, want) {
+		t.Errorf("checks decoded as\n%#v\nwant\n%#v", cfg.Checks, want)
+	}
+	// The defaults the constructors apply.
+	c, err := newICMPChecker(cfg.Checks[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.(*icmpChecker).o; o.Count != 5 || o.Interval != 200*time.Millisecond || o.Size != 56 {
+		t.Errorf("icmp defaults = %+v", o)
+	}
+	h, err := newHTTPCheckerFrom(CheckConfig{Name: "d", Kind: KindHTTP, Target: "http://127.0.0.1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.method != "GET" || h.maxRedirects != 10 || !h.validStatus(204) || h.validStatus(301) {
+		t.Errorf("http defaults: method %s, max_redirects %d", h.method, h.maxRedirects)
+	}
+}
+
+func TestCheckConfigResolvePaths(t *testing.T) {
+	cc := CheckConfig{HTTP: &HTTPOptions{TLS: &TLSOptions{CAFile: "ca.pem"}}}
+	cc.ResolvePaths(func(p string) string { return filepath.Join("/etc/jangkau", p) })
+	if got := cc.HTTP.TLS.CAFile; got != "/etc/jangkau/ca.pem" {
+		t.Errorf("http.tls.ca_file = %q", got)
+	}
+	tc := CheckConfig{TCP: &TCPOptions{TLS: true}}
+	tc.ResolvePaths(func(p string) string { return "x" + p }) // no tls_config: nothing to do, no panic
+}

@@ -105,6 +105,7 @@ var DefaultConfig = Config{
 	Regions: RegionsConfig{CodeProperty: "kode", NameProperty: "nama"},
 	Status:  geo.DefaultThresholds,
 	Tiles:   TilesConfig{Zoom: geo.DefaultZoom},
+	Clock:   DefaultClockConfig,
 	Limits: LimitsConfig{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,

@@ -51,7 +51,7 @@ func regionRow(c coverage.RegionCell) []string {
 
 func tileProperties(t coverage.TileCell) geojson.Properties {
 	return geojson.Properties{
-		"quadkey": t.Quadkey, "z": t.Tile.Z, "x": t.Tile.X, "y": t.Tile.Y, "status": string(t.Status),
+		"quadkey": t.Quadkey, "z": int(t.Tile.Z), "x": int64(t.Tile.X), "y": int64(t.Tile.Y), "status": string(t.Status),
 		"samples": t.Samples, "availability": nullable(t.Availability), "loss": nullable(t.Loss),
 		"latency_p50_ms": nullable(t.P50), "latency_p95_ms": nullable(t.P95), "probes": t.Probes,
 	}

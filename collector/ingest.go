@@ -9,46 +9,55 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/probe"
 )
-
-// rawBatch is a probe.Batch whose results are decoded one by one, so that a
-// malformed result is rejected without dropping its good neighbours.
-type rawBatch struct {
-	Probe    string            `json:"probe"`
-	SentAt   time.Time         `json:"sent_at"`
-	FirstSeq uint64            `json:"first_seq"`
-	Results  []json.RawMessage `json:"results"`
-}
 
 // errTooLarge is a body over one of the limits.
 type errTooLarge struct{ what string }
 
 func (e errTooLarge) Error() string { return e.what }
 
-// readBody reads the (possibly gzip) body within the configured limits. The
-// compressed limit is enforced while reading and the decompressed one while
-// inflating, so a gzip bomb costs at most MaxDecodedBytes.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// bodyPool and gzipPool keep the buffers of decoded bodies and the gzip
+// readers' state (about 40 KB each) across requests: the decoded results
+// copy what they keep, so a buffer is free again once decodeBatch returns.
+var (
+	bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzipPool sync.Pool
+)
+
+// putBody returns a buffer unless it grew past the usual batch size.
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 4<<20 {
+		b.Reset()
+		bodyPool.Put(b)
+	}
+}
+
+// readBody reads the (possibly gzip) body into buf within the configured
+// limits. The compressed limit is enforced while reading and the
+// decompressed one while inflating, so a gzip bomb costs at most
+// MaxDecodedBytes and stops there.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) ([]byte, error) {
 	lim := s.cfg.Limits
 	body := http.MaxBytesReader(w, r.Body, lim.MaxBodyBytes)
 	var src io.Reader = body
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "gzip":
-		zr, err := gzip.NewReader(body)
+		zr, err := getGzip(body)
 		if err != nil {
 			return nil, tooLargeOr(err, lim, fmt.Errorf("gzip body: %w", err))
 		}
-		defer zr.Close()
+		defer gzipPool.Put(zr)
 		src = zr
 	case "", "identity":
 	default:
 		return nil, fmt.Errorf("Content-Encoding %q: only gzip or none", enc)
 	}
-	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(src, lim.MaxDecodedBytes+1))
 	if err != nil {
 		return nil, tooLargeOr(err, lim, fmt.Errorf("read body: %w", err))
@@ -57,6 +66,17 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, errTooLarge{fmt.Sprintf("decompressed body exceeds limits.max_decoded_bytes (%d)", lim.MaxDecodedBytes)}
 	}
 	return buf.Bytes(), nil
+}
+
+func getGzip(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipPool.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 func tooLargeOr(err error, lim LimitsConfig, other error) error {
@@ -75,12 +95,23 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
+	received := s.now()
 	probeID, ok := s.probes.tokens.match(credential(r))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau ingest"`)
 		return httpError(w, http.StatusUnauthorized, "unknown probe token")
 	}
-	data, err := s.readBody(w, r)
+	// Throttle before reading the body: a refused request costs nothing.
+	if ok, wait := s.limits.allow(probeID, time.Now()); !ok {
+		s.metrics.ingestThrottled.WithLabelValues(probeID).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		return httpError(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"probe %s is over limits.probe_requests_per_second (%g, burst %d); retry after %s",
+			probeID, s.cfg.Limits.ProbeRequestsPerSecond, s.cfg.Limits.ProbeBurst, wait.Round(time.Millisecond)))
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	data, err := s.readBody(w, r, buf)
 	if err != nil {
 		var tl errTooLarge
 		if errors.As(err, &tl) {
@@ -88,37 +119,39 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		}
 		return httpError(w, http.StatusBadRequest, err.Error())
 	}
-	var batch rawBatch
-	if err := json.Unmarshal(data, &batch); err != nil {
-		return httpError(w, http.StatusBadRequest, "batch: "+err.Error())
+	oldest, newest := s.cfg.Clock.bounds(received)
+	batch, err := decodeBatch(data, batchRules{oldest: oldest, newest: newest, maxResults: s.cfg.Limits.MaxResults})
+	if err != nil {
+		var tl errTooLarge
+		if errors.As(err, &tl) {
+			return httpError(w, http.StatusRequestEntityTooLarge, err.Error())
+		}
+		return httpError(w, http.StatusBadRequest, err.Error())
 	}
 	if batch.Probe != "" && batch.Probe != probeID {
 		return httpError(w, http.StatusForbidden, fmt.Sprintf("batch is for probe %q but the token is probe %q's", batch.Probe, probeID))
 	}
-	if n := len(batch.Results); n > s.cfg.Limits.MaxResults {
-		return httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch has %d results, limits.max_results is %d", n, s.cfg.Limits.MaxResults))
+	s.clock.observe(probeID, batch.SentAt, received)
+	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, Received: received, Results: batch.Results,
+		Cells: make([]rollup.Cell, len(batch.Results))}
+	p := s.probes.byID[probeID]
+	services := map[string]bool{}
+	for i := range batch.Results {
+		write.Cells[i] = s.cellOf(p, &batch.Results[i])
+		services[write.Cells[i].Service] = true
 	}
-	now := s.now()
-	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, Received: now}
-	resp := probe.IngestResponse{}
-	for i, raw := range batch.Results {
-		res, rej := decodeResult(raw, now)
-		if rej != nil {
-			rej.Index = i
-			resp.Rejected = append(resp.Rejected, *rej)
-			if rej.Seq > 0 {
-				write.Rejected = append(write.Rejected, rej.Seq)
-			}
-			continue
+	s.noteServices(services)
+	for _, rej := range batch.Rejected {
+		if rej.Seq > 0 {
+			write.Rejected = append(write.Rejected, rej.Seq)
 		}
-		write.Results = append(write.Results, res)
 	}
 	wr, err := s.store.Write(r.Context(), write)
 	if err != nil {
 		s.storeFailed(w, "ingest", err)
 		return http.StatusServiceUnavailable
 	}
-	resp.AckedSeq, resp.Stored, resp.Duplicates = wr.AckedSeq, wr.Stored, wr.Duplicates
+	resp := probe.IngestResponse{AckedSeq: wr.AckedSeq, Stored: wr.Stored, Duplicates: wr.Duplicates, Rejected: batch.Rejected}
 	s.metrics.ingestResults.WithLabelValues("stored").Add(float64(wr.Stored))
 	s.metrics.ingestResults.WithLabelValues("duplicate").Add(float64(wr.Duplicates))
 	s.metrics.ingestResults.WithLabelValues("rejected").Add(float64(len(resp.Rejected)))
@@ -150,4 +183,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
+}
+
+// noteServices remembers the e-services results came from.
+func (s *Server) noteServices(services map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sv := range services {
+		if sv != rollup.Uplink {
+			s.seenServices[sv] = true
+		}
+	}
 }

@@ -7,10 +7,12 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -18,7 +20,12 @@ import (
 var mapPageHTML string
 
 var mapPage = template.Must(template.New("map").Funcs(template.FuncMap{
-	"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" },
+	"pct": func(v float64) string {
+		if math.IsNaN(v) {
+			return "–"
+		}
+		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
+	},
 	"ms": func(v float64) string {
 		if math.IsNaN(v) {
 			return "–"
@@ -28,97 +35,108 @@ var mapPage = template.Must(template.New("map").Funcs(template.FuncMap{
 	"people": func(n int64) string { return groupDigits(n) },
 	"since": func(t time.Time) string {
 		if t.IsZero() {
-			return "never"
+			return "–"
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 }).Parse(mapPageHTML))
 
-type levelLink struct {
-	Level   int
-	Name    string
+// choice is one option of a switch on the page (level, window, filters).
+type choice struct {
+	Label   string
+	URL     string
 	Current bool
 }
 
 type legendEntry struct {
 	Status geo.Status
+	Label  string
 	Colour string
 	Count  int
 }
 
 type mapPageData struct {
-	Banner       string
-	Title        string
-	Level        int
-	Levels       []levelLink
-	Window       string
-	Windows      []string
-	From, To     time.Time
-	SVG          template.HTML
-	Legend       []legendEntry
-	Rows         []RegionCoverage
-	Blank        []RegionCoverage // blank and silent, most people first
-	PeopleBlank  int64
-	PeopleKnown  bool
-	RefreshAfter int
-}
-
-// levelName says what a level is called in Kemendagri codes.
-func levelName(n int) string {
-	switch n {
-	case 1:
-		return "provinsi"
-	case 2:
-		return "kabupaten/kota"
-	case 3:
-		return "kecamatan"
-	case 4:
-		return "desa/kelurahan"
-	}
-	return fmt.Sprintf("level %d", n)
+	T                   labels
+	Lang                string
+	Banner              string
+	Title               string
+	Langs               []choice
+	Levels              []choice
+	Windows             []choice
+	Services            []choice
+	Carriers            []choice
+	From, To            time.Time
+	SVG                 template.HTML
+	Legend              []legendEntry
+	Rows                []coverage.RegionCell
+	Blank               []coverage.RegionCell // blank and silent, most people first
+	PeopleAffected      int64
+	PopulationEstimated bool
+	StatusLabel         map[geo.Status]string
+	RefreshAfter        int
 }
 
 func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
-	q, err := s.parseCoverageQuery(r)
+	q, err := s.parseView(r, s.regions.Deepest())
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cov, err := s.coverage(r.Context(), q)
+	cells, err := s.regionCells(r.Context(), q)
 	if err != nil {
 		s.storeFailed(w, "map", err)
 		return
+	}
+	lang := r.URL.Query().Get("lang")
+	if lang != "en" {
+		lang = "id"
+	}
+	t := pageLabels[lang]
+	d := mapPageData{T: t, Lang: lang, Banner: s.opt.Banner, From: q.From, To: q.To, Rows: cells,
+		RefreshAfter: 15, StatusLabel: t.Status}
+	if top := s.regions.Level(1); len(top) == 1 {
+		d.Title = top[0].Name
+	}
+	link := pageLink(r.URL.Query())
+	for _, l := range []string{"id", "en"} {
+		d.Langs = append(d.Langs, choice{pageLabels[l].Name, link("lang", l), l == lang})
+	}
+	for _, l := range s.regions.Levels() {
+		d.Levels = append(d.Levels, choice{t.levelName(l), link("level", strconv.Itoa(l)), l == q.Level})
 	}
 	window := r.URL.Query().Get("window")
 	if window == "" {
 		window = "15m"
 	}
-	d := mapPageData{Banner: s.opt.Banner, Level: q.Level, Window: window, From: q.From, To: q.To,
-		Windows: []string{"15m", "1h", "6h", "24h"}, RefreshAfter: 15, Rows: cov}
-	if top := s.regions.Level(1); len(top) == 1 {
-		d.Title = top[0].Name
+	for _, wn := range []string{"15m", "1h", "6h", "24h", "168h"} {
+		d.Windows = append(d.Windows, choice{wn, link("window", wn), wn == window})
 	}
-	for _, l := range s.regions.Levels() {
-		d.Levels = append(d.Levels, levelLink{l, levelName(l), l == q.Level})
+	d.Services = append(d.Services, choice{t.All, link("service", ""), q.Service == ""})
+	for _, sv := range s.serviceNames() {
+		d.Services = append(d.Services, choice{sv, link("service", sv), sv == q.Service})
 	}
-	byCode := map[string]*RegionCoverage{}
+	d.Carriers = append(d.Carriers, choice{t.All, link("carrier", ""), q.Carrier == ""})
+	for _, c := range s.carrierNames() {
+		d.Carriers = append(d.Carriers, choice{c, link("carrier", c), c == q.Carrier})
+	}
+
+	byCode := map[string]*coverage.RegionCell{}
 	counts := map[geo.Status]int{}
-	regions := make([]*geo.Region, len(cov))
-	d.PeopleKnown = true
-	for i := range cov {
-		rc := &cov[i]
-		byCode[rc.Region.Code] = rc
-		regions[i] = rc.Region
-		counts[rc.Status]++
-		if rc.Status == geo.StatusBlank || rc.Status == geo.StatusSilent {
-			d.Blank = append(d.Blank, *rc)
-			d.PeopleBlank += rc.Region.Population
-			d.PeopleKnown = d.PeopleKnown && rc.Region.PopulationKnown
+	regions := make([]*geo.Region, len(cells))
+	for i := range cells {
+		c := &cells[i]
+		byCode[c.Region.Code] = c
+		regions[i] = c.Region
+		counts[c.Status]++
+		d.PeopleAffected += c.PeopleAffected
+		if c.Status == geo.StatusBlank || c.Status == geo.StatusSilent {
+			d.Blank = append(d.Blank, *c)
+			d.PopulationEstimated = d.PopulationEstimated || c.PopulationEstimated
 		}
 	}
-	sort.SliceStable(d.Blank, func(i, j int) bool { return d.Blank[i].Region.Population > d.Blank[j].Region.Population })
+	sort.SliceStable(d.Blank, func(i, j int) bool { return d.Blank[i].Population > d.Blank[j].Population })
 	for _, st := range geo.Statuses {
-		d.Legend = append(d.Legend, legendEntry{st, st.Colour(), counts[st]})
+		d.Legend = append(d.Legend, legendEntry{st, t.Status[st], st.Colour(), counts[st]})
 	}
 	var points []geo.SVGPoint
 	for _, p := range s.probes.list {
@@ -130,12 +148,13 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 	err = geo.WriteSVG(&svg, regions, geo.SVGOptions{
 		Fill: func(r *geo.Region) string { return byCode[r.Code].Status.Colour() },
 		Title: func(r *geo.Region) string {
-			rc := byCode[r.Code]
-			return fmt.Sprintf("%s %s: %s, %d samples, availability %.1f%%", r.Code, r.Name, rc.Status, rc.Samples, rc.Availability*100)
+			c := byCode[r.Code]
+			return fmt.Sprintf("%s %s: %s, %d %s, %s %s", r.Code, r.Name, t.Status[c.Status], c.Samples, t.Samples,
+				t.Availability, pctString(c.Availability))
 		},
 		Href: func(r *geo.Region) string {
 			if r.Level < s.regions.Deepest() {
-				return fmt.Sprintf("/?level=%d&window=%s", r.Level+1, window)
+				return link("level", strconv.Itoa(r.Level+1))
 			}
 			return ""
 		},
@@ -153,6 +172,66 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(page.Bytes())
+}
+
+// pageLink returns a function that builds this page's URL with one
+// parameter changed, keeping the others.
+func pageLink(q url.Values) func(key, value string) string {
+	return func(key, value string) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		if value == "" {
+			v.Del(key)
+		} else {
+			v.Set(key, value)
+		}
+		return "/?" + v.Encode()
+	}
+}
+
+func pctString(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
+}
+
+// serviceNames are the e-services of the catalogue and of the probes'
+// results seen recently, for the filter.
+func (s *Server) serviceNames() []string {
+	seen := map[string]bool{}
+	for _, sv := range s.cfg.Services {
+		seen[sv.Service] = true
+	}
+	s.mu.Lock()
+	for sv := range s.seenServices {
+		seen[sv] = true
+	}
+	s.mu.Unlock()
+	delete(seen, "")
+	out := make([]string, 0, len(seen))
+	for sv := range seen {
+		out = append(out, sv)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) carrierNames() []string {
+	seen := map[string]bool{}
+	for _, p := range s.probes.list {
+		if p.Carrier != "" {
+			seen[p.Carrier] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // groupDigits writes 1437046 as 1,437,046.

@@ -9,10 +9,11 @@ import (
 
 // metrics are the collector's own, on an injected registry.
 type metrics struct {
-	ingestRequests *prometheus.CounterVec
-	ingestResults  *prometheus.CounterVec
-	ingestDuration prometheus.Histogram
-	storeErrors    prometheus.Counter
+	ingestRequests  *prometheus.CounterVec
+	ingestResults   *prometheus.CounterVec
+	ingestDuration  prometheus.Histogram
+	ingestThrottled *prometheus.CounterVec
+	storeErrors     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -30,6 +31,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Help:    "Time to handle an ingest request, store commit included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
 		}),
+		ingestThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_throttled_total",
+			Help: "Ingest requests refused with 429 because the probe exceeded its request rate.",
+		}, []string{"probe"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "jangkau_store_errors_total",
 			Help: "Store operations that failed.",
@@ -38,7 +43,11 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
 		m.ingestResults.WithLabelValues(o)
 	}
-	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.storeErrors, probeCollector{s})
+	for _, p := range s.cfg.Probes {
+		m.ingestThrottled.WithLabelValues(p.ID)
+	}
+	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
+		m.storeErrors, s.clock, probeCollector{s})
 	return m
 }
 

@@ -65,11 +65,7 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 	}
 	layers := []geo.MVTLayer{regions}
 	if z >= 8 {
-		src, err := s.source()
-		if err != nil {
-			s.storeFailed(w, "tiles", err)
-			return
-		}
+		src := s.source()
 		tiles, err := s.engine.Tiles(r.Context(), src, min(s.cfg.Tiles.Zoom, z+4), bound, q.Query)
 		if err != nil {
 			s.storeFailed(w, "tiles", err)

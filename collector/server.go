@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +43,14 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	engine  *coverage.Engine
-	opt     Options
+	// limits bounds each probe's request rate; clock estimates each
+	// probe's clock offset (and exports it).
+	limits *probeLimits
+	clock  *clockOffsets
+	opt    Options
+
+	mu           sync.Mutex
+	seenServices map[string]bool // e-services results came from, for the map's filter
 }
 
 // NewServer wires a server; it places every configured probe on regions.
@@ -56,6 +64,8 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 	}
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
+	s.limits, s.clock = newProbeLimits(cfg.Limits), newClockOffsets()
+	s.seenServices = map[string]bool{}
 	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	for _, v := range cfg.Viewers {
 		s.viewers.add(v.Name, v.KeySHA256)
@@ -72,7 +82,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/ingest", s.handleIngest)
 	mux.HandleFunc("GET /api/v1/probes/self/checks", s.handleSelfChecks)
-	mux.Handle("GET /api/v1/coverage", s.reader(s.handleCoverage))
+	mux.Handle("GET /api/v1/coverage", s.reader(s.handleCoverageView))
+	mux.Handle("GET /api/v1/coverage/tiles", s.reader(s.handleTiles))
+	mux.Handle("GET /api/v1/services", s.reader(s.handleServices))
+	mux.Handle("GET /tiles/{z}/{x}/{y}", s.reader(s.handleMVT))
 	mux.Handle("GET /api/v1/probes", s.reader(s.handleProbes))
 	mux.Handle("GET /metrics", s.reader(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

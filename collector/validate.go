@@ -1,61 +1,179 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
 	"github.com/jangkau/jangkau/probe"
 )
 
-// earliest is the oldest result time accepted: anything before it is a
-// probe whose clock was never set.
-var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// maxAhead is how far past the collector's clock a result may claim to be.
-const maxAhead = 24 * time.Hour
-
 var kinds = map[string]bool{probe.KindHTTP: true, probe.KindTCP: true, probe.KindICMP: true, probe.KindDNS: true}
 
-// decodeResult decodes and checks one result of a batch. A failure names
-// the field and the reason, and carries the seq when it could be read so
-// that the probe can forget that result.
-func decodeResult(raw json.RawMessage, now time.Time) (probe.Result, *probe.Rejection) {
-	var r probe.Result
-	if err := json.Unmarshal(raw, &r); err != nil {
-		rej := &probe.Rejection{Field: "result", Reason: err.Error()}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			rej.Field = te.Field
-			rej.Reason = fmt.Sprintf("%s cannot hold %s", te.Type, te.Value)
-		}
-		var seqOnly struct {
-			Seq uint64 `json:"seq"`
-		}
-		if json.Unmarshal(raw, &seqOnly) == nil {
-			rej.Seq = seqOnly.Seq
-		}
-		return r, rej
-	}
-	if field, reason := check(&r, now); field != "" {
-		return r, &probe.Rejection{Seq: r.Seq, Field: field, Reason: reason}
-	}
-	return r, nil
+// batchRules is what a batch is checked against.
+type batchRules struct {
+	// oldest and newest bound a result's time (see ClockConfig).
+	oldest, newest time.Time
+	maxResults     int
 }
 
-func check(r *probe.Result, now time.Time) (field, reason string) {
+// decodedBatch is a batch with its good results and the rejections.
+type decodedBatch struct {
+	Probe    string
+	SentAt   time.Time
+	FirstSeq uint64
+	Results  []probe.Result
+	Rejected []probe.Rejection
+}
+
+// errBadBatch is a body that is not a batch at all (400).
+type errBadBatch struct{ err error }
+
+func (e errBadBatch) Error() string { return "batch: " + e.err.Error() }
+func (e errBadBatch) Unwrap() error { return e.err }
+
+// decodeBatch decodes a (decompressed) batch in one pass, result by result,
+// so that a malformed result is rejected without dropping its good
+// neighbours. It returns errBadBatch for a body that is not JSON or not a
+// batch, and errTooLarge for more than rules.maxResults results. It does no
+// I/O: the fuzz target calls it directly.
+func decodeBatch(data []byte, rules batchRules) (*decodedBatch, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	b := &decodedBatch{}
+	seenResults := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errBadBatch{err}
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "probe":
+			err = dec.Decode(&b.Probe)
+		case "sent_at":
+			err = dec.Decode(&b.SentAt)
+		case "first_seq":
+			err = dec.Decode(&b.FirstSeq)
+		case "results":
+			if seenResults {
+				return nil, errBadBatch{errors.New(`"results" given twice`)}
+			}
+			seenResults = true
+			err = decodeResults(dec, b, rules)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			var tl errTooLarge
+			if errors.As(err, &tl) {
+				return nil, err
+			}
+			return nil, errBadBatch{fmt.Errorf("%s: %w", key, err)}
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errBadBatch{errors.New("data after the batch object")}
+	}
+	return b, nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return errBadBatch{err}
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return errBadBatch{fmt.Errorf("want %q, got %v", want, tok)}
+	}
+	return nil
+}
+
+// decodeResults reads the results array: each element straight into a
+// probe.Result, no intermediate copy. A type error or a bad time stays
+// with its element (the decoder has already passed it); a syntax error
+// spoils the batch.
+func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil { // "results": null
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("want an array, got %v", tok)
+	}
+	b.Results = make([]probe.Result, 0, min(rules.maxResults, 1024))
+	for i := 0; dec.More(); i++ {
+		if i >= rules.maxResults {
+			n := i
+			for ; dec.More(); n++ { // count the rest for the message
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					return err
+				}
+			}
+			return errTooLarge{fmt.Sprintf("batch has %d results, limits.max_results is %d", n, rules.maxResults)}
+		}
+		var r probe.Result
+		if err := dec.Decode(&r); err != nil {
+			if _, syntax := err.(*json.SyntaxError); syntax || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return err
+			}
+			rej := rejectionOf(err)
+			rej.Index, rej.Seq = i, r.Seq
+			b.Rejected = append(b.Rejected, rej)
+			continue
+		}
+		if field, reason := check(&r, rules); field != "" {
+			b.Rejected = append(b.Rejected, probe.Rejection{Index: i, Seq: r.Seq, Field: field, Reason: reason})
+			continue
+		}
+		b.Results = append(b.Results, r)
+	}
+	_, err = dec.Token() // ']'
+	return err
+}
+
+// rejectionOf names the field of a decoding error when it can.
+func rejectionOf(err error) probe.Rejection {
+	rej := probe.Rejection{Field: "result", Reason: err.Error()}
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		rej.Field = te.Field
+		rej.Reason = fmt.Sprintf("%s cannot hold %s", te.Type, te.Value)
+	case errors.As(err, &pe):
+		rej.Field = "time"
+	}
+	return rej
+}
+
+func check(r *probe.Result, rules batchRules) (field, reason string) {
 	tooLong := func(s string, n int) bool { return len(s) > n }
 	switch {
 	case r.Seq == 0:
 		return "seq", "missing or 0; seqs start at 1"
 	case r.Time.IsZero():
 		return "time", "missing"
-	case r.Time.Before(earliest):
-		return "time", fmt.Sprintf("%s is before %s: is the probe's clock set?", r.Time.Format(time.RFC3339), earliest.Format("2006"))
-	case r.Time.After(now.Add(maxAhead)):
-		return "time", fmt.Sprintf("%s is more than %s ahead of the collector's clock", r.Time.Format(time.RFC3339), maxAhead)
+	case r.Time.Before(rules.oldest):
+		return "time", fmt.Sprintf("%s is more than clock.max_age before the collector's clock (before %s): is the probe's clock set?",
+			r.Time.Format(time.RFC3339), rules.oldest.Format(time.RFC3339))
+	case r.Time.After(rules.newest):
+		return "time", fmt.Sprintf("%s is more than clock.max_ahead after the collector's clock (after %s): is the probe's clock ahead?",
+			r.Time.Format(time.RFC3339), rules.newest.Format(time.RFC3339))
 	case r.Check == "" || tooLong(r.Check, 128):
 		return "check", fmt.Sprintf("%q must be 1 to 128 bytes", r.Check)
 	case !kinds[r.Kind]:

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -69,16 +67,12 @@ func (s *Server) parseView(r *http.Request, defaultLevel int) (viewQuery, error)
 }
 
 // source reads the store's rollups for the coverage engine.
-func (s *Server) source() (coverage.Source, error) {
-	rr, ok := s.store.(store.RollupReader)
-	if !ok {
-		return nil, errors.New("this store keeps no rollups")
-	}
+func (s *Server) source() coverage.Source {
 	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
-		return rr.Rollups(ctx, res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+		return s.store.Rollups(ctx, res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
 			return fn(coverage.Row{Bucket: b, Res: res, Cell: c, Agg: a})
 		})
-	}, nil
+	}
 }
 
 // coverageProbes are the registered probes with when they last reported.
@@ -100,10 +94,7 @@ func (s *Server) coverageProbes(ctx context.Context) ([]coverage.Probe, error) {
 
 // regionCells computes a region level for a view.
 func (s *Server) regionCells(ctx context.Context, q viewQuery) ([]coverage.RegionCell, error) {
-	src, err := s.source()
-	if err != nil {
-		return nil, err
-	}
+	src := s.source()
 	probes, err := s.coverageProbes(ctx)
 	if err != nil {
 		return nil, err
@@ -154,11 +145,7 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	src, err := s.source()
-	if err != nil {
-		s.storeFailed(w, "tiles", err)
-		return
-	}
+	src := s.source()
 	tiles, err := s.engine.Tiles(r.Context(), src, z, bound, q.Query)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
@@ -207,11 +194,7 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	src, err := s.source()
-	if err != nil {
-		s.storeFailed(w, "services", err)
-		return
-	}
+	src := s.source()
 	v, err := s.engine.Services(r.Context(), src, q.Level, q.Query)
 	if err != nil {
 		s.storeFailed(w, "services", err)

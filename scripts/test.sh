@@ -29,8 +29,9 @@ apt_need() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# GDAL reads our vector tiles and exports as a partner's GIS would.
-apt_need gdal-bin
+# GDAL reads our vector tiles and exports as a partner's GIS would;
+# Chromium renders the map page.
+apt_need gdal-bin chromium
 
 say "go vet"
 go vet ./...
@@ -43,3 +44,7 @@ fi
 
 say "go test"
 go test -race -count=1 -timeout 20m "$@" ./...
+
+say "fuzz (bounded; the seed corpora also run above)"
+go test ./collector -run '^$' -fuzz '^FuzzDecodeBatch$' -fuzztime 20s
+go test ./collector -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime 20s

@@ -224,10 +224,15 @@ type Span struct {
 }
 
 // Plan splits [from, to) into the spans a query reads: whole hours from
-// hour rows, the edges from minute rows. from and to are first truncated
-// to the minute, the finest resolution kept.
+// hour rows, the edges from minute rows. The window first widens to whole
+// minutes, the finest resolution kept: from rounds down and to rounds up,
+// so that every result inside the window counts (a live window includes
+// the minute now running) at the price of up to a minute more on each end.
 func Plan(from, to time.Time) []Span {
-	from, to = from.Truncate(Minute), to.Truncate(Minute)
+	from = from.Truncate(Minute)
+	if t := to.Truncate(Minute); t.Before(to) {
+		to = t.Add(Minute)
+	}
 	if !from.Before(to) {
 		return nil
 	}

@@ -130,7 +130,8 @@ func TestPlan(t *testing.T) {
 		{"whole hours and edges", at(7, 45), at(10, 15), []Span{
 			{at(7, 45), at(8, 0), Minute}, {at(8, 0), at(10, 0), Hour}, {at(10, 0), at(10, 15), Minute}}},
 		{"aligned", at(8, 0), at(10, 0), []Span{{at(8, 0), at(10, 0), Hour}}},
-		{"seconds truncated", at(8, 0).Add(30 * time.Second), at(8, 2).Add(59 * time.Second), []Span{{at(8, 0), at(8, 2), Minute}}},
+		{"widened to whole minutes", at(8, 0).Add(30 * time.Second), at(8, 2).Add(59 * time.Second), []Span{{at(8, 0), at(8, 3), Minute}}},
+		{"a few seconds", at(8, 2).Add(10 * time.Second), at(8, 2).Add(13 * time.Second), []Span{{at(8, 2), at(8, 3), Minute}}},
 		{"empty", at(8, 0), at(8, 0), nil},
 	}
 	for _, tc := range tests {

@@ -72,9 +72,10 @@ type Store interface {
 	Scan(ctx context.Context, from, to time.Time, fn func(Record) error) error
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
+	RollupReader
 }
 
-// RollupReader is implemented by stores that keep rollups.
+// RollupReader reads the rollups a Store keeps.
 type RollupReader interface {
 	// Rollups calls fn for every rollup row of resolution res (rollup.Minute
 	// or rollup.Hour) with from <= bucket < to, in bucket order.

@@ -2,12 +2,18 @@
 // directory, no server needed.
 //
 // Layout: bucket "results" holds every result under a time-ordered key
-// (unix nanos, probe id, seq) so a window is one cursor range; bucket
+// (unix nanos, probe id, seq) so a window is one cursor range, its value in
+// the compact encoding of codec.go; bucket
 // "probes" holds each probe's ProbeState; bucket "pending/<probe>" holds the
 // seqs above the probe's acknowledged seq that are already settled (stored
 // or rejected), which is what deduplication and the contiguous
 // acknowledgement need. Seqs at or below the acknowledgement are duplicates
 // by definition, so "pending" stays as small as the out-of-order window.
+//
+// One bbolt file has one writer process: a second collector cannot open
+// the same data directory (the file is locked). Several collectors behind
+// a load balancer, all storing each (probe, seq) once, are the InfluxDB
+// store's job, not this one's.
 package embedded
 
 import (
@@ -23,6 +29,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 )
 
@@ -46,12 +53,15 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "results.db")
-	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second})
+	// The freelist is not written on each commit (fewer pages to fsync);
+	// Open rebuilds it by scanning the file, as etcd does.
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s (is another collector using it?): %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending} {
+		for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending, bucketMinute, bucketHour} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -97,81 +107,122 @@ func resultKey(t time.Time, probeID string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// Write implements store.Store.
+// Write implements store.Store. It runs through bbolt's Batch: concurrent
+// writers (several probes uploading at once) share one commit and its
+// fsyncs, which is what bounds the write rate. Batch may run the function
+// more than once (when another function of the same batch fails, the rest
+// are run again one by one), so it derives everything from the
+// transaction and keeps nothing from an earlier run.
 func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, error) {
 	if err := ctx.Err(); err != nil {
 		return store.WriteResult{}, err
 	}
 	var res store.WriteResult
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		res = store.WriteResult{}
-		probes := tx.Bucket(bucketProbes)
-		var rec probeRecord
-		if v := probes.Get([]byte(w.Probe)); v != nil {
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("probe %s state: %w", w.Probe, err)
-			}
-		}
-		pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(w.Probe))
-		if err != nil {
-			return err
-		}
-		results := tx.Bucket(bucketResults)
-		// Keys arrive mostly in time order: fuller pages halve the file
-		// against bbolt's default split at 50%.
-		results.FillPercent = 0.9
-		for _, r := range w.Results {
-			k := seqKey(r.Seq)
-			if r.Seq <= rec.AckedSeq || pending.Get(k) != nil {
-				res.Duplicates++
-				continue
-			}
-			v, err := json.Marshal(&r)
-			if err != nil {
-				return fmt.Errorf("encode result seq %d: %w", r.Seq, err)
-			}
-			if err := results.Put(resultKey(r.Time, w.Probe, r.Seq), v); err != nil {
-				return err
-			}
-			if err := pending.Put(k, []byte{1}); err != nil {
-				return err
-			}
-			res.Stored++
-			rec.ResultsStored++
-			rec.LastSeq = max(rec.LastSeq, r.Seq)
-		}
-		for _, seq := range w.Rejected {
-			if seq > rec.AckedSeq {
-				if err := pending.Put(seqKey(seq), []byte{0}); err != nil {
-					return err
-				}
-			}
-		}
-		if w.FirstSeq > rec.AckedSeq+1 {
-			lost, err := settleBelow(pending, rec.AckedSeq, w.FirstSeq)
-			if err != nil {
-				return err
-			}
-			rec.Lost += lost
-			rec.AckedSeq = w.FirstSeq - 1
-		}
-		if rec.AckedSeq, err = advance(pending, rec.AckedSeq); err != nil {
-			return err
-		}
-		if res.Stored > 0 {
-			rec.LastSeen = w.Received
-		}
-		res.AckedSeq = rec.AckedSeq
-		v, err := json.Marshal(&rec)
-		if err != nil {
-			return err
-		}
-		return probes.Put([]byte(w.Probe), v)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		var err error
+		res, err = writeTx(tx, w)
+		return err
 	})
 	if err != nil {
 		return store.WriteResult{}, wrap(fmt.Sprintf("write %d results of probe %s", len(w.Results), w.Probe), err)
 	}
 	return res, nil
+}
+
+// writeTx is one Write inside a transaction.
+func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
+	var res store.WriteResult
+	probes := tx.Bucket(bucketProbes)
+	var rec probeRecord
+	if v := probes.Get([]byte(w.Probe)); v != nil {
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return res, fmt.Errorf("probe %s state: %w", w.Probe, err)
+		}
+	}
+	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(w.Probe))
+	if err != nil {
+		return res, err
+	}
+	hadPending := first(pending) != nil
+	results := tx.Bucket(bucketResults)
+	// Keys arrive mostly in time order: fuller pages halve the file
+	// against bbolt's default split at 50%.
+	results.FillPercent = 0.9
+	settled := make(map[uint64]bool, len(w.Results)+len(w.Rejected)) // seqs settled by this write
+	delta := rollup.Delta{}
+	withCells := len(w.Cells) == len(w.Results)
+	var val []byte
+	for i := range w.Results {
+		r := &w.Results[i]
+		if r.Seq <= rec.AckedSeq || settled[r.Seq] || (hadPending && pending.Get(seqKey(r.Seq)) != nil) {
+			res.Duplicates++
+			continue
+		}
+		val = appendResult(val[:0], r)
+		// Put keeps the slice until the commit: give it its own copy.
+		if err := results.Put(resultKey(r.Time, w.Probe, r.Seq), append([]byte(nil), val...)); err != nil {
+			return res, err
+		}
+		settled[r.Seq] = true
+		if withCells {
+			delta.Add(w.Cells[i], r)
+		}
+		res.Stored++
+		rec.ResultsStored++
+		rec.LastSeq = max(rec.LastSeq, r.Seq)
+	}
+	for _, seq := range w.Rejected {
+		if seq > rec.AckedSeq && !settled[seq] && (!hadPending || pending.Get(seqKey(seq)) == nil) {
+			settled[seq] = true
+		}
+	}
+	if !hadPending && w.FirstSeq <= rec.AckedSeq+1 {
+		// The usual case, a batch in order: advance in memory and keep
+		// only what stays above the acknowledgement.
+		for settled[rec.AckedSeq+1] {
+			delete(settled, rec.AckedSeq+1)
+			rec.AckedSeq++
+		}
+		for seq := range settled {
+			if err := pending.Put(seqKey(seq), []byte{1}); err != nil {
+				return res, err
+			}
+		}
+	} else {
+		for seq := range settled {
+			if err := pending.Put(seqKey(seq), []byte{1}); err != nil {
+				return res, err
+			}
+		}
+		if w.FirstSeq > rec.AckedSeq+1 {
+			lost, err := settleBelow(pending, rec.AckedSeq, w.FirstSeq)
+			if err != nil {
+				return res, err
+			}
+			rec.Lost += lost
+			rec.AckedSeq = w.FirstSeq - 1
+		}
+		if rec.AckedSeq, err = advance(pending, rec.AckedSeq); err != nil {
+			return res, err
+		}
+	}
+	if err := mergeRollups(tx, delta); err != nil {
+		return res, err
+	}
+	if res.Stored > 0 {
+		rec.LastSeen = w.Received
+	}
+	res.AckedSeq = rec.AckedSeq
+	v, err := json.Marshal(&rec)
+	if err != nil {
+		return res, err
+	}
+	return res, probes.Put([]byte(w.Probe), v)
+}
+
+func first(b *bolt.Bucket) []byte {
+	k, _ := b.Cursor().First()
+	return k
 }
 
 // settleBelow removes the pending seqs in (acked, first) and returns how
@@ -240,7 +291,7 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(store.Reco
 				}
 			}
 			rec := store.Record{Probe: string(k[8 : len(k)-9])}
-			if err := json.Unmarshal(v, &rec.Result); err != nil {
+			if err := decodeResult(v, &rec.Result); err != nil {
 				return fmt.Errorf("decode result %x: %w", k, err)
 			}
 			if err := fn(rec); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/probe"
 )
@@ -26,8 +27,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RejectedSeqSettles", testRejected},
 		{"FirstSeqSettlesGap", testFirstSeq},
 		{"ConcurrentSameBatch", testConcurrent},
+		{"ConcurrentOverlappingBatches", testConcurrentOverlap},
 		{"ProbeState", testProbeState},
 		{"ScanStopsOnError", testScanStops},
+		{"RollupsCountStoredResultsOnce", testRollupsOnce},
+		{"RollupsBothResolutions", testRollupResolutions},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -241,5 +245,130 @@ func testClosed(t *testing.T, st store.Store) {
 	_, err := st.Write(context.Background(), store.Write{Probe: "a", Results: results(1)})
 	if !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Write after Close: %v, want ErrClosed", err)
+	}
+}
+
+// testConcurrentOverlap sends overlapping ranges at once, out of order, as
+// retries after a lost answer do: each seq is stored once and the
+// acknowledgement ends contiguous.
+func testConcurrentOverlap(t *testing.T, st store.Store) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored, dups := 0, 0
+	for i := 7; i >= 0; i-- {
+		seqs := make([]uint64, 100)
+		for j := range seqs {
+			seqs[j] = uint64(i*50 + j + 1) // i=7: 351..450
+		}
+		wg.Go(func() {
+			res, err := st.Write(context.Background(), store.Write{Probe: "a", Results: results(seqs...), Received: t0})
+			if err != nil {
+				t.Errorf("Write: %v", err)
+				return
+			}
+			mu.Lock()
+			stored, dups = stored+res.Stored, dups+res.Duplicates
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if stored != 450 || dups != 350 {
+		t.Errorf("stored %d, duplicates %d; want 450 and 350", stored, dups)
+	}
+	ps := probeState(t, st, "a")
+	if ps.AckedSeq != 450 || ps.ResultsStored != 450 || ps.LastSeq != 450 || ps.Lost != 0 {
+		t.Errorf("probe state %+v, want 450 acked, stored and last, none lost", ps)
+	}
+}
+
+// withCells gives every result a cell: the probe's region and service.
+func withCells(w store.Write, region string) store.Write {
+	w.Cells = make([]rollup.Cell, len(w.Results))
+	for i, r := range w.Results {
+		w.Cells[i] = rollup.Cell{Region: region, Service: rollup.Uplink, Kind: r.Kind, Probe: w.Probe}
+	}
+	return w
+}
+
+type rollupRow struct {
+	bucket time.Time
+	cell   rollup.Cell
+	agg    *rollup.Agg
+}
+
+func readRollups(t *testing.T, st store.Store, res time.Duration, from, to time.Time) []rollupRow {
+	t.Helper()
+	var out []rollupRow
+	err := st.Rollups(context.Background(), res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+		out = append(out, rollupRow{b, c, a})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Rollups(%s): %v", res, err)
+	}
+	return out
+}
+
+// testRollupsOnce: retries, overlaps and concurrent senders never count a
+// result twice in the rollups.
+func testRollupsOnce(t *testing.T, st store.Store) {
+	seqs := make([]uint64, 90)
+	for i := range seqs {
+		seqs[i] = uint64(i + 1)
+	}
+	all := results(seqs...)
+	write(t, st, withCells(store.Write{Probe: "a", Results: all[:60]}, "36.01.01"))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.Write(context.Background(), withCells(store.Write{Probe: "a", Results: all[30:], Received: t0}, "36.01.01")); err != nil {
+				t.Errorf("Write: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var count, ok uint64
+	for _, r := range readRollups(t, st, rollup.Minute, t0, t0.Add(time.Hour)) {
+		count += r.agg.Count
+		ok += r.agg.OK
+		if r.cell.Region != "36.01.01" || r.cell.Probe != "a" {
+			t.Errorf("row cell %+v", r.cell)
+		}
+	}
+	// results() makes every third seq fail: 30 of 90.
+	if count != 90 || ok != 60 {
+		t.Errorf("minute rollups count %d results (%d ok), want 90 (60 ok)", count, ok)
+	}
+}
+
+// testRollupResolutions: results over two hours land in minute and hour
+// rows that agree, and a range read is [from, to).
+func testRollupResolutions(t *testing.T, st store.Store) {
+	var rs []probe.Result
+	for i := range 120 {
+		r := results(uint64(i + 1))[0]
+		r.Time = t0.Add(time.Duration(i) * time.Minute) // 08:00 .. 09:59
+		r.DurationMS = float64(10 + i%7)
+		rs = append(rs, r)
+	}
+	write(t, st, withCells(store.Write{Probe: "a", Results: rs}, "36.01.01"))
+	hours := readRollups(t, st, rollup.Hour, t0, t0.Add(2*time.Hour))
+	if len(hours) != 2 || hours[0].agg.Count != 60 || hours[1].agg.Count != 60 || !hours[0].bucket.Equal(t0) {
+		t.Fatalf("hour rows: %d, want 2 of 60 from %s", len(hours), t0)
+	}
+	minutes := readRollups(t, st, rollup.Minute, t0.Add(30*time.Minute), t0.Add(40*time.Minute))
+	if len(minutes) != 10 || !minutes[0].bucket.Equal(t0.Add(30*time.Minute)) {
+		t.Fatalf("minute rows in [08:30, 08:40): %d, want 10 from 08:30", len(minutes))
+	}
+	merged := rollup.NewAgg()
+	for _, r := range readRollups(t, st, rollup.Minute, t0, t0.Add(time.Hour)) {
+		merged.Merge(r.agg)
+	}
+	h := hours[0].agg
+	if merged.Count != h.Count || merged.OK != h.OK || merged.Quantile(0.95) != h.Quantile(0.95) {
+		t.Errorf("the hour row (%d, %d ok, p95 %g) differs from its minutes merged (%d, %d ok, p95 %g)",
+			h.Count, h.OK, h.Quantile(0.95), merged.Count, merged.OK, merged.Quantile(0.95))
 	}
 }

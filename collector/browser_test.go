@@ -1,0 +1,103 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// chromium finds Debian's Chromium; without it the test is skipped, except
+// under CI, which installs it.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (scripts/test.sh installs it)")
+	}
+	t.Skip("chromium not installed: the map page's browser test needs Debian's chromium")
+	return ""
+}
+
+// TestMapPageInChromium loads the map page in headless Chromium and checks
+// what a planner sees: the pixel in the middle of the blank kecamatan is
+// the blank colour, and the summary names it.
+func TestMapPageInChromium(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t, func(c *Config) { c.PublicRead = true })
+	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
+	f.post("tok-east", gz(t, probe.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
+
+	// Chromium may still write its profile as it exits: remove it ourselves,
+	// after the browser is gone, rather than in t.TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "jangkau-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1400, 1100))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	var summary string
+	var box []float64
+	var shot []byte
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(f.http.URL+"/?level=3&lang=en"),
+		chromedp.WaitVisible(`#summary`, chromedp.ByQuery),
+		chromedp.Text(`#summary`, &summary, chromedp.ByQuery),
+		// A point where the browser drew the blank kecamatan's path on top
+		// (its probe's marker sits at the centre, so look around it).
+		chromedp.Evaluate(`(() => {
+			const p = document.querySelector('path[data-code="99.01.02"]');
+			const r = p.getBoundingClientRect();
+			for (const fx of [0.3, 0.7, 0.5]) for (const fy of [0.3, 0.7, 0.5]) {
+				const x = Math.round(r.left + r.width * fx), y = Math.round(r.top + r.height * fy);
+				if (document.elementFromPoint(x, y) === p) return [x, y, 1, window.devicePixelRatio];
+			}
+			return [0, 0, 0, window.devicePixelRatio];
+		})()`, &box),
+		chromedp.CaptureScreenshot(&shot),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if !strings.Contains(summary, "Timur (99.01.02): blank") {
+		t.Errorf("summary %q does not name the blank kecamatan", summary)
+	}
+	if len(box) != 4 || box[2] != 1 {
+		t.Fatalf("the blank kecamatan's path is not drawn on top anywhere inside its box: %v", box)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g, b, _ := img.At(int(box[0]*box[3]), int(box[1]*box[3])).RGBA()
+	got := fmt.Sprintf("#%02X%02X%02X", r>>8, g>>8, b>>8)
+	if got != geo.StatusBlank.Colour() {
+		t.Errorf("pixel at the blank kecamatan's centre is %s, want the blank colour %s", got, geo.StatusBlank.Colour())
+	}
+}

@@ -36,6 +36,13 @@ type Config struct {
 	// Clock says how far a probe's clock may be off.
 	Clock ClockConfig `yaml:"clock"`
 	Tiles TilesConfig `yaml:"tiles"`
+	// Storage selects the store; Retention says how long data is kept.
+	Storage   StorageConfig   `yaml:"storage"`
+	Retention RetentionConfig `yaml:"retention"`
+	// Metrics bounds the per-region series on /metrics.
+	Metrics MetricsConfig `yaml:"metrics"`
+	// Partners may read the export API within their scope.
+	Partners []PartnerConfig `yaml:"partners"`
 }
 
 // TilesConfig sets the map tiles results are binned into.
@@ -125,7 +132,7 @@ var (
 // paths in it are taken from baseDir.
 func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	cfg := DefaultConfig
-	cfg.Probes, cfg.Viewers, cfg.Services = nil, nil, nil
+	cfg.Probes, cfg.Viewers, cfg.Services, cfg.Partners = nil, nil, nil, nil
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -227,6 +234,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("tiles.zoom (%d) must be within 1..20", c.Tiles.Zoom)
 	}
 	if err := c.Clock.validate(); err != nil {
+		return err
+	}
+	for _, v := range []interface{ validate() error }{&c.Storage, &c.Retention, &c.Metrics} {
+		if err := v.validate(); err != nil {
+			return err
+		}
+	}
+	if err := c.validatePartners(); err != nil {
 		return err
 	}
 	return c.validateServices()

@@ -19,7 +19,6 @@ import (
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -92,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /{$}", s.reader(s.handleMap))
+	s.exportRoutes(mux)
 	return mux
 }
 
@@ -179,7 +179,14 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := embedded.Open(cfg.DataDir)
+	if f := cfg.Regions.PopulationCSV; f != "" {
+		n, err := regions.ApplyPopulationFile(f)
+		if err != nil {
+			return fmt.Errorf("regions.population_csv: %w", err)
+		}
+		log.Info("population joined", "file", f, "regions", n)
+	}
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

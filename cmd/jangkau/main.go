@@ -20,6 +20,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/demo"
+	"github.com/jangkau/jangkau/lab"
 	"github.com/jangkau/jangkau/probe"
 )
 
@@ -31,6 +32,8 @@ Usage:
   jangkau probe     --config FILE
   jangkau check     --config FILE [--json]        run every check of a probe once and print the results
   jangkau token                                     a new random token and its token_sha256 line
+  jangkau partner-key NAME                          a new partner API key and its partners: entry
+  jangkau lab       --scenario FILE --regions FILE --report DIR   a province in network namespaces (Linux, root)
 
 Run "jangkau COMMAND -h" for a command's flags.
 `
@@ -124,13 +127,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		log := newLogger(stderr, *logLevel)
 		err = demo.Run(ctx, demo.Options{Listen: *listen, DataDir: *data, Log: log, Out: stdout})
+	case "lab":
+		scenario := fs.String("scenario", "lab/scenarios/ci.yaml", "scenario `file`")
+		regions := fs.String("regions", "", "boundaries `file` (GeoJSON)")
+		report := fs.String("report", "lab-report", "report `dir`")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		bin, _ := os.Executable()
+		err = lab.Run(ctx, lab.Options{Scenario: *scenario, Regions: *regions, Report: *report, Bin: bin,
+			Log: newLogger(stderr, *logLevel), Out: stdout})
+	case "partner-key":
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		if fs.NArg() != 1 {
+			err = errors.New("usage: jangkau partner-key NAME")
+			break
+		}
+		key := newSecret()
+		sum := sha256.Sum256([]byte(key))
+		fmt.Fprintf(stdout, partnerKeyTemplate, key, fs.Arg(0), hex.EncodeToString(sum[:]))
 	case "token":
 		if fs.Parse(args) != nil {
 			return 2
 		}
-		b := make([]byte, 24)
-		rand.Read(b)
-		tok := hex.EncodeToString(b)
+		tok := newSecret()
 		sum := sha256.Sum256([]byte(tok))
 		fmt.Fprintf(stdout, "token:        %s\ntoken_sha256: %q\n", tok, hex.EncodeToString(sum[:]))
 	case "-h", "--help", "help":
@@ -145,6 +167,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// partnerKeyTemplate prints a new key and the collector's entry for it.
+const partnerKeyTemplate = `key: %s
+
+partners:
+  - name: %s
+    key_sha256: %q
+    carriers: []   # empty: every carrier
+    regions: []    # code prefixes; empty: every region
+    raw: false     # may read raw results
+`
+
+// newSecret is a random token or key: 192 bits, hex.
+func newSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func loadCollectorConfig(path string) (*collector.Config, error) {

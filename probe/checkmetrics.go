@@ -35,8 +35,23 @@ type resultGauges struct {
 	icmpRTT, icmpMin, icmpMax, icmpStd *prometheus.GaugeVec
 	icmpSent, icmpReceived, dnsLookup  *prometheus.GaugeVec
 
+	// checks is jangkau_probe_checks_total, whose per-check series are
+	// cached with the gauges'.
+	checks *prometheus.CounterVec
+
 	mu     sync.Mutex
-	labels map[string][2]string // check → kind, target of its series
+	series map[string]*checkSeries // by check
+}
+
+// checkSeries are one check's series, resolved once per kind and target:
+// WithLabelValues hashes its labels on every call, ten times per result.
+type checkSeries struct {
+	kind, target      string
+	success, duration prometheus.Gauge
+	// kindGauges: http: httpPhases then status; icmp: rtt, min, max,
+	// stddev, sent, received; dns: lookup.
+	kindGauges []prometheus.Gauge
+	ok, failed prometheus.Counter
 }
 
 func newResultGauges() *resultGauges {
@@ -56,7 +71,7 @@ func newResultGauges() *resultGauges {
 		icmpSent:     g("probe_icmp_packets_sent_count", "Echo requests sent by the latest icmp run."),
 		icmpReceived: g("probe_icmp_packets_received_count", "Echo replies received by the latest icmp run."),
 		dnsLookup:    g("probe_dns_lookup_time_seconds", "How long the latest dns lookup took."),
-		labels:       map[string][2]string{},
+		series:       map[string]*checkSeries{},
 	}
 }
 
@@ -73,52 +88,77 @@ func (g *resultGauges) collectors() []prometheus.Collector {
 	return cs
 }
 
-// set records r as its check's latest result.
-func (g *resultGauges) set(r Result) {
-	g.forget(r)
-	g.success.WithLabelValues(r.Check, r.Kind, r.Target).Set(b2f(r.OK))
-	g.duration.WithLabelValues(r.Check, r.Kind, r.Target).Set(r.DurationMS / 1e3)
+// set records r as its check's latest result and returns its series.
+func (g *resultGauges) set(r Result) *checkSeries {
+	cs := g.seriesOf(r)
+	cs.success.Set(b2f(r.OK))
+	cs.duration.Set(r.DurationMS / 1e3)
 	if days, ok := r.Phases["cert_expiry_days"]; ok {
 		exp := r.Time.Add(time.Duration(days * float64(24*time.Hour)))
 		g.certExpiry.WithLabelValues(r.Check).Set(float64(exp.Unix()))
 	}
 	secs := func(phase string) float64 { return r.Phases[phase] / 1e3 }
+	k := cs.kindGauges
 	switch r.Kind {
 	case KindHTTP:
-		for _, p := range httpPhases {
-			g.httpPhase.WithLabelValues(r.Check, p).Set(secs(p))
+		for i, p := range httpPhases {
+			k[i].Set(secs(p))
 		}
-		g.httpStatus.WithLabelValues(r.Check).Set(float64(r.StatusCode))
+		k[len(httpPhases)].Set(float64(r.StatusCode))
 	case KindICMP:
-		g.icmpRTT.WithLabelValues(r.Check, "rtt").Set(secs("rtt_avg"))
-		g.icmpMin.WithLabelValues(r.Check).Set(secs("rtt_min"))
-		g.icmpMax.WithLabelValues(r.Check).Set(secs("rtt_max"))
-		g.icmpStd.WithLabelValues(r.Check).Set(secs("rtt_stddev"))
-		g.icmpSent.WithLabelValues(r.Check).Set(r.Phases["sent"])
-		g.icmpReceived.WithLabelValues(r.Check).Set(r.Phases["received"])
+		k[0].Set(secs("rtt_avg"))
+		k[1].Set(secs("rtt_min"))
+		k[2].Set(secs("rtt_max"))
+		k[3].Set(secs("rtt_stddev"))
+		k[4].Set(r.Phases["sent"])
+		k[5].Set(r.Phases["received"])
 	case KindDNS:
 		lookup, ok := r.Phases["lookup"]
 		if !ok {
 			lookup = r.DurationMS
 		}
-		g.dnsLookup.WithLabelValues(r.Check).Set(lookup / 1e3)
+		k[0].Set(lookup / 1e3)
 	}
+	return cs
 }
 
-// forget deletes the series of r's check when its kind or target changed
-// (a catalogue update), so that no stale target keeps reporting.
-func (g *resultGauges) forget(r Result) {
-	now := [2]string{r.Kind, r.Target}
+// seriesOf returns the series of r's check, resolving them on its first
+// result. When the check's kind or target changed (a catalogue update),
+// its old gauge series are deleted first, so that no stale target keeps
+// reporting.
+func (g *resultGauges) seriesOf(r Result) *checkSeries {
 	g.mu.Lock()
-	old, seen := g.labels[r.Check]
-	g.labels[r.Check] = now
-	g.mu.Unlock()
-	if !seen || old == now {
-		return
+	defer g.mu.Unlock()
+	cs, seen := g.series[r.Check]
+	if seen && cs.kind == r.Kind && cs.target == r.Target {
+		return cs
 	}
-	for _, v := range g.vecs() {
-		v.DeletePartialMatch(prometheus.Labels{"check": r.Check})
+	if seen {
+		for _, v := range g.vecs() {
+			v.DeletePartialMatch(prometheus.Labels{"check": r.Check})
+		}
 	}
+	c := r.Check
+	cs = &checkSeries{kind: r.Kind, target: r.Target,
+		success:  g.success.WithLabelValues(c, r.Kind, r.Target),
+		duration: g.duration.WithLabelValues(c, r.Kind, r.Target)}
+	switch r.Kind {
+	case KindHTTP:
+		for _, p := range httpPhases {
+			cs.kindGauges = append(cs.kindGauges, g.httpPhase.WithLabelValues(c, p))
+		}
+		cs.kindGauges = append(cs.kindGauges, g.httpStatus.WithLabelValues(c))
+	case KindICMP:
+		cs.kindGauges = []prometheus.Gauge{g.icmpRTT.WithLabelValues(c, "rtt"), g.icmpMin.WithLabelValues(c),
+			g.icmpMax.WithLabelValues(c), g.icmpStd.WithLabelValues(c), g.icmpSent.WithLabelValues(c), g.icmpReceived.WithLabelValues(c)}
+	case KindDNS:
+		cs.kindGauges = []prometheus.Gauge{g.dnsLookup.WithLabelValues(c)}
+	}
+	if g.checks != nil {
+		cs.ok, cs.failed = g.checks.WithLabelValues(c, r.Kind, "success"), g.checks.WithLabelValues(c, r.Kind, "failure")
+	}
+	g.series[c] = cs
+	return cs
 }
 
 func b2f(b bool) float64 {

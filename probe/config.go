@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,8 +31,13 @@ type Config struct {
 	// CAFile is an optional PEM bundle that verifies an https collector
 	// instead of the system roots.
 	CAFile string `yaml:"ca_file,omitempty"`
-	// Location, when set, is attached to every result.
-	Location    *Location     `yaml:"location,omitempty"`
+	// Location, when set, is attached to every result that has no fresh
+	// gps fix.
+	Location *Location `yaml:"location,omitempty"`
+	// GPSD, when set, is the host:port of a gpsd (survey mode): each
+	// result takes the latest fix's position, if it is at most 10 s old,
+	// and Location otherwise.
+	GPSD        string        `yaml:"gpsd,omitempty"`
 	Spool       SpoolConfig   `yaml:"spool"`
 	Upload      UploadConfig  `yaml:"upload"`
 	Concurrency int           `yaml:"concurrency"`
@@ -176,6 +183,12 @@ func (c *Config) Validate() error {
 		}
 		if l.Lon < -180 || l.Lon > 180 {
 			return fmt.Errorf("location.lon (%g) must be within -180..180", l.Lon)
+		}
+	}
+	if c.GPSD != "" {
+		host, port, err := net.SplitHostPort(c.GPSD)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("gpsd %q must be host:port with a port in 1..65535, e.g. 127.0.0.1:2947", c.GPSD)
 		}
 	}
 	switch {

@@ -52,6 +52,7 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 		}),
 		results: newResultGauges(),
 	}
+	m.results.checks = m.checks
 	m.gatherer, _ = reg.(prometheus.Gatherer)
 	cs := []prometheus.Collector{m.checks, m.failures, m.ackedSeq, m.uploads, m.lastUpload, m.drainRate,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -105,12 +106,12 @@ func (m *metrics) result(r Result) {
 	if m == nil {
 		return
 	}
-	m.results.set(r)
+	cs := m.results.set(r)
 	if r.OK {
-		m.checks.WithLabelValues(r.Check, r.Kind, "success").Inc()
+		cs.ok.Inc()
 		return
 	}
-	m.checks.WithLabelValues(r.Check, r.Kind, "failure").Inc()
+	cs.failed.Inc()
 	m.failures.WithLabelValues(r.Check, r.ErrorClass).Inc()
 }
 

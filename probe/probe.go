@@ -30,6 +30,7 @@ type Probe struct {
 	metrics  *metrics
 	kinds    Kinds
 	cat      *catalogue // nil: the catalogue is off
+	gps      *gpsClient // nil: survey mode is off
 }
 
 // New builds the checkers of cfg, opens its spool and registers the
@@ -52,7 +53,9 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 		return nil, err
 	}
 	p.cat = cat
-	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log))
+	p.gps = newGPSClient(cfg.GPSD, log)
+	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log),
+		SpoolGroupDelay(min(DefaultGroupDelay, cfg.Upload.Interval/5)))
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +83,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { p.uploader.Run(ctx) })
 	wg.Go(func() { p.runCatalogue(ctx) })
+	wg.Go(func() { p.gps.run(ctx) })
 	wg.Go(func() { p.serveMetrics(ctx) })
 	p.sched.Run(ctx)
 	wg.Wait()

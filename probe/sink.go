@@ -13,9 +13,8 @@ import (
 // durable once the writer's next group commit returns; Uploader.Flush
 // runs Spool.Sync first, so shutdown leaves nothing in memory.
 func (p *Probe) record(r Result) {
-	if l := p.cfg.Location; l != nil && r.Location == nil {
-		loc := *l
-		r.Location = &loc
+	if r.Location == nil {
+		r.Location = p.location()
 	}
 	quantize(&r)
 	p.metrics.result(r)

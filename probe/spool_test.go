@@ -327,3 +327,26 @@ func TestSpoolOfferSyncAndClose(t *testing.T) {
 		t.Errorf("after Close and reopen: %d results, want 350", s.Len())
 	}
 }
+
+// TestSpoolGroupDelayGathersOneCommit: results offered within the group
+// delay share one commit (one fsync), and Sync does not wait for the
+// delay.
+func TestSpoolGroupDelayGathersOneCommit(t *testing.T) {
+	var commits atomic.Int32
+	count := func(o *spoolOptions) { o.beforeCommit = func() { commits.Add(1) } }
+	s := openSpool(t, t.TempDir(), SpoolGroupDelay(time.Hour), count)
+	for _, r := range results(20) {
+		if err := s.Offer(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	s.Sync()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Sync took %s: it waited for the group delay", took)
+	}
+	if s.Len() != 20 || commits.Load() != 1 {
+		t.Errorf("after Sync: len %d in %d commits; want 20 in 1", s.Len(), commits.Load())
+	}
+	checkContiguous(t, s)
+}

@@ -37,8 +37,11 @@ type spoolOptions struct {
 	maxBytes int64         // 0: unbounded
 	maxAge   time.Duration // 0: no age limit
 	queueLen int
-	log      *slog.Logger
-	now      func() time.Time // the clock of the age bound
+	// groupDelay is how long the writer waits, after a first result, for
+	// more before it commits them together (0: commit at once).
+	groupDelay time.Duration
+	log        *slog.Logger
+	now        func() time.Time // the clock of the age bound
 	// beforeCommit runs in the writer before each group commit: a seam
 	// for tests to play a slow disk.
 	beforeCommit func()
@@ -47,6 +50,23 @@ type spoolOptions struct {
 // SpoolLimits bounds the spool by c.MaxBytes and c.MaxAge (0: none).
 func SpoolLimits(c SpoolConfig) SpoolOption {
 	return func(o *spoolOptions) { o.maxBytes, o.maxAge = c.MaxBytes, c.MaxAge }
+}
+
+// DefaultGroupDelay is how long a probe's result may wait in the spool's
+// queue for others to share its commit (a fifth of upload.interval when
+// that is shorter, so that gathering never holds an upload back); Sync
+// and Close do not wait for it. It bounds what a hard crash can lose: the
+// measurements of the last 200 ms, never a seq (seqs are given at commit,
+// so no gap follows). Measured with 500 HTTP checks every 5 s
+// (cmd/jangkau-probebench): a commit per result took about 30% of the
+// probe's CPU; grouping brings a few commits a second.
+const DefaultGroupDelay = 200 * time.Millisecond
+
+// SpoolGroupDelay sets how long the writer gathers a group before it
+// commits (0: each commit takes what is queued at once, the lowest
+// latency and the most fsyncs).
+func SpoolGroupDelay(d time.Duration) SpoolOption {
+	return func(o *spoolOptions) { o.groupDelay = max(d, 0) }
 }
 
 // SpoolLogger is where the spool says what it dropped and why.

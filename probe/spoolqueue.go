@@ -26,7 +26,7 @@ func (s *Spool) Offer(r Result) error {
 	default:
 	}
 	select {
-	case s.queue <- r:
+	case s.queue <- &r:
 		return nil
 	default:
 		s.dropped[dropQueueFull].Add(1)
@@ -51,7 +51,7 @@ func (s *Spool) Sync() {
 func (s *Spool) Lost() uint64 { return s.lost.Load() }
 
 func (s *Spool) startWriter() {
-	s.queue = make(chan Result, max(s.opt.queueLen, 1))
+	s.queue = make(chan *Result, max(s.opt.queueLen, 1))
 	s.syncReq = make(chan chan struct{})
 	s.stop = make(chan struct{})
 	s.stopped = make(chan struct{})
@@ -71,7 +71,8 @@ func (s *Spool) write() {
 		stopping := false
 		select {
 		case r := <-s.queue:
-			batch = append(batch, r)
+			batch = append(batch, *r)
+			reply, stopping = s.gather(&batch)
 		case reply = <-s.syncReq:
 		case <-s.stop:
 			stopping = true
@@ -100,12 +101,35 @@ func (s *Spool) write() {
 	}
 }
 
+// gather adds results to batch for up to groupDelay, until maxGroup, a
+// Sync or a stop: what arrives in that time shares one commit.
+func (s *Spool) gather(batch *[]Result) (reply chan struct{}, stopping bool) {
+	if s.opt.groupDelay <= 0 {
+		return nil, false
+	}
+	t := time.NewTimer(s.opt.groupDelay)
+	defer t.Stop()
+	for len(*batch) < maxGroup {
+		select {
+		case r := <-s.queue:
+			*batch = append(*batch, *r)
+		case reply = <-s.syncReq:
+			return reply, false
+		case <-s.stop:
+			return nil, true
+		case <-t.C:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
 // collect adds what is queued now to batch, up to maxGroup.
 func (s *Spool) collect(batch []Result) []Result {
 	for len(batch) < maxGroup {
 		select {
 		case r := <-s.queue:
-			batch = append(batch, r)
+			batch = append(batch, *r)
 		default:
 			return batch
 		}

@@ -30,8 +30,9 @@ apt_need() {
 }
 
 # GDAL reads our vector tiles and exports as a partner's GIS would;
-# Chromium renders the map page.
-apt_need gdal-bin chromium
+# Chromium renders the map page; gpsfake (gpsd-clients) replays an NMEA
+# drive into the real gpsd for survey mode.
+apt_need gdal-bin chromium gpsd gpsd-clients
 
 say "go vet"
 go vet ./...

@@ -1,0 +1,251 @@
+// Command jangkau-probebench compares jangkau's probe with Debian's
+// prometheus-blackbox-exporter on this machine, in one run (issue 3):
+//
+//	apt-get install -y prometheus-blackbox-exporter   # once, as root
+//	go run ./cmd/jangkau-probebench -runs 3 -duration 60s
+//
+// Targets, all on loopback: 500 HTTP URLs served by one Go process (this
+// binary re-executed) whose handler sleeps 20 ms and records its true
+// time per request, and 100 ICMP addresses 127.0.0.2–127.0.0.101. Each
+// tool checks every target every 5 s (timeout 2 s, one ICMP packet per
+// check) for -duration, in phases run one after the other so that the 2
+// cores serve one tool at a time: http (500 HTTP targets only), icmp (100
+// ICMP targets only) and, with -phases http,icmp,mixed, both at once.
+//
+// jangkau is the real binary (built from this tree with go build, or
+// -jangkau PATH) running `jangkau probe`, uploading through an ingest
+// proxy in this process (it reads the accepted batches for the latency
+// figures) to a real `jangkau collector` process whose CPU is reported
+// apart. Checks are counted from the probe's jangkau_probe_checks_total.
+// blackbox_exporter is pull-based: a scraper in this process asks for
+// each target once per interval, spread evenly; checks are scrapes
+// answered with probe_success.
+//
+// Per tool and phase it reports the tool process's own CPU (utime+stime
+// from /proc/PID/stat over the window) per 1000 checks, its peak RSS
+// (VmHWM), the checks completed, and the mean error (reported − true
+// handler time) of the HTTP processing phase and of the total; medians of
+// -runs runs, and the jangkau/blackbox ratios. -perf DIR records the
+// jangkau probe with perf(1) (the figures of such a run are not clean).
+//
+// Traffic stays on 127.0.0.0/8; nothing is resolved. Not a CI test.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var nanV = math.NaN()
+
+type options struct {
+	duration, interval, timeout time.Duration
+	nHTTP, nICMP, runs          int
+	phases, tools               []string
+	jangkau, blackbox, perf     string
+	keep                        bool
+}
+
+// phase is a set of targets both tools check.
+type phase struct {
+	name       string
+	http, icmp int
+}
+
+// phaseResult is what one tool did in one phase of one run.
+type phaseResult struct {
+	tool, phase       string
+	checks, ok        int
+	cpu, rssMB        float64 // the tool's process
+	otherCPU          float64 // jangkau: the collector process
+	benchCPU          float64 // this process (scraper or ingest proxy)
+	procErr, totErr   float64 // mean ms, HTTP successes matched to hits
+	truth, rttMS      float64 // mean true handler time; mean ICMP RTT
+	matched, stored   int
+	window            time.Duration
+	perCheck, perColl float64 // CPU-s per 1000 checks
+}
+
+func main() {
+	if os.Getenv(roleEnv) == "targets" {
+		if err := serveTargets(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	var phases, tools string
+	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured window of each phase")
+	flag.DurationVar(&o.interval, "interval", 5*time.Second, "check interval of every target")
+	flag.DurationVar(&o.timeout, "timeout", 2*time.Second, "check timeout")
+	flag.IntVar(&o.nHTTP, "http", 500, "HTTP targets")
+	flag.IntVar(&o.nICMP, "icmp", 100, "ICMP targets (127.0.0.2 upwards, at most 250)")
+	flag.IntVar(&o.runs, "runs", 3, "runs; the table shows medians")
+	flag.StringVar(&phases, "phases", "http,icmp", "phases to run: http, icmp, mixed")
+	flag.StringVar(&tools, "tools", "jangkau,blackbox", "tools to measure")
+	flag.StringVar(&o.jangkau, "jangkau", "", "jangkau binary (default: go build ./cmd/jangkau into the work dir)")
+	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary")
+	flag.StringVar(&o.perf, "perf", "", "record the jangkau probe with perf into `dir`")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (configs and logs)")
+	flag.Parse()
+	o.phases, o.tools = strings.Split(phases, ","), strings.Split(tools, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "jangkau-probebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if o.nICMP > 250 {
+		return fmt.Errorf("-icmp %d: at most 250 addresses in 127.0.0.0/24", o.nICMP)
+	}
+	dir, err := os.MkdirTemp("", "jangkau-probebench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("work dir:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	if o.jangkau == "" {
+		o.jangkau = filepath.Join(dir, "jangkau")
+		if out, err := exec.Command("go", "build", "-o", o.jangkau, "./cmd/jangkau").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/jangkau (run from the module root): %v\n%s", err, out)
+		}
+	}
+	fmt.Printf("blackbox_exporter: %s\n", blackboxVersion(o.blackbox))
+	fmt.Printf("%d HTTP targets (handler sleeps %s), %d ICMP targets, every %s, timeout %s, window %s, %d runs; tools one after the other\n",
+		o.nHTTP, handlerSleep, o.nICMP, o.interval, o.timeout, o.duration, o.runs)
+	ts, err := startTargets(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer ts.p.stop(5 * time.Second)
+	all := map[string][]phaseResult{}
+	var order []string
+	for run := 1; run <= o.runs; run++ {
+		for _, name := range o.phases {
+			ph := phase{name: name}
+			switch name {
+			case "http":
+				ph.http = o.nHTTP
+			case "icmp":
+				ph.icmp = o.nICMP
+			case "mixed":
+				ph.http, ph.icmp = o.nHTTP, o.nICMP
+			default:
+				return fmt.Errorf("unknown phase %q", name)
+			}
+			for _, tool := range o.tools {
+				var r phaseResult
+				rdir := filepath.Join(dir, fmt.Sprintf("run%d", run))
+				switch tool {
+				case "jangkau":
+					r, err = runJangkau(ctx, ph, ts, o, rdir)
+				case "blackbox":
+					r, err = runBlackbox(ctx, ph, ts, o, rdir)
+				default:
+					return fmt.Errorf("unknown tool %q", tool)
+				}
+				if err != nil {
+					return fmt.Errorf("run %d, %s %s: %w", run, tool, name, err)
+				}
+				r.finish()
+				key := tool + "/" + name
+				if all[key] == nil {
+					order = append(order, key)
+				}
+				all[key] = append(all[key], r)
+				fmt.Printf("run %d %-8s %-5s %s\n", run, tool, name, r.line())
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				time.Sleep(time.Second)
+			}
+		}
+	}
+	printTable(order, all)
+	return nil
+}
+
+// window measures processes between two moments.
+type window struct {
+	pid, other         int
+	t0                 time.Time
+	cpu0, oth0, bench0 float64
+}
+
+func startWindow(pid, other int) (*window, error) {
+	w := &window{pid: pid, other: other, t0: time.Now(), bench0: selfCPU()}
+	var err error
+	if w.cpu0, err = cpuSeconds(pid); err != nil {
+		return nil, err
+	}
+	if other != 0 {
+		w.oth0, err = cpuSeconds(other)
+	}
+	return w, err
+}
+
+func (w *window) end(r *phaseResult) error {
+	c, err := cpuSeconds(w.pid)
+	if err != nil {
+		return err
+	}
+	r.cpu, r.window, r.benchCPU = c-w.cpu0, time.Since(w.t0), selfCPU()-w.bench0
+	if w.other != 0 {
+		o, err := cpuSeconds(w.other)
+		if err != nil {
+			return err
+		}
+		r.otherCPU = o - w.oth0
+	}
+	r.rssMB, err = peakRSSMB(w.pid)
+	return err
+}
+
+// startPerf records pid with perf(1) when -perf is set.
+func startPerf(o options, dir string, pid int) func() {
+	if o.perf == "" {
+		return func() {}
+	}
+	os.MkdirAll(o.perf, 0o755)
+	out := filepath.Join(o.perf, filepath.Base(filepath.Dir(dir))+"-"+filepath.Base(dir)+".perf.data")
+	p, err := startProc("perf", filepath.Join(dir, "perf.log"), nil, "record", "-F", "499", "-g", "-p", fmt.Sprint(pid), "-o", out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "perf:", err)
+		return func() {}
+	}
+	return func() { p.cmd.Process.Signal(os.Interrupt); <-p.done }
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return nanV
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func mkWrite(dir, name, text string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeFiles(dir, map[string]string{name: text})
+}

@@ -1,0 +1,302 @@
+package collector
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkt"
+	orbgeo "github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/geo"
+)
+
+// blankLookback is how far back "since" looks for the start of a blank
+// streak; an older streak reports the lookback's start.
+const blankLookback = 7 * 24 * time.Hour
+
+// blankspot is a blank or silent region or tile.
+type blankspot struct {
+	ID       string // "region-<code>" or "tile-<quadkey>"
+	Kind     string // region or tile
+	Code     string // region code or quadkey
+	Name     string
+	Level    int // region level, or the tile's zoom
+	Status   geo.Status
+	People   int64
+	Since    time.Time // zero: unknown (a silent region that never reported)
+	Samples  int
+	Avail    float64
+	Geometry orb.Geometry
+}
+
+var blankspotColumns = []string{"id", "kind", "code", "name", "level", "status", "people_affected", "since",
+	"samples", "availability", "wkt"}
+
+func (b blankspot) properties() geojson.Properties {
+	p := geojson.Properties{"id": b.ID, "kind": b.Kind, "code": b.Code, "name": b.Name, "level": b.Level,
+		"status": string(b.Status), "people_affected": b.People, "since": nil,
+		"samples": b.Samples, "availability": nullable(b.Avail)}
+	if !b.Since.IsZero() {
+		p["since"] = b.Since.UTC().Format(time.RFC3339)
+	}
+	return p
+}
+
+func (b blankspot) feature() *geojson.Feature {
+	f := geojson.NewFeature(b.Geometry)
+	f.ID = b.ID
+	f.Properties = realProperties(b.properties())
+	return f
+}
+
+// blankspots finds the blank and silent regions of q.Level and the blank
+// tiles at the configured zoom, within the scope, sorted by people
+// affected (most first).
+//
+// Since when: a silent region is silent since its probes' last report (the
+// last batch that stored anything). A blank region or tile is blank since
+// the start of its current streak: walking back from now over hour rollups
+// (at most blankLookback), every hour with results that is blank
+// (availability below status.blank_below, or mean loss at or above
+// status.blank_loss) extends the streak, an hour without results neither
+// extends nor breaks it, and the first hour that is not blank ends it. The
+// streak's first hour is then refined to the minute the same way over
+// minute rollups. Only the partner's results count, as everywhere.
+func (s *Server) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error) {
+	cells, err := s.scopedRegions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []blankspot
+	blankRegions := map[string]bool{}
+	for _, c := range cells {
+		if c.Status != geo.StatusBlank && c.Status != geo.StatusSilent {
+			continue
+		}
+		b := blankspot{ID: "region-" + c.Region.Code, Kind: "region", Code: c.Region.Code, Name: c.Region.Name,
+			Level: c.Region.Level, Status: c.Status, People: c.PeopleAffected, Samples: c.Samples,
+			Avail: c.Availability, Geometry: c.Region.Geometry}
+		if c.Status == geo.StatusSilent {
+			b.Since = c.LastSeen
+		} else {
+			blankRegions[c.Region.Code] = true
+		}
+		out = append(out, b)
+	}
+	z := s.cfg.Tiles.Zoom
+	tiles, err := s.engine.Tiles(ctx, s.scopedSource(q), z, orb.Bound{}, q.Query)
+	if err != nil {
+		return nil, err
+	}
+	blankTiles := map[string]bool{}
+	density := s.densities(ctx, q)
+	for _, t := range tiles {
+		if t.Status != geo.StatusBlank {
+			continue
+		}
+		poly := geo.TilePolygon(t.Tile)
+		out = append(out, blankspot{ID: "tile-" + t.Quadkey, Kind: "tile", Code: t.Quadkey, Level: z,
+			Status: t.Status, People: density.people(poly), Samples: t.Samples, Avail: t.Availability, Geometry: poly})
+		blankTiles[t.Quadkey] = true
+	}
+	level := q.Level
+	since, err := s.blankSince(ctx, q, func(c rollup.Cell) []string {
+		var keys []string
+		if code := codeAt(c.Region, level); blankRegions[code] {
+			keys = append(keys, "region-"+code)
+		}
+		if len(c.Tile) >= z && blankTiles[c.Tile[:z]] {
+			keys = append(keys, "tile-"+c.Tile[:z])
+		}
+		return keys
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if t, ok := since[out[i].ID]; ok {
+			out[i].Since = t
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].People != out[j].People {
+			return out[i].People > out[j].People
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// tally counts results of one key in one bucket.
+type tally struct {
+	count, ok, lossN uint64
+	lossSum          float64
+}
+
+func (t *tally) blank(th geo.Thresholds) bool {
+	if t.count == 0 {
+		return false
+	}
+	if float64(t.ok)/float64(t.count) < th.BlankBelow {
+		return true
+	}
+	return t.lossN > 0 && t.lossSum/float64(t.lossN) >= th.BlankLoss
+}
+
+// blankSince applies the streak rule of blankspots to every key that keys
+// gives a row.
+func (s *Server) blankSince(ctx context.Context, q exportQuery, keys func(rollup.Cell) []string) (map[string]time.Time, error) {
+	th := s.engine.Thresholds()
+	now := q.Now
+	read := func(res time.Duration, from, to time.Time) (map[string]map[time.Time]*tally, error) {
+		m := map[string]map[time.Time]*tally{}
+		err := s.scopedSource(q)(ctx, res, from, to, func(r coverage.Row) error {
+			if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
+				return nil
+			}
+			for _, k := range keys(r.Cell) {
+				if m[k] == nil {
+					m[k] = map[time.Time]*tally{}
+				}
+				t := m[k][r.Bucket]
+				if t == nil {
+					t = &tally{}
+					m[k][r.Bucket] = t
+				}
+				t.count += r.Agg.Count
+				t.ok += r.Agg.OK
+				t.lossN += r.Agg.LossN
+				t.lossSum += r.Agg.LossSum
+			}
+			return nil
+		})
+		return m, err
+	}
+	top := now.Truncate(time.Hour).Add(time.Hour)
+	hours, err := read(rollup.Hour, top.Add(-blankLookback), top)
+	if err != nil {
+		return nil, err
+	}
+	// The streak's first hour, per key; then minutes around it, read once
+	// per distinct hour.
+	byHour := map[time.Time][]string{}
+	for k, buckets := range hours {
+		start := now.Truncate(time.Hour)
+		for h := start; !h.Before(top.Add(-blankLookback)); h = h.Add(-time.Hour) {
+			t := buckets[h]
+			if t == nil || t.count == 0 {
+				continue
+			}
+			if !t.blank(th) {
+				break
+			}
+			start = h
+		}
+		byHour[start] = append(byHour[start], k)
+	}
+	since := map[string]time.Time{}
+	for h, ks := range byHour {
+		minutes, err := read(rollup.Minute, h.Add(-time.Hour), h.Add(time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range ks {
+			since[k] = h
+			for m := h.Add(time.Hour - time.Minute); !m.Before(h.Add(-time.Hour)); m = m.Add(-time.Minute) {
+				t := minutes[k][m]
+				if t == nil || t.count == 0 {
+					continue
+				}
+				if !t.blank(th) {
+					break
+				}
+				since[k] = m
+			}
+		}
+	}
+	return since, nil
+}
+
+// codeAt is code's ancestor (or itself) at level, "" above it.
+func codeAt(code string, level int) string {
+	parts := strings.SplitN(code, ".", level+1)
+	if len(parts) < level {
+		return ""
+	}
+	return strings.Join(parts[:level], ".")
+}
+
+// densityIndex estimates the people in a tile from the population density
+// of the deepest region under its centre: people spread evenly, as in the
+// region estimates.
+type densityIndex struct {
+	s   *Server
+	pop map[string]float64 // people per square metre, by deepest code
+}
+
+func (s *Server) densities(ctx context.Context, q exportQuery) densityIndex {
+	d := densityIndex{s: s, pop: map[string]float64{}}
+	deep := q
+	deep.Level = s.regions.Deepest()
+	cells, err := s.engine.Regions(ctx, func(context.Context, time.Duration, time.Time, time.Time, func(coverage.Row) error) error {
+		return nil // only the population estimates are wanted
+	}, nil, deep.Level, deep.Query)
+	if err != nil {
+		return d
+	}
+	for _, c := range cells {
+		if area := orbgeo.Area(c.Region.Geometry); c.PopulationKnown && area > 0 {
+			d.pop[c.Region.Code] = float64(c.Population) / area
+		}
+	}
+	return d
+}
+
+func (d densityIndex) people(tile orb.Polygon) int64 {
+	c := tile.Bound().Center()
+	r := d.s.regions.Locate(c.Lat(), c.Lon())
+	if r == nil {
+		return 0
+	}
+	return int64(math.Round(d.pop[r.Code] * orbgeo.Area(tile)))
+}
+
+// exportBlankspots serves GET /api/v1/export/blankspots.
+func (s *Server) exportBlankspots(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+	q, err := s.parseExport(r, sc, s.regions.Deepest())
+	if err != nil {
+		s.exportFailed(w, "export blankspots", err)
+		return
+	}
+	spots, err := s.blankspots(r.Context(), q)
+	if err != nil {
+		s.exportFailed(w, "export blankspots", err)
+		return
+	}
+	a.rows = len(spots)
+	if q.Format == "csv" {
+		writeCSV(w, blankspotColumns, len(spots), func(i int) []string {
+			p := spots[i].properties()
+			p["wkt"] = wkt.MarshalString(spots[i].Geometry)
+			out := make([]string, len(blankspotColumns))
+			for j, col := range blankspotColumns {
+				out[j] = csvValue(p[col])
+			}
+			return out
+		})
+		return
+	}
+	fc := geojson.NewFeatureCollection()
+	for _, b := range spots {
+		fc.Append(b.feature())
+	}
+	writeGeoJSON(w, fc, q.viewQuery)
+}

@@ -1,0 +1,139 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/geo+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/vnd.oai.openapi+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/vnd.mapbox-vector-tile", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		var lines []any
+		sc := bufio.NewScanner(body)
+		for sc.Scan() {
+			var v any
+			dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			lines = append(lines, v)
+		}
+		return lines, sc.Err()
+	})
+}
+
+// TestOpenAPIDescribesRealResponses sends real requests, successes and
+// refusals alike, and validates each request and response against the
+// served document, so that the document cannot drift from the handlers.
+// Every operation of the document must be exercised.
+func TestOpenAPIDescribesRealResponses(t *testing.T) {
+	f := newExportFixture(t)
+	loader := openapi3.NewLoader()
+	code, _, raw := f.fetch("/api/v1/openapi.json", "")
+	if code != 200 {
+		t.Fatalf("openapi.json: %d", code)
+	}
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("the document is not valid OpenAPI 3: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit := map[string]bool{}
+	for _, tc := range []struct {
+		path, key string
+		want      int
+	}{
+		{"/api/v1/openapi.json", "", 200},
+		{"/api/v1/export/coverage", keyTel, 200},
+		{"/api/v1/export/coverage?level=2&window=24h&format=csv", keyTel, 200},
+		{"/api/v1/export/coverage?carrier=indosat", keyTel, 403},
+		{"/api/v1/export/coverage", "", 401},
+		{"/api/v1/export/coverage?window=-1h", keyAll, 400},
+		{"/api/v1/export/tiles?z=12&bbox=100,0,101,1", keyAll, 200},
+		{"/api/v1/export/tiles?format=csv", keyInd, 200},
+		{"/api/v1/export/blankspots", keyTel, 200},
+		{"/api/v1/export/blankspots?format=csv&region=99.01", keyKab, 200},
+		{"/api/v1/export/results?window=6h&limit=50", keyTel, 200},
+		{"/api/v1/export/results?window=6h&format=csv", keyKab, 200},
+		{"/api/v1/export/results", keyInd, 403},
+		{"/api/v1/export/tiles/8/199/127.mvt", keyAll, 200},
+		{"/ogc", keyTel, 200},
+		{"/ogc/conformance", keyTel, 200},
+		{"/ogc/collections", keyKab, 200},
+		{"/ogc/collections/regions-3", keyTel, 200},
+		{"/ogc/collections/nothing", keyTel, 404},
+		{"/ogc/collections/regions-3/items?limit=2", keyTel, 200},
+		{"/ogc/collections/regions-3/items?limit=2&offset=2&datetime=2026-11-27T08:00:00Z/2026-11-27T09:00:00Z", keyTel, 200},
+		{"/ogc/collections/tiles/items?bbox=100,0,100.5,0.5&status=good", keyAll, 200},
+		{"/ogc/collections/probes/items", keyInd, 200},
+		{"/ogc/collections/blankspots/items?status=blank", keyTel, 200},
+		{"/ogc/collections/regions-3/items/99.01.01", keyTel, 200},
+		{"/ogc/collections/probes/items/west", keyInd, 404},
+		{"/ogc/collections/regions-3/items/99.02.01", keyKab, 403},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", f.http.URL+tc.path, nil)
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, body)
+			}
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("the document has no route for %s: %v", tc.path, err)
+			}
+			hit[route.Operation.OperationID] = true
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+			if tc.want != 400 {
+				if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+					t.Errorf("request does not match the document: %v", err)
+				}
+			}
+			out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
+				Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+				Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
+			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+				t.Errorf("response does not match the document: %v\n%.600s", err, body)
+			}
+		})
+	}
+	var missed []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if !hit[op.OperationID] {
+				missed = append(missed, op.OperationID)
+			}
+		}
+	}
+	sort.Strings(missed)
+	if len(missed) > 0 {
+		t.Errorf("operations never exercised: %v", missed)
+	}
+}

@@ -1,0 +1,331 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// Paging of items, as OGC API - Features recommends.
+const (
+	ogcDefaultLimit = 100
+	ogcMaxLimit     = 10000
+)
+
+// ogcReserved are the items parameters that are not property filters.
+var ogcReserved = map[string]bool{"bbox": true, "datetime": true, "limit": true, "offset": true, "f": true,
+	"carrier": true, "service": true, "region": true}
+
+// ogcProperties are each kind of collection's property names, which are
+// also its filters (equality on the value as text).
+func ogcProperties(c ogcCollectionInfo) []string {
+	switch {
+	case c.level > 0:
+		return regionColumns
+	case c.id == "tiles":
+		return []string{"quadkey", "z", "x", "y", "status", "samples", "availability", "loss", "latency_p50_ms", "latency_p95_ms", "probes"}
+	case c.id == "probes":
+		return []string{"id", "region", "carrier", "last_seen"}
+	default:
+		return blankspotColumns[:len(blankspotColumns)-1]
+	}
+}
+
+// ogcQuery turns datetime into the coverage window and reads the coverage
+// filters. An interval a/b is the window; an instant t, or ../t, is the 15
+// minutes up to t; a/.. runs to now.
+func (s *Server) ogcQuery(r *http.Request, sc *scope, level int) (exportQuery, error) {
+	in := r.URL.Query()
+	v := url.Values{}
+	for _, k := range []string{"carrier", "service", "region"} {
+		if x := in.Get(k); x != "" {
+			v.Set(k, x)
+		}
+	}
+	if dt := in.Get("datetime"); dt != "" {
+		from, to, err := parseDatetime(dt, s.now())
+		if err != nil {
+			return exportQuery{}, badRequest{err}
+		}
+		v.Set("from", from.Format(time.RFC3339Nano))
+		v.Set("to", to.Format(time.RFC3339Nano))
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = v.Encode()
+	if level == 0 {
+		level = s.regions.Deepest()
+	}
+	return s.parseExport(r2, sc, level)
+}
+
+func parseDatetime(dt string, now time.Time) (from, to time.Time, err error) {
+	bad := fmt.Errorf("datetime %q: want an RFC 3339 time or an interval a/b (.. for an open end)", dt)
+	parse := func(s string) (time.Time, bool) {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t, err == nil
+	}
+	a, b, interval := strings.Cut(dt, "/")
+	if !interval {
+		t, ok := parse(dt)
+		if !ok {
+			return from, to, bad
+		}
+		return t.Add(-15 * time.Minute), t, nil
+	}
+	open := func(s string) bool { return s == "" || s == ".." }
+	switch {
+	case open(a) && open(b):
+		return now.Add(-15 * time.Minute), now, nil
+	case open(a):
+		t, ok := parse(b)
+		if !ok {
+			return from, to, bad
+		}
+		return t.Add(-15 * time.Minute), t, nil
+	}
+	from, ok := parse(a)
+	if !ok {
+		return from, to, bad
+	}
+	to = now
+	if !open(b) {
+		if to, ok = parse(b); !ok {
+			return from, to, bad
+		}
+	}
+	if !from.Before(to) {
+		return from, to, fmt.Errorf("datetime %q: the start must come before the end", dt)
+	}
+	return from, to, nil
+}
+
+// ogcFeatures is every feature of a collection within the scope and the
+// query, in the collection's order.
+func (s *Server) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuery) ([]*geojson.Feature, error) {
+	var out []*geojson.Feature
+	switch {
+	case c.level > 0:
+		q.Level = c.level
+		cells, err := s.scopedRegions(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, cell := range cells {
+			out = append(out, regionFeature(cell))
+		}
+	case c.id == "tiles":
+		tiles, err := s.engine.Tiles(ctx, s.scopedSource(q), s.cfg.Tiles.Zoom, orb.Bound{}, q.Query)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tiles {
+			out = append(out, tileFeature(t))
+		}
+	case c.id == "probes":
+		probes, err := s.scopedProbes(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range probes {
+			pp := s.probes.byID[p.ID]
+			var g orb.Geometry
+			if l := pp.Location; l != nil {
+				g = orb.Point{l.Lon, l.Lat}
+			} else if reg := s.regions.Get(p.Region); reg != nil {
+				g = reg.Bound.Center() // placed by region alone: its centre
+			} else {
+				g = orb.Point{}
+			}
+			f := geojson.NewFeature(g)
+			f.ID = p.ID
+			f.Properties = geojson.Properties{"id": p.ID, "region": p.Region, "carrier": p.Carrier, "last_seen": nil}
+			if !p.LastSeen.IsZero() {
+				f.Properties["last_seen"] = p.LastSeen.UTC().Format(time.RFC3339)
+			}
+			out = append(out, f)
+		}
+	default:
+		spots, err := s.blankspots(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range spots {
+			out = append(out, b.feature())
+		}
+	}
+	return out, nil
+}
+
+// ogcItems serves /ogc/collections/{id}/items: bbox, datetime, limit and
+// offset, coverage filters (carrier, service, region) and property
+// filters, with numberMatched and a next link.
+func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+	if !checkF(w, r) {
+		return
+	}
+	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
+	if !ok {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
+		return
+	}
+	v := r.URL.Query()
+	props := map[string]bool{}
+	for _, p := range ogcProperties(c) {
+		props[p] = true
+	}
+	filters := map[string]string{}
+	for k := range v {
+		switch {
+		case ogcReserved[k]:
+		case props[k]:
+			filters[k] = v.Get(k)
+		default:
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("parameter %q: not a parameter or property of collection %s", k, c.id))
+			return
+		}
+	}
+	limit, offset := ogcDefaultLimit, 0
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("limit %q must be a positive integer (at most %d)", l, ogcMaxLimit))
+			return
+		}
+		limit = min(n, ogcMaxLimit)
+	}
+	if o := v.Get("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("offset %q must be a non-negative integer", o))
+			return
+		}
+		offset = n
+	}
+	bound, err := parseBBox(v.Get("bbox"))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	q, err := s.ogcQuery(r, sc, c.level)
+	if err != nil {
+		s.exportFailed(w, "ogc items", err)
+		return
+	}
+	all, err := s.ogcFeatures(r.Context(), c, q)
+	if err != nil {
+		s.exportFailed(w, "ogc items", err)
+		return
+	}
+	matched := all[:0]
+	for _, f := range all {
+		if (bound != orb.Bound{}) && (f.Geometry == nil || !f.Geometry.Bound().Intersects(bound)) {
+			continue
+		}
+		if !propertiesMatch(f.Properties, filters) {
+			continue
+		}
+		matched = append(matched, f)
+	}
+	page := matched[min(offset, len(matched)):min(offset+limit, len(matched))]
+	a.rows = len(page)
+	path := "/ogc/collections/" + c.id + "/items"
+	links := []ogcLink{{Href: absoluteURL(r, path, v), Rel: "self", Type: ogcGeoJSON, Title: "this page"},
+		{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON, Title: c.title}}
+	if offset+len(page) < len(matched) {
+		nv := cloneValues(v)
+		nv.Set("offset", strconv.Itoa(offset+len(page)))
+		nv.Set("limit", strconv.Itoa(limit))
+		links = append(links, ogcLink{Href: absoluteURL(r, path, nv), Rel: "next", Type: ogcGeoJSON, Title: "next page"})
+	}
+	if offset > 0 {
+		pv := cloneValues(v)
+		pv.Set("offset", strconv.Itoa(max(0, offset-limit)))
+		links = append(links, ogcLink{Href: absoluteURL(r, path, pv), Rel: "prev", Type: ogcGeoJSON, Title: "previous page"})
+	}
+	fc := geojson.NewFeatureCollection()
+	fc.Features = page
+	fc.ExtraMembers = geojson.Properties{
+		"numberMatched": len(matched), "numberReturned": len(page), "links": links,
+		"timeStamp": s.now().UTC().Format(time.RFC3339),
+	}
+	writeFeatureJSON(w, fc)
+}
+
+// ogcItem serves /ogc/collections/{id}/items/{fid}.
+func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+	if !checkF(w, r) {
+		return
+	}
+	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
+	if !ok {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
+		return
+	}
+	fid := r.PathValue("fid")
+	if c.level > 0 && s.regions.Get(fid) != nil && !withinAny(fid, sc.regions) {
+		httpError(w, http.StatusForbidden, fmt.Sprintf("region %q is outside partner %s's scope", fid, sc.name))
+		return
+	}
+	q, err := s.ogcQuery(r, sc, c.level)
+	if err != nil {
+		s.exportFailed(w, "ogc item", err)
+		return
+	}
+	all, err := s.ogcFeatures(r.Context(), c, q)
+	if err != nil {
+		s.exportFailed(w, "ogc item", err)
+		return
+	}
+	for _, f := range all {
+		if f.ID == fid {
+			a.rows = 1
+			self := "/ogc/collections/" + c.id + "/items/" + url.PathEscape(fid)
+			f.ExtraMembers = geojson.Properties{"links": []ogcLink{
+				{Href: absoluteURL(r, self, nil), Rel: "self", Type: ogcGeoJSON},
+				{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON},
+			}}
+			writeFeatureJSON(w, f)
+			return
+		}
+	}
+	httpError(w, http.StatusNotFound, fmt.Sprintf("feature %q is not in collection %s", fid, c.id))
+}
+
+func propertiesMatch(p geojson.Properties, filters map[string]string) bool {
+	for k, want := range filters {
+		v := p[k]
+		if r, ok := v.(realNumber); ok {
+			v = float64(r)
+		}
+		if csvValue(v) != want {
+			return false
+		}
+	}
+	return true
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, xs := range v {
+		out[k] = append([]string(nil), xs...)
+	}
+	return out
+}
+
+func writeFeatureJSON(w http.ResponseWriter, v json.Marshaler) {
+	data, err := v.MarshalJSON()
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.Write(data)
+}

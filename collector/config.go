@@ -113,6 +113,8 @@ var DefaultConfig = Config{
 	Status:  geo.DefaultThresholds,
 	Tiles:   TilesConfig{Zoom: geo.DefaultZoom},
 	Clock:   DefaultClockConfig,
+	// Retention: see retention.go for the defaults and why.
+	Retention: DefaultRetentionConfig,
 	Limits: LimitsConfig{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,

@@ -2,12 +2,16 @@ package collector
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the collector's own, on an injected registry.
+// metrics are the collector's own, on an injected registry; the coverage
+// series per region and e-service are in regionmetrics.go. The probes do
+// not report their spool backlog to the collector, so it has no backlog
+// series: the probe's own jangkau_probe_spool_results is the figure.
 type metrics struct {
 	ingestRequests  *prometheus.CounterVec
 	ingestResults   *prometheus.CounterVec
@@ -47,7 +51,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		m.ingestThrottled.WithLabelValues(p.ID)
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, s.clock, probeCollector{s})
+		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s))
 	return m
 }
 
@@ -60,6 +64,12 @@ var (
 		"Results of the probe stored, each (probe, seq) once.", []string{"probe", "region"}, nil)
 	descLost = prometheus.NewDesc("jangkau_probe_results_lost_total",
 		"Seqs the probe dropped before they were stored.", []string{"probe", "region"}, nil)
+	// descInfo carries what the config says of a probe, for dashboards to
+	// join on probe and to place markers (lat and lon are "" when the probe
+	// has no fixed location).
+	descInfo = prometheus.NewDesc("jangkau_probe_info",
+		"Always 1; the labels say where the probe stands and its uplink's carrier.",
+		[]string{"probe", "region", "carrier", "lat", "lon"}, nil)
 )
 
 // probeCollector reads per-probe figures from the store at scrape time, so
@@ -67,12 +77,19 @@ var (
 type probeCollector struct{ s *Server }
 
 func (c probeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost} {
+	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descInfo} {
 		ch <- d
 	}
 }
 
 func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.s.probes.list {
+		lat, lon := "", ""
+		if l := p.Location; l != nil {
+			lat, lon = strconv.FormatFloat(l.Lat, 'f', -1, 64), strconv.FormatFloat(l.Lon, 'f', -1, 64)
+		}
+		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, p.ID, p.Region, p.Carrier, lat, lon)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	states, err := c.s.store.Probes(ctx)

@@ -4,26 +4,89 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
+	"github.com/jangkau/jangkau/collector/store/influx"
 )
 
 // StorageConfig selects where results are kept: the embedded store in
 // data_dir (the default), or InfluxDB when one machine is not enough.
 type StorageConfig struct {
-	Kind string `yaml:"kind"` // embedded (default) or influxdb
+	Kind     string         `yaml:"kind"` // embedded (default) or influxdb
+	InfluxDB InfluxDBConfig `yaml:"influxdb"`
 }
+
+// InfluxDBConfig is storage.influxdb: where the InfluxDB store writes.
+type InfluxDBConfig struct {
+	// URL of InfluxDB, http or https.
+	URL string `yaml:"url"`
+	// Token: "user:password" for InfluxDB 1.8, an API token for 2.x and 3.
+	Token string `yaml:"token"`
+	// Org: the 2.x organisation; 1.8 ignores it.
+	Org string `yaml:"org"`
+	// Bucket: "database/retention-policy" or "database" (its default policy).
+	Bucket string `yaml:"bucket"`
+	// Precision of stored times: ms (default), us or ns. Keep it once data
+	// exists: a resent result must get the same timestamp to be stored once.
+	Precision string `yaml:"precision"`
+	// Timeout of each write and small query (default 10s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+var precisions = map[string]time.Duration{"": time.Millisecond, "ms": time.Millisecond, "us": time.Microsecond, "ns": time.Nanosecond}
 
 func (c *StorageConfig) validate() error {
 	switch c.Kind {
 	case "", "embedded":
+		if c.InfluxDB != (InfluxDBConfig{}) {
+			return fmt.Errorf("storage.influxdb is set but storage.kind is %q: set kind: influxdb to use it", c.Kind)
+		}
 		return nil
+	case "influxdb":
+		return c.InfluxDB.validate()
 	}
 	return fmt.Errorf("storage.kind %q: embedded or influxdb", c.Kind)
 }
 
+func (c *InfluxDBConfig) validate() error {
+	if c.URL == "" {
+		return fmt.Errorf("storage.influxdb.url is required with storage.kind influxdb")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("storage.influxdb.url %q must be an http or https URL", c.URL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("storage.influxdb.url %q: no query, fragment or credentials (use token)", c.URL)
+	}
+	db, rp, _ := strings.Cut(c.Bucket, "/")
+	if db == "" || strings.Contains(rp, "/") || strings.HasSuffix(c.Bucket, "/") {
+		return fmt.Errorf("storage.influxdb.bucket %q must be \"database/retention-policy\" or \"database\"", c.Bucket)
+	}
+	if _, ok := precisions[c.Precision]; !ok {
+		return fmt.Errorf("storage.influxdb.precision %q: ms, us or ns", c.Precision)
+	}
+	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
+		return fmt.Errorf("storage.influxdb.timeout (%s) must be between 0 (default 10s) and 5m", c.Timeout)
+	}
+	return nil
+}
+
 // openStore opens the configured store.
 func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
-	return embedded.Open(cfg.DataDir)
+	if cfg.Storage.Kind != "influxdb" {
+		return embedded.Open(cfg.DataDir, cfg.Retention.StoreOption(log))
+	}
+	c := cfg.Storage.InfluxDB
+	st, err := influx.Open(ctx, influx.Config{URL: c.URL, Token: c.Token, Org: c.Org, Bucket: c.Bucket,
+		Precision: precisions[c.Precision], Timeout: c.Timeout}, log.With("store", "influxdb"))
+	if err != nil {
+		return nil, fmt.Errorf("storage.influxdb: %w", err)
+	}
+	log.Info("storing in InfluxDB", "url", c.URL, "bucket", c.Bucket)
+	return st, nil
 }

@@ -31,8 +31,10 @@ apt_need() {
 
 # GDAL reads our vector tiles and exports as a partner's GIS would;
 # Chromium renders the map page; gpsfake (gpsd-clients) replays an NMEA
-# drive into the real gpsd for survey mode.
-apt_need gdal-bin chromium gpsd gpsd-clients
+# drive into the real gpsd for survey mode; prometheus gives promtool and
+# the server that scrapes a running collector; iproute2, nftables and
+# procps build the district lab's network namespaces.
+apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps
 
 say "go vet"
 go vet ./...
@@ -42,6 +44,12 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt would change: $unformatted" >&2
 	exit 1
 fi
+
+# InfluxDB 1.8.10 for the InfluxDB store's tests, built from the Go module
+# proxy into .cache/bin the first time (about 2 minutes), on loopback.
+say "InfluxDB"
+eval "$(bash scripts/influxdb.sh start)"
+trap 'bash scripts/influxdb.sh stop' EXIT
 
 say "go test"
 go test -race -count=1 -timeout 20m "$@" ./...

@@ -1,7 +1,10 @@
-// Command jangkau-bench measures the collector's ingest path on loopback:
+// Command jangkau-bench measures the collector on loopback:
 //
 //	jangkau-bench ingest [-runs 3] [-senders 4] [-batches 50] [-batch 1000]
 //	jangkau-bench drain  [-results 144000] [-rate 256000]
+//	jangkau-bench coverage [-data DIR] [-results 10000000] [-probes 2000] [-runs 3]
+//	jangkau-bench export   [-results 1000000] [-keep DIR]
+//	jangkau-bench influx   [-runs 3] [-writers 4] [-batches 25] [-batch 1000]
 //
 // ingest reports the embedded store's raw insert rate (Store.Write of
 // 1000-result batches from several goroutines), the end-to-end HTTP ingest
@@ -9,7 +12,9 @@
 // and their ratio, as medians of -runs runs. drain fills a real probe's
 // spool with a day of results, starts the jangkau binary's probe and
 // collector with a token-bucket relay between them, and compares the time
-// to drain with the floor (compressed bytes ÷ link rate).
+// to drain with the floor (compressed bytes ÷ link rate). coverage loads a
+// day of results into an embedded store (kept in -data for reruns) and
+// times the desa and tile coverage answer, cold and warm.
 //
 // Traffic stays on 127.0.0.1; nothing is resolved.
 package main
@@ -28,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain [flags]")
+		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +42,12 @@ func main() {
 		err = runIngest(os.Args[2:])
 	case "drain":
 		err = runDrain(os.Args[2:])
+	case "coverage":
+		err = runCoverage(os.Args[2:])
+	case "export":
+		err = runExport(os.Args[2:])
+	case "influx":
+		err = runInflux(os.Args[2:])
 	case "wire":
 		err = runWire(os.Args[2:])
 	default:

@@ -6,7 +6,9 @@ package coverage
 
 import (
 	"context"
+	"iter"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb/maptile"
@@ -62,21 +64,60 @@ func NewEngine(regions *geo.Regions, tiles *geo.TileIndex, zoom int, th geo.Thre
 // Thresholds are the status rules in force.
 func (e *Engine) Thresholds() geo.Thresholds { return e.th }
 
-// read collects the window's rows that pass the filters: whole hours from
-// hour rows, the edges from minute rows.
-func (e *Engine) read(ctx context.Context, src Source, q Query) ([]Row, error) {
-	var rows []Row
-	for _, sp := range rollup.Plan(q.From, q.To) {
-		err := src(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
-			if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
-				return nil
+// rowSet holds a window's rows in chunks of rowChunk, so that reading
+// hundreds of thousands of rows never copies them to grow a slice.
+type rowSet [][]Row
+
+const rowChunk = 4096
+
+func (s *rowSet) add(r Row) {
+	if n := len(*s); n == 0 || len((*s)[n-1]) == rowChunk {
+		*s = append(*s, make([]Row, 0, rowChunk))
+	}
+	last := &(*s)[len(*s)-1]
+	*last = append(*last, r)
+}
+
+// all yields every row in order.
+func (s rowSet) all() iter.Seq[*Row] {
+	return func(yield func(*Row) bool) {
+		for _, chunk := range s {
+			for i := range chunk {
+				if !yield(&chunk[i]) {
+					return
+				}
 			}
-			rows = append(rows, r)
-			return nil
+		}
+	}
+}
+
+// read collects the window's rows that pass the filters: whole hours from
+// hour rows, the edges from minute rows. The spans are read at once (a
+// store decodes rows on as many cores as there are spans) and kept in
+// Plan's order, so the answer does not depend on the timing.
+func (e *Engine) read(ctx context.Context, src Source, q Query) (rowSet, error) {
+	spans := rollup.Plan(q.From, q.To)
+	parts := make([]rowSet, len(spans))
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for i, sp := range spans {
+		wg.Go(func() {
+			errs[i] = src(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
+				if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
+					return nil
+				}
+				parts[i].add(r)
+				return nil
+			})
 		})
+	}
+	wg.Wait()
+	var rows rowSet
+	for i, err := range errs {
 		if err != nil {
 			return nil, err
 		}
+		rows = append(rows, parts[i]...)
 	}
 	return rows, nil
 }

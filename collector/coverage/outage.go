@@ -18,10 +18,10 @@ type outageKey struct {
 // results say nothing about the districts. A bucket is as fine as the rows
 // allow: minutes at a window's edges, hours inside it; a one-minute outage
 // inside a whole hour weighs 1/60 of that hour.
-func (e *Engine) outages(rows []Row) outageSet {
+func (e *Engine) outages(rows rowSet) outageSet {
 	type counts struct{ count, ok uint64 }
 	per := map[outageKey]map[string]*counts{}
-	for _, r := range rows {
+	for r := range rows.all() {
 		if r.Cell.Service == rollup.Uplink || r.Cell.Service == "" {
 			continue
 		}
@@ -61,6 +61,6 @@ func (e *Engine) outages(rows []Row) outageSet {
 type outageSet map[outageKey]bool
 
 // excludes says whether a row's results fall in an outage of its service.
-func (o outageSet) excludes(r Row) bool {
+func (o outageSet) excludes(r *Row) bool {
 	return len(o) > 0 && o[outageKey{r.Cell.Service, r.Res, r.Bucket.UnixNano()}]
 }

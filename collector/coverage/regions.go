@@ -49,7 +49,7 @@ func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level 
 	}
 	out := e.outages(rows)
 	deepest := map[string]*acc{}
-	for _, r := range rows {
+	for r := range rows.all() {
 		if out.excludes(r) {
 			continue
 		}

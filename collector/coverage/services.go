@@ -41,7 +41,7 @@ func (e *Engine) Services(ctx context.Context, src Source, level int, q Query) (
 	type key struct{ service, region string }
 	cells := map[key]*acc{}
 	services := map[string]bool{}
-	for _, r := range rows {
+	for r := range rows.all() {
 		anc := ancestorAt(r.Cell.Region, level)
 		if anc == "" {
 			continue

@@ -35,7 +35,7 @@ func (e *Engine) Tiles(ctx context.Context, src Source, z int, bound orb.Bound, 
 	}
 	out := e.outages(rows)
 	cells := map[string]*acc{}
-	for _, r := range rows {
+	for r := range rows.all() {
 		if out.excludes(r) || len(r.Cell.Tile) < z {
 			continue
 		}

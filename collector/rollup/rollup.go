@@ -61,15 +61,45 @@ type Agg struct {
 	// LossSum sums the packet loss ratios of LossN icmp results.
 	LossSum float64
 	LossN   uint64
-	// Latency holds the durations (ms) of successful results.
+	// Latency holds the durations (ms) of successful results. It is nil
+	// in an aggregate from DecodeAggLazy until a method that adds to it
+	// runs: use the methods, which read either form.
 	Latency *ddsketch.DDSketch
+	// enc is the still encoded sketch of a lazily decoded aggregate.
+	enc []byte
 	// Last is the newest result's time, unix nanoseconds.
 	Last int64
 }
 
 // NewAgg returns an empty aggregate.
 func NewAgg() *Agg {
-	return &Agg{Latency: ddsketch.NewDDSketch(indexMapping, store.NewDenseStore(), store.NewDenseStore())}
+	return &Agg{Latency: newSketch()}
+}
+
+func newSketch() *ddsketch.DDSketch {
+	return ddsketch.NewDDSketch(indexMapping, store.NewDenseStore(), store.NewDenseStore())
+}
+
+// sketch returns the latency sketch, decoding a lazy one for good.
+func (a *Agg) sketch() *ddsketch.DDSketch {
+	if a.Latency == nil {
+		sk, err := a.readSketch()
+		if err != nil {
+			sk = newSketch() // a bad encoding: Merge and Quantile said so
+		}
+		a.Latency, a.enc = sk, nil
+	}
+	return a.Latency
+}
+
+// readSketch returns the latency sketch without changing a: a lazy one is
+// decoded into a fresh sketch.
+func (a *Agg) readSketch() (*ddsketch.DDSketch, error) {
+	if a.Latency != nil {
+		return a.Latency, nil
+	}
+	sk := newSketch()
+	return sk, sk.DecodeAndMergeWith(a.enc)
 }
 
 // Add counts one result.
@@ -77,7 +107,7 @@ func (a *Agg) Add(r *probe.Result) {
 	a.Count++
 	if r.OK {
 		a.OK++
-		a.Latency.Add(math.Max(r.DurationMS, 0))
+		a.sketch().Add(math.Max(r.DurationMS, 0))
 	}
 	if loss, ok := r.Phases["loss"]; ok && r.Kind == probe.KindICMP {
 		a.LossSum += loss
@@ -88,14 +118,18 @@ func (a *Agg) Add(r *probe.Result) {
 	}
 }
 
-// Merge adds b into a.
+// Merge adds b into a. A lazy b is decoded straight into a's sketch, with
+// no sketch of its own: what makes reading many rows cheap.
 func (a *Agg) Merge(b *Agg) error {
 	a.Count += b.Count
 	a.OK += b.OK
 	a.LossSum += b.LossSum
 	a.LossN += b.LossN
 	a.Last = max(a.Last, b.Last)
-	return a.Latency.MergeWith(b.Latency)
+	if b.Latency == nil {
+		return a.sketch().DecodeAndMergeWith(b.enc)
+	}
+	return a.sketch().MergeWith(b.Latency)
 }
 
 // Availability is the successful share, NaN without results.
@@ -117,10 +151,11 @@ func (a *Agg) Loss() float64 {
 // Quantile is the latency (ms) at quantile q of successful results, NaN
 // without any.
 func (a *Agg) Quantile(q float64) float64 {
-	if a.Latency.IsEmpty() {
+	sk, err := a.readSketch()
+	if err != nil || sk.IsEmpty() {
 		return math.NaN()
 	}
-	v, err := a.Latency.GetValueAtQuantile(q)
+	v, err := sk.GetValueAtQuantile(q)
 	if err != nil {
 		return math.NaN()
 	}
@@ -134,6 +169,9 @@ func (a *Agg) AppendBinary(b []byte) []byte {
 	b = binary.AppendUvarint(b, a.LossN)
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.LossSum))
 	b = binary.AppendVarint(b, a.Last)
+	if a.Latency == nil {
+		return append(b, a.enc...)
+	}
 	a.Latency.Encode(&b, true)
 	return b
 }
@@ -142,7 +180,23 @@ var errShort = errors.New("rollup: aggregate encoding too short")
 
 // DecodeAgg decodes what AppendBinary wrote.
 func DecodeAgg(b []byte) (*Agg, error) {
-	a := NewAgg()
+	a, err := DecodeAggLazy(b)
+	if err != nil {
+		return nil, err
+	}
+	if a.Latency, err = a.readSketch(); err != nil {
+		return nil, fmt.Errorf("rollup: latency sketch: %w", err)
+	}
+	a.enc = nil
+	return a, nil
+}
+
+// DecodeAggLazy decodes what AppendBinary wrote but keeps the latency
+// sketch encoded, in b, until a method needs it: merging a lazy aggregate
+// into another decodes its sketch straight into the other's. The caller
+// must not change b while the aggregate is in use.
+func DecodeAggLazy(b []byte) (*Agg, error) {
+	a := &Agg{}
 	var n int
 	uv := func(dst *uint64) bool {
 		*dst, n = binary.Uvarint(b)
@@ -160,9 +214,9 @@ func DecodeAgg(b []byte) (*Agg, error) {
 	if a.Last, n = binary.Varint(b); n <= 0 {
 		return nil, errShort
 	}
-	if err := a.Latency.DecodeAndMergeWith(b[n:]); err != nil {
-		return nil, fmt.Errorf("rollup: latency sketch: %w", err)
-	}
+	// A bad sketch shows when it is read: Merge returns the error,
+	// Quantile NaN.
+	a.enc = b[n:]
 	return a, nil
 }
 

@@ -143,3 +143,48 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestLazyAggMatchesEager: a lazily decoded aggregate merges, reads and
+// encodes as the eagerly decoded one does, and merging it leaves it as it was.
+func TestLazyAggMatchesEager(t *testing.T) {
+	a := NewAgg()
+	for i := range 200 {
+		a.Add(&probe.Result{OK: i%7 != 0, DurationMS: float64(1 + i*i%900), Kind: probe.KindHTTP})
+	}
+	enc := a.AppendBinary(nil)
+	eager, err := DecodeAgg(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := DecodeAggLazy(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lazy.AppendBinary(nil); string(got) != string(enc) {
+		t.Error("lazy aggregate encodes differently")
+	}
+	for _, q := range []float64{0.5, 0.95} {
+		if l, e := lazy.Quantile(q), eager.Quantile(q); l != e {
+			t.Errorf("p%g: lazy %g, eager %g", q*100, l, e)
+		}
+	}
+	x, y := NewAgg(), NewAgg()
+	for range 2 {
+		if err := x.Merge(lazy); err != nil {
+			t.Fatal(err)
+		}
+		if err := y.Merge(eager); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(x.AppendBinary(nil)) != string(y.AppendBinary(nil)) {
+		t.Error("merging a lazy aggregate differs from merging an eager one")
+	}
+	lazy.Add(&probe.Result{OK: true, DurationMS: 5})
+	if lazy.Count != a.Count+1 || lazy.Latency == nil {
+		t.Errorf("Add on a lazy aggregate: count %d, sketch %v", lazy.Count, lazy.Latency)
+	}
+	if _, err := DecodeAggLazy(enc[:3]); err == nil {
+		t.Error("truncated aggregate decoded")
+	}
+}

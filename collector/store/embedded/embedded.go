@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,14 +42,34 @@ var (
 
 // Store is the embedded implementation of store.Store.
 type Store struct {
-	db *bolt.DB
+	db          *bolt.DB
+	opts        options
+	stopPruning func() // nil without retention
+	gen         atomic.Uint64
 }
+
+// Option changes how Open opens a store.
+type Option func(*options)
+
+type options struct {
+	noSync    bool
+	retention *Retention
+}
+
+// NoSync turns off the fsync of every commit, for bulk loads of data that
+// can be rebuilt (benchmarks, tests): a crash may lose or corrupt what was
+// written since the last Close, which syncs. Never for a collector.
+func NoSync() Option { return func(o *options) { o.noSync = true } }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store in dir. bbolt fsyncs every
 // commit, so a Write that returned is on disk.
-func Open(dir string) (*Store, error) {
+func Open(dir string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
@@ -60,6 +81,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s (is another collector using it?): %w", path, err)
 	}
+	db.NoSync = o.noSync
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending, bucketMinute, bucketHour} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -72,11 +94,23 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, opts: o}
+	if o.retention != nil {
+		s.startPruning(o.retention)
+	}
+	return s, nil
 }
 
 // Close closes the database file.
 func (s *Store) Close() error {
+	if s.stopPruning != nil {
+		s.stopPruning()
+	}
+	if s.opts.noSync {
+		if err := s.db.Sync(); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+			return fmt.Errorf("close store: %w", err)
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -125,6 +159,9 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	})
 	if err != nil {
 		return store.WriteResult{}, wrap(fmt.Sprintf("write %d results of probe %s", len(w.Results), w.Probe), err)
+	}
+	if res.Stored > 0 {
+		s.gen.Add(1)
 	}
 	return res, nil
 }

@@ -61,7 +61,11 @@ func mergeRollups(tx *bolt.Tx, d rollup.Delta) error {
 	return nil
 }
 
-// Rollups implements store.RollupReader.
+// Rollups implements store.RollupReader. The aggregates it hands out are
+// lazy (rollup.DecodeAggLazy): a consumer that merges them, as coverage
+// does, decodes each sketch straight into its own. Their encodings are
+// copied out of the file into large shared slabs rather than one
+// allocation each, and each distinct cell key is decoded once per call.
 func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, c rollup.Cell, a *rollup.Agg) error) error {
 	end := timeKey(to)
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -70,6 +74,8 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 			return err
 		}
 		c := b.Cursor()
+		cells := map[string]rollup.Cell{}
+		var slab []byte
 		n := 0
 		for k, v := c.Seek(timeKey(from)); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
 			if n++; n%4096 == 0 {
@@ -77,11 +83,21 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 					return err
 				}
 			}
-			cell, err := rollup.DecodeCell(k[8:])
-			if err != nil {
-				return fmt.Errorf("rollup key %x: %w", k, err)
+			cell, ok := cells[string(k[8:])]
+			if !ok {
+				if cell, err = rollup.DecodeCell(k[8:]); err != nil {
+					return fmt.Errorf("rollup key %x: %w", k, err)
+				}
+				cells[string(k[8:])] = cell
 			}
-			a, err := rollup.DecodeAgg(v)
+			// v lives in the file's memory map only until the transaction
+			// ends: copy it, into a slab that is never appended in place
+			// of what was handed out.
+			if len(slab)+len(v) > cap(slab) {
+				slab = make([]byte, 0, max(slabSize, len(v)))
+			}
+			slab = append(slab, v...)
+			a, err := rollup.DecodeAggLazy(slab[len(slab)-len(v) : len(slab) : len(slab)])
 			if err != nil {
 				return fmt.Errorf("rollup %x: %w", k, err)
 			}
@@ -95,4 +111,28 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 		return wrap("rollups", err)
 	}
 	return err
+}
+
+// slabSize is the size of the slabs Rollups copies encodings into: large
+// enough to make allocations rare, small enough that a consumer keeping a
+// few rows does not pin much.
+const slabSize = 64 << 10
+
+// Generation changes after every Write that stored a result and every
+// pruning that deleted something: coverage.CachedSource keys on it.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
+
+// RollupSize returns the rows of a resolution and the bytes of the pages
+// they fill, for sizing retention.
+func (s *Store) RollupSize(res time.Duration) (rows int, bytes int64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b, err := rollupBucket(tx, res)
+		if err != nil {
+			return err
+		}
+		st := b.Stats()
+		rows, bytes = st.KeyN, int64(st.LeafAlloc+st.BranchAlloc)
+		return nil
+	})
+	return rows, bytes, err
 }

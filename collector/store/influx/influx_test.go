@@ -1,0 +1,237 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/storetest"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// testConfig is the InfluxDB that scripts/influxdb.sh started. Without
+// one the tests skip, except under CI=true, where CI starts it.
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	cfg := Config{URL: os.Getenv("JANGKAU_INFLUXDB_URL"), Token: os.Getenv("JANGKAU_INFLUXDB_TOKEN"),
+		Bucket: os.Getenv("JANGKAU_INFLUXDB_BUCKET")}
+	if cfg.URL == "" || cfg.Bucket == "" {
+		msg := `no InfluxDB: run eval "$(bash scripts/influxdb.sh start)" to set JANGKAU_INFLUXDB_URL, _TOKEN and _BUCKET`
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return cfg
+}
+
+var dbSeq atomic.Int64
+
+// freshDatabase creates a database of its own for one test and drops it
+// at the end: tests never see each other's points.
+func freshDatabase(t *testing.T) Config {
+	t.Helper()
+	cfg := testConfig(t)
+	ctx := context.Background()
+	admin, err := Open(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("jangkau_test_%d_%d", time.Now().UnixNano(), dbSeq.Add(1))
+	// An infinite retention policy: the suite's results are dated
+	// 2026-11-27 whatever the day the tests run.
+	if err := admin.exec(ctx, fmt.Sprintf(`CREATE DATABASE %s WITH DURATION INF NAME "rp"`, quoteIdent(name))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := admin.exec(context.Background(), "DROP DATABASE "+quoteIdent(name)); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	cfg.Bucket = name + "/rp"
+	return cfg
+}
+
+func open(t *testing.T, cfg Config) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, freshDatabase(t)) })
+}
+
+var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+
+func batch(first, n uint64) []probe.Result {
+	out := make([]probe.Result, 0, n)
+	for s := first; s < first+n; s++ {
+		out = append(out, probe.Result{Seq: s, Time: t0.Add(time.Duration(s) * time.Second), Check: "portal",
+			Kind: probe.KindHTTP, Target: "https://x.example/", Service: "perizinan", OK: s%5 != 0, DurationMS: float64(s % 100)})
+	}
+	return out
+}
+
+// TestTwoCollectors: two stores on one database, as two collectors behind
+// a load balancer, get overlapping and resent batches of one probe at
+// once. Every result is stored once and the shared state is exact.
+func TestTwoCollectors(t *testing.T) {
+	cfg := freshDatabase(t)
+	a, b := open(t, cfg), open(t, cfg)
+	defer a.Close()
+	defer b.Close()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		first := uint64(i/2*50 + 1) // each range of 100 sent to both, overlapping the next
+		wg.Go(func() {
+			for range 2 {
+				if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: batch(first, 100), Received: t0}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// A last write through each settles what concurrent state points left pending.
+	for _, st := range []*Store{a, b} {
+		if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: batch(550, 1), Received: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range []*Store{a, b} {
+		ps, err := st.Probes(context.Background())
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("Probes: %v %+v", err, ps)
+		}
+		if p := ps[0]; p.ResultsStored != 550 || p.AckedSeq != 550 || p.LastSeq != 550 || p.Lost != 0 {
+			t.Errorf("state %+v, want 550 stored, acked and last, none lost", p)
+		}
+	}
+	n := 0
+	a.Scan(context.Background(), t0, t0.Add(time.Hour), func(store.Record) error { n++; return nil })
+	if n != 550 {
+		t.Errorf("scan found %d points, want 550", n)
+	}
+}
+
+// TestPartialWriteRecovers: results written without their state point (a
+// collector died between the two) are counted by the next Write.
+func TestPartialWriteRecovers(t *testing.T) {
+	st := open(t, freshDatabase(t))
+	defer st.Close()
+	ctx := context.Background()
+	var lines []byte
+	for _, r := range batch(1, 10) {
+		lines = appendResult(lines, "p", &r, rollup.Cell{}, st.precision)
+	}
+	if err := st.write.WriteRecord(ctx, string(lines)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Write(ctx, store.Write{Probe: "p", Results: batch(1, 12), Received: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 2 || res.Duplicates != 10 || res.AckedSeq != 12 {
+		t.Errorf("resend after a partial write: %+v, want 2 stored, 10 duplicates, acked 12", res)
+	}
+	ps, _ := st.Probes(ctx)
+	if len(ps) != 1 || ps[0].ResultsStored != 12 {
+		t.Errorf("probes %+v, want 12 stored", ps)
+	}
+}
+
+// TestFieldsRoundTrip: every field of a result survives, including text
+// that line protocol must escape.
+func TestFieldsRoundTrip(t *testing.T) {
+	st := open(t, freshDatabase(t))
+	defer st.Close()
+	r := probe.Result{Seq: 1, Time: t0.Add(1500 * time.Millisecond), Check: "odd name,=x", Kind: probe.KindICMP,
+		Target: `10.0.0.1 "q" \ end`, OK: false, DurationMS: 1e-7, StatusCode: 503, ErrorClass: "timeout",
+		Error: "line one\nline \"two\"\\", Location: &probe.Location{Lat: -6.2, Lon: 106.8},
+		Phases: map[string]float64{"loss": 0.4, "rtt_avg": 12.5}}
+	cell := rollup.Cell{Region: "36.01.05.2003", Tile: "132110", Carrier: "tel kom", Service: rollup.Uplink, Kind: probe.KindICMP, Probe: "p"}
+	if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: []probe.Result{r}, Cells: []rollup.Cell{cell}, Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Record
+	st.Scan(context.Background(), t0, t0.Add(time.Minute), func(rec store.Record) error { got = append(got, rec); return nil })
+	if len(got) != 1 {
+		t.Fatalf("scan: %d records", len(got))
+	}
+	g := got[0]
+	if g.Location == nil || *g.Location != *r.Location {
+		t.Errorf("location %v, want %v", g.Location, r.Location)
+	}
+	g.Location, r.Location = nil, nil
+	want := fmt.Sprintf("%+v", r)
+	if have := fmt.Sprintf("%+v", g.Result); have != want || g.Probe != "p" {
+		t.Errorf("scan gave\n%s\nwant\n%s", have, want)
+	}
+	var cells []rollup.Cell
+	st.Rollups(context.Background(), rollup.Minute, t0, t0.Add(time.Minute), func(_ time.Time, c rollup.Cell, a *rollup.Agg) error {
+		cells = append(cells, c)
+		if a.Count != 1 || a.Loss() != 0.4 {
+			t.Errorf("agg %+v", a)
+		}
+		return nil
+	})
+	if len(cells) != 1 || cells[0] != cell {
+		t.Errorf("rollup cells %+v, want %+v", cells, cell)
+	}
+}
+
+func TestPendingEncoding(t *testing.T) {
+	p := map[uint64]byte{5: 's', 6: 's', 7: 's', 8: 'r', 10: 's', 12: 'r', 13: 'r'}
+	s := encodePending(p)
+	if s != "s5-7,r8,s10,r12-13" {
+		t.Errorf("encoded %q", s)
+	}
+	back := map[uint64]byte{}
+	if err := decodePending(s, back); err != nil || fmt.Sprint(back) != fmt.Sprint(p) {
+		t.Errorf("decoded %v %v, want %v", back, err, p)
+	}
+	for _, bad := range []string{"x1", "s", "s3-1", "s1-", "s-1"} {
+		if err := decodePending(bad, map[uint64]byte{}); err == nil {
+			t.Errorf("decodePending(%q) accepted", bad)
+		}
+	}
+}
+
+// TestMergeConcurrentStates: two collectors wrote state points from the
+// same starting state; the merge counts both.
+func TestMergeConcurrentStates(t *testing.T) {
+	a := stateRow{acked: 10, stored: 10, lastSeq: 10, pending: map[uint64]byte{}}
+	b := stateRow{acked: 3, stored: 3, lastSeq: 20, pending: map[uint64]byte{}}
+	for s := uint64(11); s <= 20; s++ {
+		b.pending[s] = 's'
+	}
+	b.pending[21] = 'r'
+	st := mergeState([]stateRow{b, a})
+	if st.acked != 21 || st.resultsStored() != 20 || st.lastSeq != 20 || len(st.pending) != 0 {
+		t.Errorf("merged %+v", st)
+	}
+}
+
+func TestKab(t *testing.T) {
+	for in, want := range map[string]string{"36": "", "36.01": "36.01", "36.01.05": "36.01", "36.01.05.2003": "36.01", "": ""} {
+		if got := kab(in); got != want {
+			t.Errorf("kab(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package influx
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// Line protocol is written here rather than through write.Point: one
+// buffer per batch and no map per point, and the exact bytes decide
+// idempotence (the same result must always give the same tag set and
+// timestamp).
+
+// stamp is t in whole units of precision.
+func stamp(t time.Time, precision time.Duration) int64 {
+	return t.UnixNano() / int64(precision)
+}
+
+// kab is the level-2 ancestor (kabupaten/kota) of a region code, "" above it.
+func kab(region string) string {
+	i := strings.IndexByte(region, '.')
+	if i < 0 {
+		return ""
+	}
+	if j := strings.IndexByte(region[i+1:], '.'); j >= 0 {
+		return region[:i+1+j]
+	}
+	return region
+}
+
+// appendResult appends r, measured in cell, as one line of measResult.
+func appendResult(b []byte, probeID string, r *probe.Result, cell rollup.Cell, precision time.Duration) []byte {
+	service := cell.Service
+	if service == "" {
+		service = r.Service
+	}
+	if service == "" {
+		service = rollup.Uplink
+	}
+	kind := cell.Kind
+	if kind == "" {
+		kind = r.Kind
+	}
+	b = append(b, measResult...)
+	// Tags in key order, as InfluxDB sorts them anyway.
+	b = appendTag(b, "carrier", cell.Carrier)
+	b = appendTag(b, "check", r.Check)
+	b = appendTag(b, "kab", kab(cell.Region))
+	b = appendTag(b, "kind", kind)
+	b = appendTag(b, "probe", probeID)
+	b = appendTag(b, "region", cell.Region)
+	b = appendTag(b, "service", service)
+	b = append(b, " seq="...)
+	b = strconv.AppendInt(b, int64(r.Seq), 10)
+	b = append(b, "i,ok="...)
+	b = strconv.AppendBool(b, r.OK)
+	b = appendFloat(b, "duration_ms", r.DurationMS)
+	if r.StatusCode != 0 {
+		b = append(b, ",status_code="...)
+		b = strconv.AppendInt(b, int64(r.StatusCode), 10)
+		b = append(b, 'i')
+	}
+	b = appendString(b, "error_class", r.ErrorClass)
+	b = appendString(b, "error", r.Error)
+	b = appendString(b, "target", r.Target)
+	b = appendString(b, "tile", cell.Tile)
+	if l := r.Location; l != nil {
+		b = appendFloat(b, "lat", l.Lat)
+		b = appendFloat(b, "lon", l.Lon)
+	}
+	if len(r.Phases) > 0 {
+		names := make([]string, 0, len(r.Phases))
+		for k := range r.Phases {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			b = appendFloat(b, phasePrefix+k, r.Phases[k])
+		}
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, stamp(r.Time, precision)*int64(precision), 10) // writes are in ns
+	return append(b, '\n')
+}
+
+func appendTag(b []byte, key, value string) []byte {
+	if value == "" {
+		return b // InfluxDB has no empty tag values: absent reads back as ""
+	}
+	b = append(b, ',')
+	b = append(b, key...)
+	b = append(b, '=')
+	return appendEscaped(b, value, true)
+}
+
+// appendEscaped escapes a tag value or a field key. Line protocol cannot
+// carry a newline in either: it becomes a space.
+func appendEscaped(b []byte, s string, tag bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ',', '=', ' ':
+			b = append(b, '\\', c)
+		case '\n', '\r':
+			b = append(b, ' ')
+		case '\\':
+			if tag && i == len(s)-1 {
+				b = append(b, '\\', '\\') // a trailing backslash would escape the separator
+			} else {
+				b = append(b, c)
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func appendFloat(b []byte, key string, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return b // line protocol has no NaN or Inf
+	}
+	b = append(b, ',')
+	b = appendEscaped(b, key, false)
+	b = append(b, '=')
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+func appendString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',')
+	b = append(b, key...)
+	b = append(b, `="`...)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, v[i])
+	}
+	return append(b, '"')
+}

@@ -67,23 +67,6 @@ func knownOrBelowKnown(regions *geo.Regions, code string) bool {
 	return false
 }
 
-// ancestorAt returns the code's ancestor (or itself) at level, or "" when
-// the code is above that level.
-func ancestorAt(code string, level int) string {
-	n := 0
-	for i := 0; i < len(code); i++ {
-		if code[i] == '.' {
-			if n++; n == level {
-				return code[:i]
-			}
-		}
-	}
-	if n+1 == level {
-		return code
-	}
-	return ""
-}
-
 // probeView is one entry of GET /api/v1/probes.
 type probeView struct {
 	ID            string     `json:"id"`

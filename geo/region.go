@@ -272,6 +272,24 @@ func CodeLevel(code string) int {
 	return strings.Count(code, ".") + 1
 }
 
+// Ancestor returns code's ancestor at level (code itself at its own level),
+// or "" when code is above that level: Ancestor("36.01.05", 2) is "36.01".
+// Roll-ups need nothing else: a parent is its code minus the last segment.
+func Ancestor(code string, level int) string {
+	n := 0
+	for i := 0; i < len(code); i++ {
+		if code[i] == '.' {
+			if n++; n == level {
+				return code[:i]
+			}
+		}
+	}
+	if n+1 == level {
+		return code
+	}
+	return ""
+}
+
 // Within reports whether code lies in ancestor's area, by code alone, so
 // callers can filter results without loading boundaries.
 func Within(code, ancestor string) bool {

@@ -275,3 +275,18 @@ func codes(list []*Region) []string {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+func TestAncestor(t *testing.T) {
+	for _, tc := range []struct {
+		code  string
+		level int
+		want  string
+	}{
+		{"36.01.05.2003", 1, "36"}, {"36.01.05.2003", 2, "36.01"}, {"36.01.05.2003", 3, "36.01.05"},
+		{"36.01.05.2003", 4, "36.01.05.2003"}, {"36.01", 3, ""}, {"36", 2, ""}, {"", 1, ""}, {"36.01", 0, ""},
+	} {
+		if got := Ancestor(tc.code, tc.level); got != tc.want {
+			t.Errorf("Ancestor(%q, %d) = %q, want %q", tc.code, tc.level, got, tc.want)
+		}
+	}
+}

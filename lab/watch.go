@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"github.com/jangkau/jangkau/geo"
 	"sync"
 	"time"
 )
@@ -115,37 +116,10 @@ func (l *lab) districtIndex(name string) int {
 	return -1
 }
 
-// ancestorAt is a code's ancestor (or itself) at a level: 36.01.05 at 2 is
-// 36.01.
-func ancestorAt(code string, level int) string {
-	n := 0
-	for i := 0; i < len(code); i++ {
-		if code[i] == '.' {
-			if n++; n == level {
-				return code[:i]
-			}
-		}
-	}
-	if n+1 == level {
-		return code
-	}
-	return ""
-}
-
-func codeLevel(code string) int {
-	n := 1
-	for i := 0; i < len(code); i++ {
-		if code[i] == '.' {
-			n++
-		}
-	}
-	return n
-}
-
 // watchSilent polls the live map until district i's region is silent.
 func (l *lab) watchSilent(ctx context.Context, i int, at time.Time, limit time.Duration) *measured {
 	region := l.sc.Districts[i].Region
-	kab := ancestorAt(region, 2)
+	kab := geo.Ancestor(region, 2)
 	for {
 		if time.Since(at) > limit {
 			return &measured{err: fmt.Errorf("not silent after %s", fmtDur(limit))}
@@ -159,7 +133,7 @@ func (l *lab) watchSilent(ctx context.Context, i int, at time.Time, limit time.D
 		if c, ok := cells[kab]; err == nil && ok && c.Status == "silent" {
 			m := &measured{after: time.Since(at), people: c.PeopleAffected}
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			deep, _, err := l.api.coverage(dctx, codeLevel(region), "window=5m")
+			deep, _, err := l.api.coverage(dctx, geo.CodeLevel(region), "window=5m")
 			cancel()
 			if d, ok := deep[region]; err == nil && ok && d.Population != nil {
 				m.expect = *d.Population

@@ -302,8 +302,9 @@ func (p *Probe) applyBody(body []byte, source string) error {
 	return nil
 }
 
-// collectorClient is an HTTP client for the collector with the uploader's
-// settings: the system roots, or cfg.CAFile when set.
+// collectorClient is the probe's HTTP client for the collector (uploads
+// and the catalogue): it verifies the collector against the system roots,
+// or against cfg.CAFile when set.
 func collectorClient(cfg *Config) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.CAFile != "" {

@@ -2,15 +2,12 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -64,21 +61,13 @@ func (e *recoverableError) Unwrap() error { return e.err }
 // NewUploader returns an uploader for cfg's collector. With cfg.CAFile set
 // the collector's certificate must chain to that bundle.
 func NewUploader(cfg *Config, s *Spool, log *slog.Logger) (*Uploader, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", cfg.CAFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client, err := collectorClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Uploader{
 		spool:     s,
-		client:    &http.Client{Transport: tr, Timeout: cfg.Upload.Timeout},
+		client:    client,
 		url:       strings.TrimSuffix(cfg.Collector, "/") + ingestPath,
 		token:     cfg.BearerToken(),
 		probeID:   cfg.ID,

@@ -75,7 +75,7 @@ func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level 
 		}
 		if pop := e.pop[d.Code]; pop.known {
 			for l := 1; l <= d.Level; l++ {
-				affected[ancestorAt(d.Code, l)] += pop.n
+				affected[geo.Ancestor(d.Code, l)] += pop.n
 			}
 		}
 	}
@@ -84,7 +84,7 @@ func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level 
 	if level != e.regions.Deepest() {
 		cells = map[string]*acc{}
 		for code, a := range deepest {
-			anc := ancestorAt(code, level)
+			anc := geo.Ancestor(code, level)
 			if anc == "" {
 				continue
 			}
@@ -177,21 +177,4 @@ func (x *placed) lastSeen() time.Time {
 		return time.Time{}
 	}
 	return x.last
-}
-
-// ancestorAt returns the code's ancestor (or itself) at level, or "" when
-// the code is above that level.
-func ancestorAt(code string, level int) string {
-	n := 0
-	for i := 0; i < len(code); i++ {
-		if code[i] == '.' {
-			if n++; n == level {
-				return code[:i]
-			}
-		}
-	}
-	if n+1 == level {
-		return code
-	}
-	return ""
 }

@@ -3,6 +3,7 @@ package coverage
 import (
 	"context"
 	"fmt"
+	"github.com/jangkau/jangkau/geo"
 	"sort"
 	"time"
 )
@@ -42,7 +43,7 @@ func (e *Engine) Services(ctx context.Context, src Source, level int, q Query) (
 	cells := map[key]*acc{}
 	services := map[string]bool{}
 	for r := range rows.all() {
-		anc := ancestorAt(r.Cell.Region, level)
+		anc := geo.Ancestor(r.Cell.Region, level)
 		if anc == "" {
 			continue
 		}

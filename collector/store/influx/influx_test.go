@@ -227,11 +227,3 @@ func TestMergeConcurrentStates(t *testing.T) {
 		t.Errorf("merged %+v", st)
 	}
 }
-
-func TestKab(t *testing.T) {
-	for in, want := range map[string]string{"36": "", "36.01": "36.01", "36.01.05": "36.01", "36.01.05.2003": "36.01", "": ""} {
-		if got := kab(in); got != want {
-			t.Errorf("kab(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -1,10 +1,10 @@
 package influx
 
 import (
+	"github.com/jangkau/jangkau/geo"
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
@@ -19,18 +19,6 @@ import (
 // stamp is t in whole units of precision.
 func stamp(t time.Time, precision time.Duration) int64 {
 	return t.UnixNano() / int64(precision)
-}
-
-// kab is the level-2 ancestor (kabupaten/kota) of a region code, "" above it.
-func kab(region string) string {
-	i := strings.IndexByte(region, '.')
-	if i < 0 {
-		return ""
-	}
-	if j := strings.IndexByte(region[i+1:], '.'); j >= 0 {
-		return region[:i+1+j]
-	}
-	return region
 }
 
 // appendResult appends r, measured in cell, as one line of measResult.
@@ -50,7 +38,7 @@ func appendResult(b []byte, probeID string, r *probe.Result, cell rollup.Cell, p
 	// Tags in key order, as InfluxDB sorts them anyway.
 	b = appendTag(b, "carrier", cell.Carrier)
 	b = appendTag(b, "check", r.Check)
-	b = appendTag(b, "kab", kab(cell.Region))
+	b = appendTag(b, "kab", geo.Ancestor(cell.Region, 2))
 	b = appendTag(b, "kind", kind)
 	b = appendTag(b, "probe", probeID)
 	b = appendTag(b, "region", cell.Region)

@@ -39,7 +39,8 @@ type Options struct {
 }
 
 // Banner is what the map page says on top during the demo.
-const Banner = "Simulation: this demo runs on one machine. Region shapes are schematic " +
+const Banner = "Simulasi: demo ini berjalan di satu mesin; bentuk wilayah skematis, bukan batas sebenarnya. " +
+	"Simulation: this demo runs on one machine. Region shapes are schematic " +
 	"(grid cells grouped around a point per kabupaten/kota), not real boundaries; " +
 	"probes check local stand-in e-services through simulated links. " +
 	"Kab. Pandeglang's link is down most of the time and Kab. Lebak's is slow and drops now and then."

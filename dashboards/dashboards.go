@@ -12,6 +12,7 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
+	influxstore "github.com/jangkau/jangkau/collector/store/influx"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
@@ -28,13 +29,12 @@ const (
 )
 
 // InfluxDB schema the region dashboard reads: the results measurement of
-// collector/store/influx, with its tags and fields.
-// TODO: read these from the influx store package's exported constants once
-// it exports them.
+// collector/store/influx, with its tags and fields, as that package writes
+// them.
 var (
-	InfluxMeasurement = "jangkau_result"
-	InfluxTags        = []string{"probe", "check", "kind", "service", "carrier", "region", "kab"}
-	InfluxFields      = []string{"seq", "ok", "duration_ms", "status_code", "error_class"}
+	InfluxMeasurement = influxstore.ResultMeasurement
+	InfluxTags        = influxstore.ResultTags
+	InfluxFields      = influxstore.ResultFields
 )
 
 var (

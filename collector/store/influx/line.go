@@ -16,6 +16,21 @@ import (
 // idempotence (the same result must always give the same tag set and
 // timestamp).
 
+// ResultMeasurement, ResultTags and ResultFields name what the store
+// writes for each result, so that dashboards and queries written elsewhere
+// can be checked against it; TestSchemaNames derives them from the encoder
+// below. Phases add fields named PhasePrefix + the phase.
+const ResultMeasurement = measResult
+
+// ResultTags are the tag keys of ResultMeasurement.
+var ResultTags = []string{"carrier", "check", "kab", "kind", "probe", "region", "service"}
+
+// ResultFields are its field keys, phases aside.
+var ResultFields = []string{"seq", "ok", "duration_ms", "status_code", "error_class", "error", "target", "tile", "lat", "lon"}
+
+// PhasePrefix starts the field key of each phase (phase_connect, ...).
+const PhasePrefix = phasePrefix
+
 // stamp is t in whole units of precision.
 func stamp(t time.Time, precision time.Duration) int64 {
 	return t.UnixNano() / int64(precision)

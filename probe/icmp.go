@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	probing "github.com/prometheus-community/pro-bing"
 )
 
 // ICMPOptions is the `icmp:` block of a check: several echo requests per
@@ -26,8 +25,8 @@ type ICMPOptions struct {
 	// Count × Interval must be shorter than the check's timeout, which
 	// leaves at least one interval for the last reply.
 	Interval time.Duration `yaml:"interval,omitempty"`
-	// Size is the payload in bytes (default 56, as ping(8); at least 24,
-	// which pro-bing needs for its timestamp and tracker).
+	// Size is the payload in bytes (default 56, as ping(8); at least 24:
+	// the probe's 16-byte tag, a socket nonce and the send time, must fit).
 	Size int `yaml:"size,omitempty"`
 	// DontFragment sets DF, to find a path whose MTU is below Size+28.
 	DontFragment bool `yaml:"dont_fragment,omitempty"`
@@ -44,7 +43,7 @@ const (
 	defaultICMPCount    = 5
 	defaultICMPInterval = 200 * time.Millisecond
 	defaultICMPSize     = 56
-	minICMPSize         = 24 // pro-bing's timestamp (8) and tracker UUID (16)
+	minICMPSize         = 24 // the tag (echoTagLen) and room to spare
 	maxICMPSize         = 65507
 	maxICMPRecordRTTs   = 8 // 16 phases minus sent, received, loss, rtt_*×4, resolve
 )
@@ -57,6 +56,7 @@ type icmpChecker struct {
 	ip       *net.IPAddr // set when the target is an address
 	lookup   func(ctx context.Context, host string) ([]net.IPAddr, error)
 	sockMode func(ipv6 bool) (privileged bool, err error)
+	socks    *echoSockets
 	// mode caches the socket decision per family once it worked:
 	// 0 unknown, 1 privileged (raw), 2 unprivileged (datagram).
 	mode [2]atomic.Int32
@@ -78,7 +78,7 @@ func newICMPChecker(cc CheckConfig) (Checker, error) {
 			o.Size = b.Size
 		}
 	}
-	c := &icmpChecker{cc: cc, o: o, lookup: net.DefaultResolver.LookupIPAddr, sockMode: icmpSocketMode}
+	c := &icmpChecker{cc: cc, o: o, lookup: net.DefaultResolver.LookupIPAddr, sockMode: icmpSocketMode, socks: sharedEchoSockets}
 	switch {
 	case o.Count < 1 || o.Count > 1000:
 		return nil, fmt.Errorf("icmp.count (%d) must be within 1..1000", o.Count)
@@ -121,7 +121,7 @@ func (c *icmpChecker) Run(ctx context.Context, log *slog.Logger) Result {
 	r.Phases = map[string]float64{}
 	ip, err := c.resolve(ctx, r.Phases)
 	if err == nil {
-		err = c.ping(ctx, ip, log, r.Phases)
+		err = c.ping(ctx, ip, r.Phases)
 	}
 	r.OK = err == nil
 	finish(&r, start, err)
@@ -177,66 +177,123 @@ func (c *icmpChecker) socketPrivileged(ipv6 bool) (bool, error) {
 	return privileged, nil
 }
 
-// ping runs pro-bing once and puts its figures in phases.
-func (c *icmpChecker) ping(ctx context.Context, ip *net.IPAddr, log *slog.Logger, phases map[string]float64) error {
-	privileged, err := c.socketPrivileged(ip.IP.To4() == nil)
+// ping sends Count echo requests Interval apart on the shared socket and
+// waits for their replies until all came back or the run's time is up.
+func (c *icmpChecker) ping(ctx context.Context, ip *net.IPAddr, phases map[string]float64) error {
+	v6 := ip.IP.To4() == nil
+	privileged, err := c.socketPrivileged(v6)
 	if err != nil {
 		return err
 	}
-	p := probing.New(ip.String())
-	p.SetIPAddr(ip)
-	p.SetPrivileged(privileged)
-	p.SetDoNotFragment(c.o.DontFragment)
-	p.SetLogger(probingLogger{log})
-	p.Count, p.Interval, p.Size = c.o.Count, c.o.Interval, c.o.Size
-	p.RecordRtts, p.RecordTTLs = false, false
+	s, err := c.socks.acquire(echoKey{v6: v6, privileged: privileged, dontFragment: c.o.DontFragment})
+	if err != nil {
+		return err
+	}
+	defer c.socks.release(s)
 	// Stop a little before the run's deadline, so that the statistics
 	// of a lossy run are complete rather than cut.
-	p.Timeout = c.cc.Timeout
+	start := time.Now()
+	end := start.Add(c.cc.Timeout)
 	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		p.Timeout = left - min(left/10, 50*time.Millisecond)
+		left := dl.Sub(start)
+		end = start.Add(left - min(left/10, 50*time.Millisecond))
 	}
-	if p.Timeout <= 0 {
+	if !end.After(start) {
 		return context.DeadlineExceeded
 	}
-	rtts := map[int]time.Duration{}
+	run := newEchoRun(c.o.Count)
+	defer s.forget(run)
+	rtts := make([]time.Duration, c.o.Count)
+	got := make([]bool, c.o.Count)
+	var sent, received int
 	var sendErr error
-	p.OnRecv = func(pkt *probing.Packet) { rtts[pkt.Seq] = pkt.Rtt }
-	p.OnSendError = func(_ *probing.Packet, err error) { sendErr = err }
-	runErr := p.RunWithContext(ctx)
-	st := p.Statistics()
-	phases["sent"] = float64(st.PacketsSent)
-	phases["received"] = float64(st.PacketsRecv)
-	if st.PacketsSent > 0 {
-		phases["loss"] = float64(st.PacketsSent-st.PacketsRecv) / float64(st.PacketsSent)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for received < c.o.Count {
+		now := time.Now()
+		if !now.Before(end) {
+			break
+		}
+		next := end
+		if sent < c.o.Count {
+			if due := start.Add(time.Duration(sent) * c.o.Interval); !now.Before(due) {
+				if err := s.send(run, sent, ip, c.o.Size); err != nil && sendErr == nil {
+					sendErr = err
+				}
+				sent++
+				continue
+			} else if due.Before(next) {
+				next = due
+			}
+		}
+		timer.Reset(next.Sub(now))
+		select {
+		case r := <-run.replies:
+			if !timer.Stop() {
+				<-timer.C
+			}
+			if !got[r.n] {
+				got[r.n], rtts[r.n] = true, r.rtt
+				received++
+			}
+		case <-timer.C:
+		case <-ctx.Done():
+			end = now // take what came back
+		}
 	}
-	if st.PacketsRecv > 0 {
-		phases["rtt_min"], phases["rtt_avg"] = ms(st.MinRtt), ms(st.AvgRtt)
-		phases["rtt_max"], phases["rtt_stddev"] = ms(st.MaxRtt), ms(st.StdDevRtt)
+	phases["sent"] = float64(sent)
+	phases["received"] = float64(received)
+	if sent > 0 {
+		phases["loss"] = float64(sent-received) / float64(sent)
+	}
+	if received > 0 {
+		st := rttStats(rtts, got)
+		phases["rtt_min"], phases["rtt_avg"] = ms(st.min), ms(st.avg)
+		phases["rtt_max"], phases["rtt_stddev"] = ms(st.max), ms(st.stddev)
 		if c.o.RecordRTTs {
-			for seq, rtt := range rtts {
-				phases["rtt_"+strconv.Itoa(seq)] = ms(rtt)
+			for n, ok := range got {
+				if ok {
+					phases["rtt_"+strconv.Itoa(n)] = ms(rtts[n])
+				}
 			}
 		}
 		return nil
 	}
-	switch {
-	case sendErr != nil:
+	if sendErr != nil {
 		return fmt.Errorf("icmp: send to %s: %w", ip, sendErr)
-	case runErr != nil && !errors.Is(runErr, context.DeadlineExceeded):
-		return fmt.Errorf("icmp: ping %s: %w", ip, runErr)
 	}
-	return fmt.Errorf("icmp: no reply to %d echo requests to %s: %w", st.PacketsSent, ip, os.ErrDeadlineExceeded)
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("icmp: ping %s: %w", ip, err)
+	}
+	return fmt.Errorf("icmp: no reply to %d echo requests to %s: %w", sent, ip, os.ErrDeadlineExceeded)
 }
 
-// probingLogger sends pro-bing's messages to slog at debug level: its
-// "Fatalf" reports a failed send and carries on, and the check reports
-// that failure itself.
-type probingLogger struct{ log *slog.Logger }
+// rttSummary is what ping(8) prints on its last line.
+type rttSummary struct{ min, avg, max, stddev time.Duration }
 
-func (l probingLogger) Fatalf(f string, v ...any) { l.log.Debug("pro-bing: " + fmt.Sprintf(f, v...)) }
-func (l probingLogger) Errorf(f string, v ...any) { l.log.Debug("pro-bing: " + fmt.Sprintf(f, v...)) }
-func (l probingLogger) Warnf(f string, v ...any)  { l.log.Debug("pro-bing: " + fmt.Sprintf(f, v...)) }
-func (l probingLogger) Infof(f string, v ...any)  { l.log.Debug("pro-bing: " + fmt.Sprintf(f, v...)) }
-func (l probingLogger) Debugf(f string, v ...any) { l.log.Debug("pro-bing: " + fmt.Sprintf(f, v...)) }
+// rttStats summarises the RTTs of the replies that came back; stddev is
+// the population's, as ping(8) and pro-bing report it.
+func rttStats(rtts []time.Duration, got []bool) rttSummary {
+	var st rttSummary
+	var n, sum, sumSq float64
+	for i, ok := range got {
+		if !ok {
+			continue
+		}
+		r := rtts[i]
+		if n == 0 || r < st.min {
+			st.min = r
+		}
+		st.max = max(st.max, r)
+		x := float64(r)
+		n, sum, sumSq = n+1, sum+x, sumSq+x*x
+	}
+	if n == 0 {
+		return st
+	}
+	mean := sum / n
+	st.avg = time.Duration(mean)
+	st.stddev = time.Duration(math.Sqrt(max(0, sumSq/n-mean*mean)))
+	return st
+}

@@ -87,6 +87,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	wg.Go(func() { p.serveMetrics(ctx) })
 	p.sched.Run(ctx)
 	wg.Wait()
+	sharedEchoSockets.closeIdle()
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()

@@ -310,3 +310,29 @@ func assertSlots(t *testing.T, rs []Result, cc CheckConfig, from, to time.Time) 
 		t.Errorf("%s has no runs in [%s, %s)", cc.Name, from, to)
 	}
 }
+
+// TestSpreadGrid: offsets of long intervals sit on the slotGrain grid and
+// still cover it; short intervals keep fine offsets.
+func TestSpreadGrid(t *testing.T) {
+	points := map[time.Duration]bool{}
+	fine := false
+	for i := range 1000 {
+		name := fmt.Sprintf("p1\x00check-%d", i)
+		o := spread(name, 5*time.Second)
+		if o < 0 || o >= 5*time.Second || o%slotGrain != 0 {
+			t.Fatalf("offset %s of a 5s interval is not on the %s grid within the interval", o, slotGrain)
+		}
+		points[o] = true
+		if s := spread(name, 2*time.Second); s < 0 || s >= 2*time.Second {
+			t.Fatalf("offset %s outside a 2s interval", s)
+		} else if s%slotGrain != 0 {
+			fine = true
+		}
+	}
+	if len(points) != 20 {
+		t.Errorf("1000 checks every 5s use %d of the 20 grid points", len(points))
+	}
+	if !fine {
+		t.Error("every offset of a 2s interval is on the grid; short intervals should keep fine offsets")
+	}
+}

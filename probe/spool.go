@@ -53,13 +53,15 @@ type Spool struct {
 	added chan struct{} // one pending wake-up for the uploader
 
 	// The writer goroutine's channels and the drop counters: spoolqueue.go.
-	queue    chan *Result // pointers: an idle queue of 4096 costs 32 KiB, not 0.7 MiB
-	syncReq  chan chan struct{}
-	stop     chan struct{}
-	stopOnce sync.Once
-	stopped  chan struct{}
-	dropped  [numDropReasons]atomic.Uint64
-	lost     atomic.Uint64 // results the writer failed to store
+	queue   chan *Result // pointers: an idle queue of 4096 costs 32 KiB, not 0.7 MiB
+	syncReq chan chan struct{}
+	// groupFull tells a gathering writer that a full group is queued.
+	groupFull chan struct{}
+	stop      chan struct{}
+	stopOnce  sync.Once
+	stopped   chan struct{}
+	dropped   [numDropReasons]atomic.Uint64
+	lost      atomic.Uint64 // results the writer failed to store
 
 	mu     sync.Mutex
 	st     spoolState

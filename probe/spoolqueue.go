@@ -27,6 +27,12 @@ func (s *Spool) Offer(r Result) error {
 	}
 	select {
 	case s.queue <- &r:
+		if len(s.queue) >= maxGroup {
+			select {
+			case s.groupFull <- struct{}{}:
+			default:
+			}
+		}
 		return nil
 	default:
 		s.dropped[dropQueueFull].Add(1)
@@ -53,6 +59,7 @@ func (s *Spool) Lost() uint64 { return s.lost.Load() }
 func (s *Spool) startWriter() {
 	s.queue = make(chan *Result, max(s.opt.queueLen, 1))
 	s.syncReq = make(chan chan struct{})
+	s.groupFull = make(chan struct{}, 1)
 	s.stop = make(chan struct{})
 	s.stopped = make(chan struct{})
 	go s.write()
@@ -72,7 +79,7 @@ func (s *Spool) write() {
 		select {
 		case r := <-s.queue:
 			batch = append(batch, *r)
-			reply, stopping = s.gather(&batch)
+			reply, stopping = s.gather()
 		case reply = <-s.syncReq:
 		case <-s.stop:
 			stopping = true
@@ -101,25 +108,24 @@ func (s *Spool) write() {
 	}
 }
 
-// gather adds results to batch for up to groupDelay, until maxGroup, a
-// Sync or a stop: what arrives in that time shares one commit.
-func (s *Spool) gather(batch *[]Result) (reply chan struct{}, stopping bool) {
+// gather waits up to groupDelay, until a full group is queued, a Sync or
+// a stop: what is queued in that time shares one commit. It does not
+// take results off the queue while it waits, so a result arriving
+// wakes nobody: at a few results a second, a wake-up per result was
+// most of what the writer cost.
+func (s *Spool) gather() (reply chan struct{}, stopping bool) {
 	if s.opt.groupDelay <= 0 {
 		return nil, false
 	}
 	t := time.NewTimer(s.opt.groupDelay)
 	defer t.Stop()
-	for len(*batch) < maxGroup {
-		select {
-		case r := <-s.queue:
-			*batch = append(*batch, *r)
-		case reply = <-s.syncReq:
-			return reply, false
-		case <-s.stop:
-			return nil, true
-		case <-t.C:
-			return nil, false
-		}
+	select {
+	case reply = <-s.syncReq:
+		return reply, false
+	case <-s.stop:
+		return nil, true
+	case <-s.groupFull:
+	case <-t.C:
 	}
 	return nil, false
 }

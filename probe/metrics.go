@@ -12,13 +12,12 @@ import (
 // injected registry. A nil *metrics counts nothing, so that components
 // work without one.
 type metrics struct {
-	checks     *prometheus.CounterVec
 	failures   *prometheus.CounterVec
 	ackedSeq   prometheus.Gauge
 	uploads    *prometheus.CounterVec
 	lastUpload prometheus.Gauge
 	drainRate  prometheus.Gauge
-	results    *resultGauges
+	results    *checkCollector // probe_* and jangkau_probe_checks_total
 	// gatherer is the registry itself when it can be scraped: what
 	// serveMetrics serves.
 	gatherer prometheus.Gatherer
@@ -26,10 +25,6 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 	m := &metrics{
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jangkau_probe_checks_total",
-			Help: "Check runs, by check, kind and result (success or failure).",
-		}, []string{"check", "kind", "result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jangkau_probe_check_failures_total",
 			Help: "Failed check runs, by check and error class.",
@@ -50,11 +45,10 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 			Name: "jangkau_probe_upload_backlog_drain_rate",
 			Help: "Results per second the collector acknowledged over the last progress window (about 10 s); spool_results / this is the time to drain.",
 		}),
-		results: newResultGauges(),
+		results: newCheckCollector(),
 	}
-	m.results.checks = m.checks
 	m.gatherer, _ = reg.(prometheus.Gatherer)
-	cs := []prometheus.Collector{m.checks, m.failures, m.ackedSeq, m.uploads, m.lastUpload, m.drainRate,
+	cs := []prometheus.Collector{m.results, m.failures, m.ackedSeq, m.uploads, m.lastUpload, m.drainRate,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "jangkau_probe_spool_errors_total",
 			Help: "Results lost because the spool could not store them.",
@@ -79,7 +73,6 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(spool.dropped[i].Load()) }))
 	}
-	cs = append(cs, m.results.collectors()...)
 	var errs []error
 	for _, c := range cs {
 		errs = append(errs, reg.Register(c))
@@ -101,18 +94,23 @@ func oldestAge(oldest, now time.Time) float64 {
 	return max(now.Sub(oldest).Seconds(), 0)
 }
 
-// result counts a check run and sets the check's probe_* gauges.
+// result counts a check run and makes it the check's latest result.
 func (m *metrics) result(r Result) {
+	if m == nil || !m.results.record(r) || r.OK {
+		return
+	}
+	m.failures.WithLabelValues(r.Check, r.ErrorClass).Inc()
+}
+
+// retain drops every series of the checks not in names, the checks
+// scheduled now: a check the catalogue removed stops reporting.
+func (m *metrics) retain(names []string) {
 	if m == nil {
 		return
 	}
-	cs := m.results.set(r)
-	if r.OK {
-		cs.ok.Inc()
-		return
+	for _, check := range m.results.retain(names) {
+		m.failures.DeletePartialMatch(prometheus.Labels{"check": check})
 	}
-	cs.failed.Inc()
-	m.failures.WithLabelValues(r.Check, r.ErrorClass).Inc()
 }
 
 func (m *metrics) upload(ok bool) {

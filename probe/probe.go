@@ -135,6 +135,7 @@ func (p *Probe) applyCatalogue(central []CheckConfig, source string) {
 	if err := p.sched.Update(checks, build); err != nil {
 		p.log.Error("catalogue: checks not scheduled", "err", err)
 	}
+	p.metrics.retain(p.sched.Names())
 	p.log.Info("catalogue applied", "source", source, "local", len(p.cfg.Checks),
 		"central", len(checks)-len(p.cfg.Checks), "refused", refused, "scheduled", len(p.sched.Names()))
 }

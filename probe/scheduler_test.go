@@ -95,7 +95,7 @@ func TestSchedulerSlots(t *testing.T) {
 		if n := len(rs); n < 359 || n > 361 {
 			t.Errorf("%d runs in an hour every 10 s, want 360±1", n)
 		}
-		offset := spread("p1\x00"+cc.Name, cc.Interval)
+		offset := spread("p1\x00"+cc.Name, cc.Interval, grainOf(cc.Kind))
 		for i, r := range rs {
 			if !r.OK {
 				t.Fatalf("run %d failed: %s", i, r.Error)
@@ -176,7 +176,7 @@ func TestSchedulerShutdownWaitsAndDropsCutRuns(t *testing.T) {
 		go func() { s.Run(ctx); close(done) }()
 
 		// Cancel in the middle of the first run.
-		time.Sleep(spread("p1\x00"+cc.Name, cc.Interval) + 4*time.Second)
+		time.Sleep(spread("p1\x00"+cc.Name, cc.Interval, grainOf(cc.Kind)) + 4*time.Second)
 		synctest.Wait()
 		if f.running.Load() != 1 {
 			t.Fatal("first run not in flight")
@@ -290,7 +290,7 @@ func TestSchedulerUpdateReplacesSet(t *testing.T) {
 // sit on cc's slots, one interval apart.
 func assertSlots(t *testing.T, rs []Result, cc CheckConfig, from, to time.Time) {
 	t.Helper()
-	offset := spread("p1\x00"+cc.Name, cc.Interval)
+	offset := spread("p1\x00"+cc.Name, cc.Interval, grainOf(cc.Kind))
 	var prev time.Time
 	n := 0
 	for _, r := range rs {
@@ -312,18 +312,19 @@ func assertSlots(t *testing.T, rs []Result, cc CheckConfig, from, to time.Time) 
 }
 
 // TestSpreadGrid: offsets of long intervals sit on the slotGrain grid and
-// still cover it; short intervals keep fine offsets.
+// still cover it; short intervals and kinds without a grain keep fine
+// offsets.
 func TestSpreadGrid(t *testing.T) {
 	points := map[time.Duration]bool{}
 	fine := false
 	for i := range 1000 {
 		name := fmt.Sprintf("p1\x00check-%d", i)
-		o := spread(name, 5*time.Second)
+		o := spread(name, 5*time.Second, slotGrain)
 		if o < 0 || o >= 5*time.Second || o%slotGrain != 0 {
 			t.Fatalf("offset %s of a 5s interval is not on the %s grid within the interval", o, slotGrain)
 		}
 		points[o] = true
-		if s := spread(name, 2*time.Second); s < 0 || s >= 2*time.Second {
+		if s := spread(name, 2*time.Second, slotGrain); s < 0 || s >= 2*time.Second {
 			t.Fatalf("offset %s outside a 2s interval", s)
 		} else if s%slotGrain != 0 {
 			fine = true
@@ -334,5 +335,8 @@ func TestSpreadGrid(t *testing.T) {
 	}
 	if !fine {
 		t.Error("every offset of a 2s interval is on the grid; short intervals should keep fine offsets")
+	}
+	if grainOf(KindHTTP) != 0 || grainOf(KindICMP) != slotGrain {
+		t.Errorf("grains: http %s, icmp %s; only icmp, kernel-stamped, may start on the grid", grainOf(KindHTTP), grainOf(KindICMP))
 	}
 }

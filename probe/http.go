@@ -8,12 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -58,20 +57,39 @@ type HTTPOptions struct {
 }
 
 // httpChecker sends one request per run; everything it needs was parsed
-// and compiled by newHTTPChecker.
+// and compiled by newHTTPChecker. The default run (no proxy_url, no
+// keep_alive) goes by hand over one connection on the run's own
+// goroutine (httpconn.go); only proxying and pooling take net/http's
+// Client (httpclient.go), built only for those checks.
 type httpChecker struct {
 	cc CheckConfig
 	// redirectAllowed, when set, admits the host of each redirect.
 	redirectAllowed func(host string) bool
-	client          *http.Client
-	method          string
-	header          http.Header
-	host            string // a Host header, which net/http takes from req.Host
-	body            string
-	valid           []int // empty: 2xx
-	failMatch       []*regexp.Regexp
-	failNoMatch     []*regexp.Regexp
-	maxRedirects    int
+	// client is nil unless proxy_url or keep_alive asks for a Transport.
+	client *http.Client
+	// lookup resolves a target's host name on the direct path; a seam
+	// for tests, net.DefaultResolver otherwise (what net.Dialer uses).
+	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+	// dialer sends no TCP keep-alive probes: a connection lives at most
+	// a run, and the four setsockopt calls per dial showed in profiles.
+	dialer net.Dialer
+	url    *url.URL
+	method string
+	header http.Header // as configured; the Transport path's request
+	// directHeader is header plus the Accept-Encoding net/http's
+	// Transport would add; requests share it read-only.
+	directHeader http.Header
+	addedGzip    bool   // directHeader asks for gzip on our own behalf
+	host         string // a Host header, which net/http takes from req.Host
+	body         string
+	valid        []int // empty: 2xx
+	failMatch    []*regexp.Regexp
+	failNoMatch  []*regexp.Regexp
+	maxRedirects int
+	// tlsBase is the tls option block's config, shared by every check
+	// without one; tlsTarget adds the target's SNI and exists for https
+	// targets only.
+	tlsBase, tlsTarget *tls.Config
 }
 
 var _ Checker = (*httpChecker)(nil)
@@ -93,7 +111,8 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 	if o == nil {
 		o = &HTTPOptions{}
 	}
-	c := &httpChecker{cc: cc, method: http.MethodGet, header: http.Header{}, body: o.Body, maxRedirects: defaultMaxRedirects}
+	c := &httpChecker{cc: cc, url: u, method: http.MethodGet, header: http.Header{}, body: o.Body,
+		maxRedirects: defaultMaxRedirects, lookup: net.DefaultResolver.LookupNetIP, dialer: net.Dialer{KeepAlive: -1}}
 	if o.Method != "" {
 		if !methodRE.MatchString(o.Method) {
 			return nil, fmt.Errorf("http.method %q must be an upper-case HTTP method", o.Method)
@@ -131,34 +150,22 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 		}
 		c.maxRedirects = *o.MaxRedirects
 	}
-	tlsCfg, err := o.TLS.build("http.tls")
-	if err != nil {
+	if c.tlsBase, err = o.TLS.shared("http.tls"); err != nil {
 		return nil, err
 	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{}).DialContext,
-		DisableKeepAlives:   !o.KeepAlive,
-		TLSClientConfig:     tlsCfg,
-		TLSHandshakeTimeout: 0, // the run's context bounds it
+	if u.Scheme == "https" {
+		c.tlsTarget = withServerName(c.tlsBase, u.Hostname())
 	}
+	c.directHeader, c.addedGzip = directHeader(c.header, c.method)
+	var proxy *url.URL
 	if o.ProxyURL != "" {
-		pu, err := url.Parse(o.ProxyURL)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https" && pu.Scheme != "socks5") || pu.Host == "" {
+		proxy, err = url.Parse(o.ProxyURL)
+		if err != nil || (proxy.Scheme != "http" && proxy.Scheme != "https" && proxy.Scheme != "socks5") || proxy.Host == "" {
 			return nil, fmt.Errorf("http.proxy_url %q must be an http, https or socks5 URL", o.ProxyURL)
 		}
-		tr.Proxy = http.ProxyURL(pu)
 	}
-	c.client = &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) > c.maxRedirects {
-				return http.ErrUseLastResponse
-			}
-			if c.redirectAllowed != nil && !c.redirectAllowed(req.URL.Hostname()) {
-				return fmt.Errorf("redirect to %s: host %q is outside allow", req.URL.Redacted(), req.URL.Hostname())
-			}
-			return nil
-		},
+	if proxy != nil || o.KeepAlive {
+		c.client = c.newClient(proxy, o.KeepAlive)
 	}
 	return c, nil
 }
@@ -168,44 +175,11 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 func (c *httpChecker) Run(ctx context.Context, log *slog.Logger) Result {
 	start := time.Now()
 	r := startResult(c.cc, start)
-	tr := &httpTrace{}
-	var body io.Reader
-	if c.body != "" {
-		body = strings.NewReader(c.body)
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, tr.clientTrace()), c.method, c.cc.Target, body)
-	if err != nil {
-		finish(&r, start, err)
-		return r
-	}
-	req.Header = c.header.Clone()
-	if c.host != "" {
-		req.Host = c.host
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		if p := tr.phases(time.Time{}); len(p) > 0 {
-			r.Phases = p
-		}
-		finish(&r, start, err)
-		log.Debug("http check failed", "check", c.cc.Name, "target", c.cc.Target, "err", err)
-		return r
-	}
-	r.StatusCode = resp.StatusCode
-	var content []byte
-	if len(c.failMatch)+len(c.failNoMatch) > 0 {
-		content, err = io.ReadAll(io.LimitReader(resp.Body, maxHTTPBody))
+	var err error
+	if c.client != nil {
+		err = c.runClient(ctx, &r)
 	} else {
-		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxHTTPBody))
-	}
-	end := time.Now()
-	resp.Body.Close()
-	r.Phases = tr.phases(end)
-	if days, ok := certExpiryDays(resp.TLS, end); ok {
-		r.Phases[certExpiryPhase] = days
-	}
-	if err == nil {
-		err = c.judge(resp, content)
+		err = c.runDirect(ctx, &r)
 	}
 	r.OK = err == nil
 	finish(&r, start, err)
@@ -213,6 +187,28 @@ func (c *httpChecker) Run(ctx context.Context, log *slog.Logger) Result {
 		log.Debug("http check failed", "check", c.cc.Name, "target", c.cc.Target, "err", err)
 	}
 	return r
+}
+
+// wantsBody says whether a run keeps the body: only the body regexes
+// read it; otherwise it is drained and dropped.
+func (c *httpChecker) wantsBody() bool {
+	return len(c.failMatch)+len(c.failNoMatch) > 0
+}
+
+// readBody reads up to maxHTTPBody of body, keeping it when wantsBody.
+func (c *httpChecker) readBody(body io.Reader) ([]byte, error) {
+	lr := io.LimitReader(body, maxHTTPBody)
+	if c.wantsBody() {
+		content, err := io.ReadAll(lr)
+		if err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return content, nil
+	}
+	if _, err := io.Copy(io.Discard, lr); err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return nil, nil
 }
 
 // judge applies valid_status_codes and the body expressions.
@@ -244,68 +240,29 @@ func (c *httpChecker) validStatus(code int) bool {
 	return slices.Contains(c.valid, code)
 }
 
-// httpTrace records the moments httptrace reports, with time.Now in the
-// callbacks themselves so that no scheduling delay of Run enters a phase.
-// The transport dials on its own goroutine, which may still report after
-// Run has returned, hence the mutex.
-type httpTrace struct {
-	mu                      sync.Mutex
+// httpMoments are the moments of one request of a chain; a zero moment
+// is a step that did not happen (no resolve for an IP literal, no tls
+// for http).
+type httpMoments struct {
 	dnsStart, dnsDone       time.Time
 	connStart, connDone     time.Time
 	tlsStart, tlsDone       time.Time
 	wroteRequest, firstByte time.Time
 }
 
-func (t *httpTrace) set(p *time.Time) {
-	now := time.Now()
-	t.mu.Lock()
-	*p = now
-	t.mu.Unlock()
-}
-
-func (t *httpTrace) clientTrace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		// Each request of a redirect chain starts here: forget the last.
-		GetConn: func(string) {
-			t.mu.Lock()
-			t.dnsStart, t.dnsDone, t.connStart, t.connDone = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-			t.tlsStart, t.tlsDone, t.wroteRequest, t.firstByte = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-			t.mu.Unlock()
-		},
-		DNSStart:     func(httptrace.DNSStartInfo) { t.set(&t.dnsStart) },
-		DNSDone:      func(httptrace.DNSDoneInfo) { t.set(&t.dnsDone) },
-		ConnectStart: func(string, string) { t.set(&t.connStart) },
-		ConnectDone: func(_, _ string, err error) {
-			if err == nil {
-				t.set(&t.connDone)
-			}
-		},
-		TLSHandshakeStart: func() { t.set(&t.tlsStart) },
-		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
-			if err == nil {
-				t.set(&t.tlsDone)
-			}
-		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { t.set(&t.wroteRequest) },
-		GotFirstResponseByte: func() { t.set(&t.firstByte) },
-	}
-}
-
-// phases turns the recorded moments into milliseconds; a phase that did
-// not complete is absent. end is when the body was read (zero if not).
-func (t *httpTrace) phases(end time.Time) map[string]float64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// phases turns the moments into milliseconds; a phase that did not
+// complete is absent. end is when the body was read (zero if not).
+func (m *httpMoments) phases(end time.Time) map[string]float64 {
 	p := make(map[string]float64, 6)
 	span := func(name string, from, to time.Time) {
 		if !from.IsZero() && !to.IsZero() && !to.Before(from) {
 			p[name] = ms(to.Sub(from))
 		}
 	}
-	span("resolve", t.dnsStart, t.dnsDone)
-	span("connect", t.connStart, t.connDone)
-	span("tls", t.tlsStart, t.tlsDone)
-	span("processing", t.wroteRequest, t.firstByte)
-	span("transfer", t.firstByte, end)
+	span("resolve", m.dnsStart, m.dnsDone)
+	span("connect", m.connStart, m.connDone)
+	span("tls", m.tlsStart, m.tlsDone)
+	span("processing", m.wroteRequest, m.firstByte)
+	span("transfer", m.firstByte, end)
 	return p
 }

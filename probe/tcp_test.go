@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -178,6 +180,8 @@ func TestClassify(t *testing.T) {
 		{"host unreachable", op(syscall.EHOSTUNREACH), ErrUnreachable},
 		{"net unreachable", op(syscall.ENETUNREACH), ErrUnreachable},
 		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, ErrReset},
+		{"closed before answering", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: io.EOF}, ErrReset},
+		{"body cut short", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), ErrReset},
 		{"status", &statusError{code: 503, status: "503 Service Unavailable"}, ErrStatus},
 		{"body", &bodyError{pattern: "x", matched: true}, ErrBody},
 		{"dns answer", &dnsAnswerError{msg: "rcode SERVFAIL"}, ErrDNS},

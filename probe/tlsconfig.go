@@ -71,6 +71,32 @@ func (o *TLSOptions) build(field string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// defaultClientTLS is the config of every check without TLS options. It
+// is never changed after init: withServerName copies it.
+var defaultClientTLS = &tls.Config{}
+
+// shared is build for callers that never modify the result: checks
+// without options share one config instead of allocating their own.
+func (o *TLSOptions) shared(field string) (*tls.Config, error) {
+	if o == nil {
+		return defaultClientTLS, nil
+	}
+	return o.build(field)
+}
+
+// withServerName returns cfg if it names a server already (server_name
+// applies to every host of a redirect chain, as in net/http), else a copy
+// that sends host in SNI and verifies the certificate against it. Go
+// sends no SNI for an IP literal and verifies its IP SANs instead.
+func withServerName(cfg *tls.Config, host string) *tls.Config {
+	if cfg.ServerName != "" {
+		return cfg
+	}
+	c := cfg.Clone()
+	c.ServerName = host
+	return c
+}
+
 // resolvePaths makes CAFile relative to the config file's directory.
 func (o *TLSOptions) resolvePaths(resolve func(string) string) {
 	if o != nil {

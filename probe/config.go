@@ -63,6 +63,11 @@ type SpoolConfig struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// MaxAge drops results older than this (0: no age limit).
 	MaxAge time.Duration `yaml:"max_age"`
+	// SyncInterval is the longest a result waits in memory before it is
+	// committed and fsynced with those that came in meanwhile (default
+	// 1s, at most 10s; 0 commits each result at once). A power cut loses
+	// at most that much; a clean stop loses nothing.
+	SyncInterval time.Duration `yaml:"sync_interval"`
 }
 
 // UploadConfig tunes how results are sent to the collector.
@@ -76,7 +81,7 @@ type UploadConfig struct {
 
 // DefaultConfig holds the values a config file starts from.
 var DefaultConfig = Config{
-	Spool:       SpoolConfig{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour},
+	Spool:       SpoolConfig{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour, SyncInterval: DefaultGroupDelay},
 	Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 	Concurrency: 32,
 }

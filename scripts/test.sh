@@ -38,6 +38,7 @@ apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables p
 
 say "go vet"
 go vet ./...
+go vet -tags probeonly ./cmd/jangkau   # the probe-only build district servers install
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

@@ -82,7 +82,7 @@ func runJangkau(ctx context.Context, ph phase, ts *targetServer, o options, dir 
 		return res, err
 	}
 	ts.takeHits(ctx) // forget earlier phases
-	pr, err := startProc(o.jangkau, filepath.Join(dir, "probe.log"), nil, "probe", "--config", filepath.Join(dir, "probe.yaml"))
+	pr, err := startProc(o.jangkauProbe, filepath.Join(dir, "probe.log"), nil, "probe", "--config", filepath.Join(dir, "probe.yaml"))
 	if err != nil {
 		return res, err
 	}

@@ -12,8 +12,9 @@
 // cores serve one tool at a time: http (500 HTTP targets only), icmp (100
 // ICMP targets only) and, with -phases http,icmp,mixed, both at once.
 //
-// jangkau is the real binary (built from this tree with go build, or
-// -jangkau PATH) running `jangkau probe`, uploading through an ingest
+// jangkau is the real binary running `jangkau probe`, by default the
+// probe-only build a district server installs (go build -tags probeonly;
+// -jangkau-probe PATH for another), uploading through an ingest
 // proxy in this process (it reads the accepted batches for the latency
 // figures) to a real `jangkau collector` process whose CPU is reported
 // apart. Checks are counted from the probe's jangkau_probe_checks_total.
@@ -52,6 +53,7 @@ type options struct {
 	nHTTP, nICMP, runs          int
 	phases, tools               []string
 	jangkau, blackbox, perf     string
+	jangkauProbe                string // runs `jangkau probe`; jangkau runs the collector
 	keep                        bool
 }
 
@@ -93,7 +95,8 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 3, "runs; the table shows medians")
 	flag.StringVar(&phases, "phases", "http,icmp", "phases to run: http, icmp, mixed")
 	flag.StringVar(&tools, "tools", "jangkau,blackbox", "tools to measure")
-	flag.StringVar(&o.jangkau, "jangkau", "", "jangkau binary (default: go build ./cmd/jangkau into the work dir)")
+	flag.StringVar(&o.jangkau, "jangkau", "", "jangkau binary for the collector (default: go build ./cmd/jangkau into the work dir)")
+	flag.StringVar(&o.jangkauProbe, "jangkau-probe", "", "jangkau binary for the probe (default: the probe-only build, go build -tags probeonly ./cmd/jangkau; give the -jangkau binary to measure the full one)")
 	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary")
 	flag.StringVar(&o.perf, "perf", "", "record the jangkau probe with perf into `dir`")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (configs and logs)")
@@ -126,6 +129,14 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("go build ./cmd/jangkau (run from the module root): %v\n%s", err, out)
 		}
 	}
+	if o.jangkauProbe == "" {
+		// What a district server runs: the probe-only build.
+		o.jangkauProbe = filepath.Join(dir, "jangkau-probeonly")
+		if out, err := exec.Command("go", "build", "-tags", "probeonly", "-o", o.jangkauProbe, "./cmd/jangkau").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build -tags probeonly ./cmd/jangkau (run from the module root): %v\n%s", err, out)
+		}
+	}
+	fmt.Printf("jangkau probe binary: %s\n", o.jangkauProbe)
 	fmt.Printf("blackbox_exporter: %s\n", blackboxVersion(o.blackbox))
 	fmt.Printf("%d HTTP targets (handler sleeps %s), %d ICMP targets, every %s, timeout %s, window %s, %d runs; tools one after the other\n",
 		o.nHTTP, handlerSleep, o.nICMP, o.interval, o.timeout, o.duration, o.runs)

@@ -132,6 +132,19 @@ func (a *Agg) Merge(b *Agg) error {
 	return a.sketch().MergeWith(b.Latency)
 }
 
+// Clone returns a copy of a that shares nothing with it: what a consumer
+// that merges into a kept aggregate starts from (one allocation of the
+// right size, where NewAgg and Merge grow the sketch step by step).
+func (a *Agg) Clone() *Agg {
+	c := *a
+	if a.Latency != nil {
+		c.Latency = a.Latency.Copy()
+	} else {
+		c.enc = append([]byte(nil), a.enc...)
+	}
+	return &c
+}
+
 // Availability is the successful share, NaN without results.
 func (a *Agg) Availability() float64 {
 	if a.Count == 0 {

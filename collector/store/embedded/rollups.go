@@ -119,7 +119,8 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 const slabSize = 64 << 10
 
 // Generation changes after every Write that stored a result and every
-// pruning that deleted something: coverage.CachedSource keys on it.
+// pruning that deleted something: coverage.CachedSource keys on it, and
+// RollupGeneration draws its stamps from it.
 func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // RollupSize returns the rows of a resolution and the bytes of the pages

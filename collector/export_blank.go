@@ -246,9 +246,9 @@ func (s *Server) densities(ctx context.Context, q exportQuery) densityIndex {
 	d := densityIndex{s: s, pop: map[string]float64{}}
 	deep := q
 	deep.Level = s.regions.Deepest()
-	cells, err := s.engine.Regions(ctx, func(context.Context, time.Duration, time.Time, time.Time, func(coverage.Row) error) error {
+	cells, err := s.engine.Regions(ctx, coverage.Source(func(context.Context, time.Duration, time.Time, time.Time, func(coverage.Row) error) error {
 		return nil // only the population estimates are wanted
-	}, nil, deep.Level, deep.Query)
+	}), nil, deep.Level, deep.Query)
 	if err != nil {
 		return d
 	}

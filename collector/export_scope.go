@@ -84,7 +84,7 @@ func (q exportQuery) visible(code string) bool {
 func (s *Server) scopedSource(q exportQuery) coverage.Source {
 	src := s.source()
 	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
-		return src(ctx, res, from, to, func(r coverage.Row) error {
+		return src.Rows(ctx, res, from, to, func(r coverage.Row) error {
 			if !q.cellOK(r.Cell) {
 				return nil
 			}

@@ -42,6 +42,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	engine  *coverage.Engine
+	feed    coverage.Feed // the store's rollups for the engine
 	// limits bounds each probe's request rate; clock estimates each
 	// probe's clock offset (and exports it).
 	limits *probeLimits
@@ -66,6 +67,7 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 	s.limits, s.clock = newProbeLimits(cfg.Limits), newClockOffsets()
 	s.seenServices = map[string]bool{}
 	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
+	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
 		s.viewers.add(v.Name, v.KeySHA256)
 	}

@@ -447,3 +447,34 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCoverageSeesEveryWrite: the engine keeps folds between writes; an
+// ingest into the window, live or from a spool hours late, shows in the
+// next answer to the very same query.
+func TestCoverageSeesEveryWrite(t *testing.T) {
+	f := newFixture(t, nil)
+	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
+	const q = "level=3&from=2026-11-27T05:30:00Z&to=2026-11-27T09:00:00Z"
+	samples := func() int {
+		idx := f.coverage(q)
+		return lastCoverage.Features[idx["99.01.01"]].Properties.Samples
+	}
+	if n := samples(); n != 20 {
+		t.Fatalf("first answer: %d samples, want 20", n)
+	}
+	if n := samples(); n != 20 {
+		t.Fatalf("repeat: %d samples, want 20", n)
+	}
+	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(21, 4, f.now, false, 0)}))
+	if n := samples(); n != 24 {
+		t.Errorf("after 4 live results: %d samples, want 24", n)
+	}
+	// A spool drains results of 06:10..06:20 after the acknowledged ones.
+	late := results(25, 20, f.now.Add(-170*time.Minute), true, 30)
+	if code, _, body := f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: late})); code != 200 {
+		t.Fatalf("late batch: %d %s", code, body)
+	}
+	if n := samples(); n != 44 {
+		t.Errorf("after 20 late results in an old hour: %d samples, want 44", n)
+	}
+}

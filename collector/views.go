@@ -14,6 +14,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -66,13 +67,27 @@ func (s *Server) parseView(r *http.Request, defaultLevel int) (viewQuery, error)
 	return q, nil
 }
 
-// source reads the store's rollups for the coverage engine.
-func (s *Server) source() coverage.Source {
-	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
-		return s.store.Rollups(ctx, res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+// source feeds the coverage engine the store's rollups, with the store's
+// stamps when it has them, so that the engine keeps its folds between
+// writes (made once, in NewServer: the engine knows a feed by its pointer).
+func (s *Server) source() coverage.Feed { return s.feed }
+
+// storeFeed is the store's rollups as the engine reads them.
+func storeFeed(st store.Store) coverage.Feed {
+	read := coverage.Source(func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
+		return st.Rollups(ctx, res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
 			return fn(coverage.Row{Bucket: b, Res: res, Cell: c, Agg: a})
 		})
+	})
+	switch g := st.(type) {
+	case interface {
+		RollupGeneration(res time.Duration, from, to time.Time) uint64
+	}:
+		return coverage.NewGenerationSource(read, g.RollupGeneration)
+	case interface{ Generation() uint64 }:
+		return coverage.NewGenerationSource(read, coverage.WholeGeneration(g.Generation))
 	}
+	return read
 }
 
 // coverageProbes are the registered probes with when they last reported.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -267,7 +266,7 @@ func buildCoverageStore(dir string, p coverageParams, rs *geo.Regions, writers, 
 }
 
 // coverageQuery is what the map asks: the desa level, and the tiles.
-func coverageQuery(ctx context.Context, e *coverage.Engine, src coverage.Source, probes []coverage.Probe, q coverage.Query) (int, int, error) {
+func coverageQuery(ctx context.Context, e *coverage.Engine, src coverage.Feed, probes []coverage.Probe, q coverage.Query) (int, int, error) {
 	cells, err := e.Regions(ctx, src, probes, 4, q)
 	if err != nil {
 		return 0, 0, err
@@ -285,90 +284,6 @@ func rollupSource(st *embedded.Store) coverage.Source {
 			return fn(coverage.Row{Bucket: b, Res: res, Cell: c, Agg: a})
 		})
 	}
-}
-
-func measureCoverage(dir string, p coverageParams, rs *geo.Regions, runs int) error {
-	ctx := context.Background()
-	bps, err := placeBenchProbes(rs, p.Probes, p.Seed)
-	if err != nil {
-		return err
-	}
-	probes := make([]coverage.Probe, len(bps))
-	for i, bp := range bps {
-		probes[i] = coverage.Probe{ID: bp.id, Region: bp.cell.Region, Carrier: bp.carrier, LastSeen: p.Now}
-	}
-	q := coverage.Query{From: p.Now.Add(-p.Window), To: p.Now, Now: p.Now}
-	var cold, cover, warm, cachedFirst, cachedWarm []float64
-	var nCells, nTiles int
-	var opens []float64
-	for run := 1; run <= runs; run++ {
-		to := time.Now()
-		st, err := embedded.Open(dir)
-		if err != nil {
-			return err
-		}
-		opens = append(opens, ms(time.Since(to)))
-		ti := geo.NewTileIndex(rs)
-		e := coverage.NewEngine(rs, ti, geo.DefaultZoom, geo.DefaultThresholds)
-		src := rollupSource(st)
-		t0 := time.Now()
-		if nCells, nTiles, err = coverageQuery(ctx, e, src, probes, q); err != nil {
-			return err
-		}
-		c := time.Since(t0)
-		// The tile cover is now cached: time a fresh one on its own.
-		t1 := time.Now()
-		if _, err := geo.NewTileIndex(rs).Cover(4, geo.DefaultZoom); err != nil {
-			return err
-		}
-		cv := time.Since(t1)
-		t2 := time.Now()
-		if _, _, err := coverageQuery(ctx, e, src, probes, q); err != nil {
-			return err
-		}
-		w := time.Since(t2)
-		// With coverage.CachedSource on the store's write generation: the
-		// first query reads the store once for both views, the next one
-		// (no write in between) not at all.
-		cached := coverage.CachedSource(src, st.Generation)
-		t3 := time.Now()
-		if _, _, err := coverageQuery(ctx, e, cached, probes, q); err != nil {
-			return err
-		}
-		cf := time.Since(t3)
-		t4 := time.Now()
-		if _, _, err := coverageQuery(ctx, e, cached, probes, q); err != nil {
-			return err
-		}
-		cw := time.Since(t4)
-		cold, cover, warm = append(cold, ms(c)), append(cover, ms(cv)), append(warm, ms(w))
-		cachedFirst, cachedWarm = append(cachedFirst, ms(cf)), append(cachedWarm, ms(cw))
-		fmt.Printf("run %d: cold %.0f ms (of which tile cover ~%.0f ms), warm %.1f ms; cached: first %.1f ms, warm %.1f ms\n",
-			run, ms(c), ms(cv), ms(w), ms(cf), ms(cw))
-		if err := st.Close(); err != nil {
-			return err
-		}
-	}
-	if st, err := embedded.Open(dir); err == nil {
-		rows, size, err := st.RollupSize(rollup.Hour)
-		if err == nil && rows > 0 {
-			fmt.Printf("hour rows: %d in %.1f MiB of pages, %.0f bytes per cell-hour\n", rows, mib(uint64(size)), float64(size)/float64(rows))
-		}
-		st.Close()
-	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	heapAfter := m.HeapInuse
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	fmt.Printf("answer: %d desa, %d tiles at z%d; %d results from %d probes over %s, now %s\n",
-		nCells, nTiles, geo.DefaultZoom, p.Results, p.Probes, p.Window, p.Now.Format(time.RFC3339))
-	fmt.Printf("median of %d: cold %.0f ms (freshly opened store and engine, OS page cache as it is; tile cover ~%.0f ms of it), warm uncached %.1f ms; with CachedSource: first %.1f ms, warm cached %.1f ms\n",
-		runs, median(cold), median(cover), median(warm), median(cachedFirst), median(cachedWarm))
-	fmt.Printf("store open (bbolt rebuilds its freelist by scanning the file): median %.0f ms\n", median(opens))
-	fmt.Printf("memory: Go heap in use %.1f MiB after the queries, %.1f MiB after GC; process peak RSS %s\n",
-		mib(heapAfter), mib(m.HeapInuse), peakRSS())
-	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -14,7 +14,8 @@
 // collector with a token-bucket relay between them, and compares the time
 // to drain with the floor (compressed bytes ÷ link rate). coverage loads a
 // day of results into an embedded store (kept in -data for reruns) and
-// times the desa and tile coverage answer, cold and warm.
+// times the desa and tile coverage answer: cold, warm, while probes write
+// into the window's running minute, and after a late backfill.
 //
 // Traffic stays on 127.0.0.1; nothing is resolved.
 package main

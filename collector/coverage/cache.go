@@ -15,6 +15,11 @@ import (
 // The rows are shared by every caller: fn must not change them (the
 // engine only merges them into its own aggregates and reads them).
 // Only the newest generation is kept, and at most maxCachedSpans spans.
+//
+// It keeps rows, and any write drops them all; NewGenerationSource with
+// per-range stamps (embedded.Store.RollupGeneration) lets the engine keep
+// its folds instead, a few thousand aggregates per window, and refold only
+// what a write changed.
 func CachedSource(src Source, gen func() uint64) Source {
 	c := &rowCache{src: src, gen: gen, spans: map[spanKey]*cachedSpan{}}
 	return c.read

@@ -7,6 +7,7 @@ package coverage
 import (
 	"context"
 	"iter"
+	"maps"
 	"math"
 	"sync"
 	"time"
@@ -24,9 +25,6 @@ type Row struct {
 	Cell   rollup.Cell
 	Agg    *rollup.Agg
 }
-
-// Source calls fn for every row of resolution res with from <= Bucket < to.
-type Source func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error
 
 // Probe is a registered probe as coverage sees it.
 type Probe struct {
@@ -53,12 +51,14 @@ type Engine struct {
 	zoom    int
 	th      geo.Thresholds
 	pop     map[string]population
+	folds   *foldCache
 }
 
 // NewEngine prepares the population estimates; zoom is the zoom of the
 // tiles the rows carry.
 func NewEngine(regions *geo.Regions, tiles *geo.TileIndex, zoom int, th geo.Thresholds) *Engine {
-	return &Engine{regions: regions, tiles: tiles, zoom: zoom, th: th, pop: estimatePopulation(regions)}
+	return &Engine{regions: regions, tiles: tiles, zoom: zoom, th: th, pop: estimatePopulation(regions),
+		folds: newFoldCache()}
 }
 
 // Thresholds are the status rules in force.
@@ -95,17 +95,14 @@ func (s rowSet) all() iter.Seq[*Row] {
 // hour rows, the edges from minute rows. The spans are read at once (a
 // store decodes rows on as many cores as there are spans) and kept in
 // Plan's order, so the answer does not depend on the timing.
-func (e *Engine) read(ctx context.Context, src Source, q Query) (rowSet, error) {
+func (e *Engine) read(ctx context.Context, src Feed, q Query) (rowSet, error) {
 	spans := rollup.Plan(q.From, q.To)
 	parts := make([]rowSet, len(spans))
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
 	for i, sp := range spans {
 		wg.Go(func() {
-			errs[i] = src(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
-				if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
-					return nil
-				}
+			errs[i] = readSpan(ctx, src, sp, q, func(r Row) error {
 				parts[i].add(r)
 				return nil
 			})
@@ -122,6 +119,16 @@ func (e *Engine) read(ctx context.Context, src Source, q Query) (rowSet, error) 
 	return rows, nil
 }
 
+// readSpan calls fn for the rows of one span that pass q's filters.
+func readSpan(ctx context.Context, src Feed, sp rollup.Span, q Query, fn func(Row) error) error {
+	return src.Rows(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
+		if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
+			return nil
+		}
+		return fn(r)
+	})
+}
+
 // acc gathers the rows of one cell.
 type acc struct {
 	count, ok       uint64
@@ -131,6 +138,11 @@ type acc struct {
 	probes          map[string]bool
 	tiles           maptile.Set
 	lastResultNanos int64
+
+	// fig keeps figures: an acc of a kept fold is read by many queries
+	// and never changes once built.
+	figOnce sync.Once
+	fig     figures
 }
 
 func newAcc() *acc {
@@ -191,7 +203,18 @@ type figures struct {
 	P95ByKind    map[string]float64
 }
 
+// figures computes a's numbers once; call it only when a is complete.
 func (a *acc) figures() figures {
+	if a == nil {
+		return a.compute()
+	}
+	a.figOnce.Do(func() { a.fig = a.compute() })
+	f := a.fig
+	f.P95ByKind = maps.Clone(f.P95ByKind) // the caller's to keep
+	return f
+}
+
+func (a *acc) compute() figures {
 	f := figures{Availability: math.NaN(), Loss: math.NaN(), P50: math.NaN(), P95: math.NaN(), P95ByKind: map[string]float64{}}
 	if a == nil {
 		return f

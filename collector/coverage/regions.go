@@ -38,29 +38,18 @@ func (c RegionCell) MeasuredShare() float64 {
 // Regions computes every region of a level. Results count where they were
 // measured; regions above the deepest level roll up by code prefix;
 // buckets in which an e-service was down at its end are left out.
-func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level int, q Query) ([]RegionCell, error) {
+func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level int, q Query) ([]RegionCell, error) {
 	regions := e.regions.Level(level)
 	if regions == nil {
 		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
 	}
-	rows, err := e.read(ctx, src, q)
+	f, err := e.fold(ctx, src, q)
 	if err != nil {
 		return nil, err
 	}
-	out := e.outages(rows)
-	deepest := map[string]*acc{}
-	for r := range rows.all() {
-		if out.excludes(r) {
-			continue
-		}
-		a := deepest[r.Cell.Region]
-		if a == nil {
-			a = newAcc()
-			deepest[r.Cell.Region] = a
-		}
-		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
-			return nil, err
-		}
+	deepest, err := f.byRegion(e.regions.Deepest(), e.regions.Deepest())
+	if err != nil {
+		return nil, err
 	}
 	live := q.live(e.th)
 	placed := placeProbes(probes, q)
@@ -80,23 +69,9 @@ func (e *Engine) Regions(ctx context.Context, src Source, probes []Probe, level 
 		}
 	}
 
-	cells := deepest
-	if level != e.regions.Deepest() {
-		cells = map[string]*acc{}
-		for code, a := range deepest {
-			anc := geo.Ancestor(code, level)
-			if anc == "" {
-				continue
-			}
-			c := cells[anc]
-			if c == nil {
-				c = newAcc()
-				cells[anc] = c
-			}
-			if err := c.merge(a); err != nil {
-				return nil, err
-			}
-		}
+	cells, err := f.byRegion(level, e.regions.Deepest())
+	if err != nil {
+		return nil, err
 	}
 	var cover *geo.Cover
 	if e.tiles != nil {

@@ -31,7 +31,7 @@ type ServicesView struct {
 
 // Services computes the matrix at a region level. Unlike the region view it
 // keeps outage buckets: they are what this view is for.
-func (e *Engine) Services(ctx context.Context, src Source, level int, q Query) (*ServicesView, error) {
+func (e *Engine) Services(ctx context.Context, src Feed, level int, q Query) (*ServicesView, error) {
 	if e.regions.Level(level) == nil {
 		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
 	}

@@ -25,29 +25,17 @@ type TileCell struct {
 // Tiles computes the tiles at zoom z (at most the engine's zoom: coarser
 // tiles are their quadkey's prefix) that had results in the window and
 // meet bound (an empty bound: all).
-func (e *Engine) Tiles(ctx context.Context, src Source, z int, bound orb.Bound, q Query) ([]TileCell, error) {
+func (e *Engine) Tiles(ctx context.Context, src Feed, z int, bound orb.Bound, q Query) ([]TileCell, error) {
 	if z < 1 || z > e.zoom {
 		return nil, fmt.Errorf("z %d: tiles are kept down to zoom %d (1..%d)", z, e.zoom, e.zoom)
 	}
-	rows, err := e.read(ctx, src, q)
+	f, err := e.fold(ctx, src, q)
 	if err != nil {
 		return nil, err
 	}
-	out := e.outages(rows)
-	cells := map[string]*acc{}
-	for r := range rows.all() {
-		if out.excludes(r) || len(r.Cell.Tile) < z {
-			continue
-		}
-		qk := r.Cell.Tile[:z]
-		a := cells[qk]
-		if a == nil {
-			a = newAcc()
-			cells[qk] = a
-		}
-		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
-			return nil, err
-		}
+	cells, err := f.byTile(z)
+	if err != nil {
+		return nil, err
 	}
 	all := bound == orb.Bound{}
 	result := make([]TileCell, 0, len(cells))

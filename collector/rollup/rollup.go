@@ -132,6 +132,19 @@ func (a *Agg) Merge(b *Agg) error {
 	return a.sketch().MergeWith(b.Latency)
 }
 
+// Clone returns a copy of a that shares nothing with it: what a consumer
+// that merges into a kept aggregate starts from (one allocation of the
+// right size, where NewAgg and Merge grow the sketch step by step).
+func (a *Agg) Clone() *Agg {
+	c := *a
+	if a.Latency != nil {
+		c.Latency = a.Latency.Copy()
+	} else {
+		c.enc = append([]byte(nil), a.enc...)
+	}
+	return &c
+}
+
 // Availability is the successful share, NaN without results.
 func (a *Agg) Availability() float64 {
 	if a.Count == 0 {
@@ -197,6 +210,16 @@ func DecodeAgg(b []byte) (*Agg, error) {
 // must not change b while the aggregate is in use.
 func DecodeAggLazy(b []byte) (*Agg, error) {
 	a := &Agg{}
+	if err := DecodeAggLazyInto(a, b); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DecodeAggLazyInto is DecodeAggLazy into an aggregate the caller
+// provides (one of many allocated at once, say), overwriting it.
+func DecodeAggLazyInto(a *Agg, b []byte) error {
+	*a = Agg{}
 	var n int
 	uv := func(dst *uint64) bool {
 		*dst, n = binary.Uvarint(b)
@@ -207,17 +230,17 @@ func DecodeAggLazy(b []byte) (*Agg, error) {
 		return true
 	}
 	if !uv(&a.Count) || !uv(&a.OK) || !uv(&a.LossN) || len(b) < 8 {
-		return nil, errShort
+		return errShort
 	}
 	a.LossSum = math.Float64frombits(binary.LittleEndian.Uint64(b))
 	b = b[8:]
 	if a.Last, n = binary.Varint(b); n <= 0 {
-		return nil, errShort
+		return errShort
 	}
 	// A bad sketch shows when it is read: Merge returns the error,
 	// Quantile NaN.
 	a.enc = b[n:]
-	return a, nil
+	return nil
 }
 
 // AppendKey appends the cell's encoding to b: length-prefixed fields, so

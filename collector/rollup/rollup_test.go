@@ -188,3 +188,36 @@ func TestLazyAggMatchesEager(t *testing.T) {
 		t.Error("truncated aggregate decoded")
 	}
 }
+
+// TestCloneSharesNothing: merging into a clone, of an eager or a lazy
+// aggregate, leaves the original as it was.
+func TestCloneSharesNothing(t *testing.T) {
+	orig := NewAgg()
+	for i := range 50 {
+		orig.Add(&probe.Result{OK: true, DurationMS: float64(10 + i), Time: time.Unix(int64(i), 0)})
+	}
+	lazy, err := DecodeAggLazy(orig.AppendBinary(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := NewAgg()
+	for range 200 {
+		more.Add(&probe.Result{OK: true, DurationMS: 900, Time: time.Unix(999, 0)})
+	}
+	for name, a := range map[string]*Agg{"eager": orig, "lazy": lazy} {
+		before := string(a.AppendBinary(nil))
+		c := a.Clone()
+		if string(c.AppendBinary(nil)) != before {
+			t.Errorf("%s: clone encodes differently", name)
+		}
+		if err := c.Merge(more); err != nil {
+			t.Fatal(err)
+		}
+		if string(a.AppendBinary(nil)) != before || a.Quantile(0.95) > 100 {
+			t.Errorf("%s: merging into the clone changed the original (p95 %g)", name, a.Quantile(0.95))
+		}
+		if c.Count != 250 || c.Quantile(0.95) < 850 {
+			t.Errorf("%s: clone after the merge: count %d, p95 %g", name, c.Count, c.Quantile(0.95))
+		}
+	}
+}

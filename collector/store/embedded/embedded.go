@@ -46,6 +46,7 @@ type Store struct {
 	opts        options
 	stopPruning func() // nil without retention
 	gen         atomic.Uint64
+	stamps      *stamps
 }
 
 // Option changes how Open opens a store.
@@ -94,7 +95,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: o}
+	s := &Store{db: db, opts: o, stamps: newStamps()}
 	if o.retention != nil {
 		s.startPruning(o.retention)
 	}
@@ -161,7 +162,9 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 		return store.WriteResult{}, wrap(fmt.Sprintf("write %d results of probe %s", len(w.Results), w.Probe), err)
 	}
 	if res.Stored > 0 {
-		s.gen.Add(1)
+		// After the commit: a reader that saw the old stamp may have read
+		// the new rows, never the other way round.
+		s.stamps.wrote(s.gen.Add(1), w.Results)
 	}
 	return res, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/jangkau/jangkau/collector/rollup"
 )
 
 // Retention says how long the store keeps what it holds; a zero duration
@@ -145,7 +147,13 @@ func (s *Store) pruneBefore(ctx context.Context, bucket []byte, cutoff time.Time
 		})
 		total += n
 		if n > 0 {
-			s.gen.Add(1)
+			g := s.gen.Add(1)
+			switch {
+			case bytes.Equal(bucket, bucketMinute):
+				s.stamps.pruned(g, rollup.Minute, cutoff)
+			case bytes.Equal(bucket, bucketHour):
+				s.stamps.pruned(g, rollup.Hour, cutoff)
+			}
 		}
 		if err != nil || n < pruneChunk {
 			return total, err

@@ -63,9 +63,9 @@ func mergeRollups(tx *bolt.Tx, d rollup.Delta) error {
 
 // Rollups implements store.RollupReader. The aggregates it hands out are
 // lazy (rollup.DecodeAggLazy): a consumer that merges them, as coverage
-// does, decodes each sketch straight into its own. Their encodings are
-// copied out of the file into large shared slabs rather than one
-// allocation each, and each distinct cell key is decoded once per call.
+// does, decodes each sketch straight into its own. They and their
+// encodings are allocated in slabs rather than one allocation each, and
+// each distinct cell key is decoded once per call.
 func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, c rollup.Cell, a *rollup.Agg) error) error {
 	end := timeKey(to)
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -76,6 +76,7 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 		c := b.Cursor()
 		cells := map[string]rollup.Cell{}
 		var slab []byte
+		var aggs []rollup.Agg
 		n := 0
 		for k, v := c.Seek(timeKey(from)); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
 			if n++; n%4096 == 0 {
@@ -97,8 +98,12 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 				slab = make([]byte, 0, max(slabSize, len(v)))
 			}
 			slab = append(slab, v...)
-			a, err := rollup.DecodeAggLazy(slab[len(slab)-len(v) : len(slab) : len(slab)])
-			if err != nil {
+			if len(aggs) == cap(aggs) {
+				aggs = make([]rollup.Agg, 0, aggSlab)
+			}
+			aggs = aggs[:len(aggs)+1]
+			a := &aggs[len(aggs)-1]
+			if err := rollup.DecodeAggLazyInto(a, slab[len(slab)-len(v):len(slab):len(slab)]); err != nil {
 				return fmt.Errorf("rollup %x: %w", k, err)
 			}
 			if err := fn(time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(), cell, a); err != nil {
@@ -118,8 +123,12 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 // few rows does not pin much.
 const slabSize = 64 << 10
 
+// aggSlab is how many aggregates Rollups allocates at once.
+const aggSlab = 512
+
 // Generation changes after every Write that stored a result and every
-// pruning that deleted something: coverage.CachedSource keys on it.
+// pruning that deleted something: coverage.CachedSource keys on it, and
+// RollupGeneration draws its stamps from it.
 func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // RollupSize returns the rows of a resolution and the bytes of the pages

@@ -1,0 +1,190 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// measured is one result with where it was measured.
+type measured struct {
+	cell rollup.Cell
+	r    probe.Result
+}
+
+// busyDay makes five hours of results before now from five probes on two
+// carriers, with uplink, portal and pajak checks of several kinds, packet
+// loss, latencies that spread, and outages: pajak down from every region
+// for the whole hour 10:00 (an outage at hour resolution), portal down for
+// ten minutes near each end of the day (at minute resolution).
+func busyDay() []measured {
+	qk := func(lat, lon float64) string { return geo.Quadkey(geo.TileAt(lat, lon, 15)) }
+	type pr struct {
+		id, region, carrier, tile string
+		ok                        float64
+	}
+	probes := []pr{
+		{"a", "99.01.01", "telkom", qk(0.05, 100.05), 0.99},
+		{"b", "99.01.02", "xl", qk(0.05, 100.15), 0.5},
+		{"c", "99.02.01", "telkom", "", 0.95},
+		{"d", "99.02.02", "xl", qk(0.05, 100.35), 0.97},
+		{"e", "99.02.02", "telkom", qk(0.02, 100.32), 0.9}, // survey: same desa, another tile
+	}
+	checks := []struct{ kind, service string }{
+		{probe.KindICMP, rollup.Uplink}, {probe.KindTCP, rollup.Uplink},
+		{probe.KindHTTP, "portal"}, {probe.KindHTTP, "pajak"},
+	}
+	rng := rand.New(rand.NewPCG(7, 9))
+	var out []measured
+	for pi, p := range probes {
+		for ci, c := range checks {
+			cell := rollup.Cell{Region: p.region, Tile: p.tile, Carrier: p.carrier, Service: c.service, Kind: c.kind, Probe: p.id}
+			var seq uint64
+			for at := now.Add(-5 * time.Hour).Add(time.Duration(pi*3+ci) * time.Second); at.Before(now); at = at.Add(20 * time.Second) {
+				ok := rng.Float64() < p.ok
+				switch {
+				case c.service == "pajak" && !at.Before(now.Add(-2*time.Hour)) && at.Before(now.Add(-time.Hour)):
+					ok = false
+				case c.service == "portal" && (inside(at, now.Add(-4*time.Hour-50*time.Minute), 10*time.Minute) ||
+					inside(at, now.Add(-17*time.Minute), 10*time.Minute)):
+					ok = false
+				}
+				seq++
+				r := probe.Result{Seq: seq, Time: at, Kind: c.kind, Service: c.service, OK: ok,
+					DurationMS: math.Round(20 * math.Exp(rng.NormFloat64()) * float64(1+pi))}
+				if c.kind == probe.KindICMP {
+					// Quarters add up exactly in any order.
+					r.Phases = map[string]float64{"loss": float64(rng.IntN(5)) / 4}
+				}
+				out = append(out, measured{cell, r})
+			}
+		}
+	}
+	return out
+}
+
+func inside(t, from time.Time, d time.Duration) bool { return !t.Before(from) && t.Before(from.Add(d)) }
+
+func (s *rows) addAll(ms []measured) {
+	for _, m := range ms {
+		s.add(m.cell, m.r)
+	}
+}
+
+// foldCases are windows (edges, hours, both, unaligned) and filters.
+func foldCases() []Query {
+	windows := []Query{
+		{From: now.Add(-4*time.Hour - 55*time.Minute - 30*time.Second), To: now.Add(-7 * time.Minute)},
+		{From: now.Add(-40 * time.Minute), To: now},
+		{From: now.Add(-3 * time.Hour), To: now},
+		{From: now.Add(-2*time.Hour - 3*time.Minute), To: now.Add(-58 * time.Minute)},
+	}
+	var out []Query
+	for _, w := range windows {
+		for _, f := range []struct{ carrier, service string }{{"", ""}, {"xl", ""}, {"", "portal"}, {"telkom", rollup.Uplink}} {
+			q := w
+			q.Now, q.Carrier, q.Service = now, f.carrier, f.service
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func same(a, b any) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) } // NaN != NaN for DeepEqual
+
+// TestFoldedAnswersEqualTheRowByRowOnes: the region view at every level
+// and the tiles at two zooms, from a plain Source (one fold per view) and
+// from a GenerationSource (segments kept, asked twice), equal the answers
+// computed row by row.
+func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
+	e := newEngine(t)
+	s := &rows{rollup.Delta{}}
+	s.addAll(busyDay())
+	probes := []Probe{{ID: "a", Region: "99.01.01", Carrier: "telkom", LastSeen: now}, {ID: "b", Region: "99.01.02", Carrier: "xl", LastSeen: now},
+		{ID: "c", Region: "99.02.01", Carrier: "telkom", LastSeen: now.Add(-time.Hour)}, {ID: "d", Region: "99.02.02", Carrier: "xl", LastSeen: now}}
+	ctx := context.Background()
+	gs := NewGenerationSource(s.source(), WholeGeneration(func() uint64 { return 1 }))
+	checked := map[geo.Status]bool{}
+	for _, q := range foldCases() {
+		name := fmt.Sprintf("%s..%s carrier=%q service=%q", q.From.Format("15:04:05"), q.To.Format("15:04"), q.Carrier, q.Service)
+		t.Run(name, func(t *testing.T) {
+			for _, level := range []int{1, 2, 3} {
+				want, err := e.refRegions(ctx, s.source(), probes, level, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, src := range []Feed{s.source(), gs, gs} {
+					got, err := e.Regions(ctx, src, probes, level, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !same(got, want) {
+						t.Fatalf("level %d, feed %d:\n got %+v\nwant %+v", level, i, got, want)
+					}
+				}
+				for _, c := range want {
+					checked[c.Status] = true
+				}
+			}
+			for _, z := range []int{15, 12} {
+				want, err := e.refTiles(ctx, s.source(), z, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, src := range []Feed{s.source(), gs} {
+					got, err := e.Tiles(ctx, src, z, emptyBound, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !same(got, want) {
+						t.Fatalf("tiles z%d, feed %d:\n got %+v\nwant %+v", z, i, got, want)
+					}
+				}
+			}
+		})
+	}
+	// The fixture must tell statuses apart, or equal answers prove little.
+	for _, st := range []geo.Status{geo.StatusGood, geo.StatusBlank, geo.StatusUnmeasured} {
+		if !checked[st] {
+			t.Errorf("no region was %s in any case", st)
+		}
+	}
+}
+
+// TestSegmentsCoverTheWindowOnce: the segments of a window are its
+// rollup.Plan spans, cut at most at block boundaries, in order, without
+// gap or overlap; the newest minutes are a block of their own.
+func TestSegmentsCoverTheWindowOnce(t *testing.T) {
+	for _, q := range foldCases() {
+		plan := rollup.Plan(q.From, q.To)
+		segs := segments(q.From, q.To)
+		if segs[0].From != plan[0].From || segs[len(segs)-1].To != plan[len(plan)-1].To {
+			t.Errorf("%v: segments %v, plan %v", q.From, segs, plan)
+		}
+		for i, sp := range segs {
+			if i > 0 && sp.From != segs[i-1].To {
+				t.Errorf("%v: gap or overlap at %d: %v", q.From, i, segs)
+			}
+			if i > 0 && sp.Res == segs[i-1].Res && sp.From.Truncate(blockMinutes*time.Minute) != sp.From {
+				t.Errorf("%v: a cut off the block boundaries at %d: %v", q.From, i, segs)
+			}
+		}
+		if last := segs[len(segs)-1]; last.Res == rollup.Minute && last.To.Sub(last.From) > blockMinutes*time.Minute {
+			t.Errorf("%v: newest segment %v longer than a block", q.From, last)
+		}
+		if len(segs) > len(plan)+2 {
+			t.Errorf("%v: %d segments for %d spans", q.From, len(segs), len(plan))
+		}
+	}
+}
+
+var emptyBound orb.Bound

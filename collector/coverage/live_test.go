@@ -1,0 +1,206 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/embedded"
+	"github.com/jangkau/jangkau/probe"
+)
+
+// liveStore is an embedded store fed busyDay, written as probes write.
+type liveStore struct {
+	t   *testing.T
+	st  *embedded.Store
+	mu  sync.Mutex
+	seq map[string]uint64
+}
+
+func openLive(t *testing.T) *liveStore {
+	st, err := embedded.Open(t.TempDir(), embedded.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := &liveStore{t: t, st: st, seq: map[string]uint64{}}
+	per := map[string][]measured{}
+	for _, m := range busyDay() {
+		per[m.cell.Probe] = append(per[m.cell.Probe], m)
+	}
+	for _, ms := range per {
+		if err := s.write(ms...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// write stores results of one probe under its next seqs.
+func (s *liveStore) write(ms ...measured) error {
+	s.mu.Lock()
+	p := ms[0].cell.Probe
+	w := store.Write{Probe: p, FirstSeq: s.seq[p] + 1, Received: now}
+	for _, m := range ms {
+		s.seq[p]++
+		r := m.r
+		r.Seq = s.seq[p]
+		w.Results, w.Cells = append(w.Results, r), append(w.Cells, m.cell)
+	}
+	s.mu.Unlock()
+	_, err := s.st.Write(context.Background(), w)
+	return err
+}
+
+func (s *liveStore) source() Source {
+	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error {
+		return s.st.Rollups(ctx, res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+			return fn(Row{Bucket: b, Res: res, Cell: c, Agg: a})
+		})
+	}
+}
+
+// result is one result of probe d's portal check at t.
+func portalAt(t time.Time, ok bool) measured {
+	return measured{rollup.Cell{Region: "99.02.02", Tile: "", Carrier: "xl", Service: "portal", Kind: probe.KindHTTP, Probe: "d"},
+		probe.Result{Time: t, Kind: probe.KindHTTP, Service: "portal", OK: ok, DurationMS: 900}}
+}
+
+// TestKeptFoldsFollowWrites: with the embedded store's stamps, a repeat
+// reads nothing; a write into the window's running minute re-reads only
+// its block, a late backfill into an old hour only the hours, a pruning
+// of those hours the same; every answer equals the row-by-row one of the
+// store as it then is.
+func TestKeptFoldsFollowWrites(t *testing.T) {
+	e := newEngine(t)
+	s := openLive(t)
+	var reads atomic.Int64
+	counted := Source(func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error {
+		reads.Add(1)
+		return s.source()(ctx, res, from, to, fn)
+	})
+	gs := NewGenerationSource(counted, s.st.RollupGeneration)
+	// 09:35..11:55: minute blocks, the hour 10, minute blocks to 11:55.
+	q := Query{From: now.Add(-2*time.Hour - 25*time.Minute), To: now.Add(-5 * time.Minute), Now: now}
+	ctx := context.Background()
+	var last string
+	step := func(what string, wantReads int64, changes bool) {
+		t.Helper()
+		reads.Store(0)
+		got, err := e.Regions(ctx, gs, nil, 3, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiles, err := e.Tiles(ctx, gs, 15, emptyBound, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reads.Load() != wantReads {
+			t.Errorf("%s: %d spans read, want %d", what, reads.Load(), wantReads)
+		}
+		want, err := e.refRegions(ctx, s.source(), nil, 3, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTiles, err := e.refTiles(ctx, s.source(), 15, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !same(got, want) || !same(tiles, wantTiles) {
+			t.Fatalf("%s: answer differs from the store's:\n got %+v\nwant %+v", what, got, want)
+		}
+		answer := fmt.Sprintf("%+v %+v", got, tiles)
+		if last != "" && (answer != last) != changes {
+			t.Errorf("%s: answer changed %v, want %v", what, answer != last, changes)
+		}
+		last = answer
+	}
+	step("first", int64(len(segments(q.From, q.To))), true)
+	step("repeat", 0, false)
+	if err := s.write(portalAt(now.Add(-5*time.Minute-50*time.Second), false)); err != nil {
+		t.Fatal(err)
+	}
+	step("after a result in the running minute", 1, true)
+	if err := s.write(portalAt(now.Add(-100*time.Minute), true), portalAt(now.Add(-99*time.Minute), true)); err != nil {
+		t.Fatal(err)
+	}
+	step("after a backfill into the hour 10", 1, true)
+	if err := s.write(portalAt(now.Add(-3*time.Minute), false)); err != nil {
+		t.Fatal(err)
+	}
+	step("after a result past the window", 0, false)
+	// Hour rows kept 30 min: the hour 10 goes (the edges stay in minutes).
+	if _, err := s.st.Prune(ctx, embedded.Retention{Hour: 30 * time.Minute, Now: func() time.Time { return now }}); err != nil {
+		t.Fatal(err)
+	}
+	step("after a pruning of the hour 10", 1, true)
+}
+
+// TestConcurrentQueriesWhileWriting runs views of several windows and
+// levels at once while probes write (run it with -race); once the writes
+// stop, every view equals the row-by-row answer.
+func TestConcurrentQueriesWhileWriting(t *testing.T) {
+	e := newEngine(t)
+	s := openLive(t)
+	gs := NewGenerationSource(s.source(), s.st.RollupGeneration)
+	ctx := context.Background()
+	cases := foldCases()[:8]
+	view := func(src Feed, q Query, i int) (string, error) {
+		if i%4 == 3 {
+			v, err := e.Tiles(ctx, src, 15-i%2*3, emptyBound, q)
+			return fmt.Sprintf("%+v", v), err
+		}
+		v, err := e.Regions(ctx, src, nil, 1+i%3, q)
+		return fmt.Sprintf("%+v", v), err
+	}
+	stop := make(chan struct{})
+	var writes sync.WaitGroup
+	writes.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			at := now.Add(-time.Duration(i%300) * time.Minute) // the running minute and backfills
+			if err := s.write(portalAt(at, i%3 == 0)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	var queries sync.WaitGroup
+	for g := range 6 {
+		queries.Go(func() {
+			for i := range 24 {
+				if _, err := view(gs, cases[(g+i)%len(cases)], g+i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	queries.Wait()
+	close(stop)
+	writes.Wait()
+	for i, q := range cases {
+		for j := range 4 {
+			got, err := view(gs, q, i+j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := view(s.source(), q, i+j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("case %d view %d after the writes:\n got %s\nwant %s", i, j, got, want)
+			}
+		}
+	}
+}

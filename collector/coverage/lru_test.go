@@ -1,0 +1,68 @@
+package coverage
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestLRUFillsOnceAndKeepsTheRecent(t *testing.T) {
+	c := &lru[int, int]{maxEntries: 3, maxSize: 100}
+	ctx := context.Background()
+	var fills atomic.Int64
+	fill := func(v int) func() (int, int, error) {
+		return func() (int, int, error) { fills.Add(1); return v * 10, 1, nil }
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if v, err := c.get(ctx, 1, fill(1)); v != 10 || err != nil {
+				t.Errorf("get 1 = %d, %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	if fills.Load() != 1 {
+		t.Errorf("8 concurrent gets filled %d times, want 1", fills.Load())
+	}
+	for k := 2; k <= 4; k++ {
+		c.get(ctx, k, fill(k))
+	}
+	if c.len() != 3 {
+		t.Errorf("%d entries kept, want 3", c.len())
+	}
+	fills.Store(0)
+	c.get(ctx, 4, fill(4)) // recent: kept
+	c.get(ctx, 1, fill(1)) // the oldest: gone
+	if fills.Load() != 1 {
+		t.Errorf("%d fills for a kept and a dropped key, want 1", fills.Load())
+	}
+
+	// Size bound: an entry of size 60 and one of 50 do not fit in 100.
+	s := &lru[int, int]{maxEntries: 10, maxSize: 100}
+	s.get(ctx, 1, func() (int, int, error) { return 1, 60, nil })
+	s.get(ctx, 2, func() (int, int, error) { return 2, 50, nil })
+	if s.len() != 1 {
+		t.Errorf("size bound: %d entries kept, want 1", s.len())
+	}
+}
+
+func TestLRUDropsFailuresAndReplacedKeys(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	c := &lru[[2]int, int]{maxEntries: 10, maxSize: 10,
+		replaces: func(k, old [2]int) bool { return k[0] == old[0] }}
+	if _, err := c.get(ctx, [2]int{1, 1}, func() (int, int, error) { return 0, 0, boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if v, err := c.get(ctx, [2]int{1, 1}, func() (int, int, error) { return 7, 1, nil }); v != 7 || err != nil {
+		t.Errorf("after a failed fill: %d, %v; want a fresh fill", v, err)
+	}
+	c.get(ctx, [2]int{2, 1}, func() (int, int, error) { return 8, 1, nil })
+	c.get(ctx, [2]int{1, 2}, func() (int, int, error) { return 9, 1, nil }) // replaces {1, 1}
+	if c.len() != 2 {
+		t.Errorf("%d entries, want 2 (the replaced one gone)", c.len())
+	}
+}

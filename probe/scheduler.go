@@ -177,36 +177,66 @@ func (s *Scheduler) Names() []string {
 
 func (s *Scheduler) loop(ctx context.Context, sc *scheduledCheck) {
 	offset := spread(s.seed+"\x00"+sc.cc.Name, sc.cc.Interval, grainOf(sc.cc.Kind))
-	next := nextSlot(time.Now(), sc.cc.Interval, offset)
-	timer := time.NewTimer(time.Until(next))
+	timer := time.NewTimer(time.Until(nextSlot(time.Now(), sc.cc.Interval, offset)))
 	defer timer.Stop()
+	// ended is closed when the last run has handed on its result; the
+	// loop never returns while a run is in flight.
+	var ended chan struct{}
+	defer func() {
+		if ended != nil {
+			<-ended
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
+		if ended != nil {
+			select {
+			case <-ended:
+			default:
+				// The last run is late: skip the slots it overran,
+				// then take the first one after it ended.
+				select {
+				case <-ended:
+				case <-ctx.Done():
+					return
+				}
+				ended = nil
+				timer.Reset(time.Until(nextSlot(time.Now(), sc.cc.Interval, offset)))
+				continue
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case s.sem <- struct{}{}:
 		}
-		// The run gets a goroutine of its own, whose stack (deep in
-		// TLS and HTTP) is freed when it ends: the check's own goroutine
-		// sleeps between runs on a small one. With 500 checks that is
-		// about 4 MiB less resident memory.
-		done := make(chan Result, 1)
-		go func() { done <- s.runOne(ctx, sc) }()
-		r := <-done
-		<-s.sem
-		if ctx.Err() != nil && !r.OK {
-			// Cut short by shutdown or removal: not a measurement of the target.
-			return
-		}
-		s.sink(r)
-		next = nextSlot(time.Now(), sc.cc.Interval, offset)
-		timer.Reset(time.Until(next))
+		// The run gets a goroutine of its own, whose stack (deep in TLS
+		// and HTTP) is freed when it ends, so the check's goroutine sleeps
+		// on a small one (about 4 MiB less with 500 checks). The run hands
+		// its result on itself: waiting here for it to end would wake this
+		// goroutine once more per run, and waking is most of what a cheap
+		// check costs.
+		ended = make(chan struct{})
+		go s.runAndSink(ctx, sc, ended)
+		timer.Reset(time.Until(nextSlot(time.Now(), sc.cc.Interval, offset)))
 	}
+}
+
+// runAndSink runs sc once, frees its place under the concurrency bound
+// and passes the result on, unless shutdown or removal cut the run short:
+// such a failure is not a measurement of the target.
+func (s *Scheduler) runAndSink(ctx context.Context, sc *scheduledCheck, ended chan struct{}) {
+	defer close(ended)
+	r := s.runOne(ctx, sc)
+	<-s.sem
+	if ctx.Err() != nil && !r.OK {
+		return
+	}
+	s.sink(r)
 }
 
 // runOne runs a check under its timeout. A panicking checker breaks its

@@ -243,7 +243,11 @@ probes:
 	}
 
 	// The kabupaten carries both probes' samples, read in the same window.
-	q := fmt.Sprintf("from=%s&to=%s", probesStart.Add(-time.Second).Format(time.RFC3339), time.Now().UTC().Add(time.Second).Format(time.RFC3339))
+	// The window ends 3 s ago, so that every result in it has been
+	// uploaded (each second) and committed: the probes go on writing
+	// between the two queries, and a window reaching now would count a
+	// result the other query did not see.
+	q := fmt.Sprintf("from=%s&to=%s", probesStart.Add(-time.Second).Format(time.RFC3339), time.Now().UTC().Add(-3*time.Second).Format(time.RFC3339))
 	kecs, kabs := coverage(t, base, "level=3&"+q), coverage(t, base, "level=2&"+q)
 	k := kabs["36.01"].Properties
 	if want := kecs[healthy.code].Properties.Samples + kecs[dead.code].Properties.Samples; k.Samples != want || k.Probes != 2 {

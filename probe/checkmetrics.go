@@ -16,8 +16,8 @@ var httpPhases = [...]string{"resolve", "connect", "tls", "processing", "transfe
 // checkCollector holds the latest result of every check under
 // blackbox_exporter's names, so that its dashboards and alerts work on a
 // jangkau probe. Where blackbox has no name (multi-packet ICMP), the names
-// of Grafana's synthetic-monitoring-agent (blackbox-derived, pro-bing like
-// us) are used:
+// of Grafana's synthetic-monitoring-agent (blackbox-derived, and a
+// multi-packet pinger too) are used:
 //
 //	probe_success{check,kind,target}             1 or 0
 //	probe_duration_seconds{check,kind,target}    the whole run

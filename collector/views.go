@@ -84,8 +84,6 @@ func storeFeed(st store.Store) coverage.Feed {
 		RollupGeneration(res time.Duration, from, to time.Time) uint64
 	}:
 		return coverage.NewGenerationSource(read, g.RollupGeneration)
-	case interface{ Generation() uint64 }:
-		return coverage.NewGenerationSource(read, coverage.WholeGeneration(g.Generation))
 	}
 	return read
 }

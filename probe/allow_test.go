@@ -162,8 +162,11 @@ func TestAllowCentralRefusesFileOptions(t *testing.T) {
 
 // TestAllowGuardsRedirects: an allowed server redirects to one outside the
 // allow list; the check fails and the second server is never contacted.
-func TestAllowGuardsRedirects(t *testing.T) {
-	var outside atomic.Int32
+// redirectOutside serves, on 127.0.0.1, a redirect with code to a server
+// on 127.0.0.2 that counts the requests it gets.
+func redirectOutside(t *testing.T, code int) (near *httptest.Server, outside *atomic.Int32) {
+	t.Helper()
+	outside = new(atomic.Int32)
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
 		t.Skipf("127.0.0.2 not usable here: %v", err)
@@ -172,9 +175,14 @@ func TestAllowGuardsRedirects(t *testing.T) {
 	far.Listener.Close()
 	far.Listener = ln
 	far.Start()
-	defer far.Close()
-	near := httptest.NewServer(http.RedirectHandler(far.URL+"/", http.StatusFound))
-	defer near.Close()
+	t.Cleanup(far.Close)
+	near = httptest.NewServer(http.RedirectHandler(far.URL+"/", code))
+	t.Cleanup(near.Close)
+	return near, outside
+}
+
+func TestAllowGuardsRedirects(t *testing.T) {
+	near, outside := redirectOutside(t, http.StatusFound)
 
 	allow := AllowConfig{CIDRs: []string{"127.0.0.1/32"}}
 	if err := allow.validate(); err != nil {

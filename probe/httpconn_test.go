@@ -171,18 +171,7 @@ func TestHTTPPathsAgree(t *testing.T) {
 // TestHTTPRedirectOutsideAllow: a redirect to a host the allow list
 // refuses fails the run on both paths, and that host is never contacted.
 func TestHTTPRedirectOutsideAllow(t *testing.T) {
-	var outside atomic.Int32
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("127.0.0.2 not usable here: %v", err)
-	}
-	far := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { outside.Add(1) }))
-	far.Listener.Close()
-	far.Listener = ln
-	far.Start()
-	defer far.Close()
-	near := httptest.NewServer(http.RedirectHandler(far.URL+"/", http.StatusMovedPermanently))
-	defer near.Close()
+	near, outside := redirectOutside(t, http.StatusMovedPermanently)
 	c, err := newHTTPCheckerFrom(CheckConfig{Name: "r", Kind: KindHTTP, Target: near.URL + "/"})
 	if err != nil {
 		t.Fatal(err)

@@ -30,12 +30,6 @@ func (s Source) Rows(ctx context.Context, res time.Duration, from, to time.Time,
 // nothing did; that only costs a refold.
 type GenerationFunc func(res time.Duration, from, to time.Time) uint64
 
-// WholeGeneration stamps every range with one counter of the whole store
-// (embedded.Store.Generation): any write refolds every window.
-func WholeGeneration(gen func() uint64) GenerationFunc {
-	return func(time.Duration, time.Time, time.Time) uint64 { return gen() }
-}
-
 // GenerationSource is a Feed that can say when its rows change, so that
 // the engine keeps what it folds from a window's rows (a few thousand
 // aggregates, not the rows) until they do. The engine tells one by its

@@ -112,7 +112,7 @@ func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
 	probes := []Probe{{ID: "a", Region: "99.01.01", Carrier: "telkom", LastSeen: now}, {ID: "b", Region: "99.01.02", Carrier: "xl", LastSeen: now},
 		{ID: "c", Region: "99.02.01", Carrier: "telkom", LastSeen: now.Add(-time.Hour)}, {ID: "d", Region: "99.02.02", Carrier: "xl", LastSeen: now}}
 	ctx := context.Background()
-	gs := NewGenerationSource(s.source(), WholeGeneration(func() uint64 { return 1 }))
+	gs := NewGenerationSource(s.source(), func(time.Duration, time.Time, time.Time) uint64 { return 1 })
 	checked := map[geo.Status]bool{}
 	for _, q := range foldCases() {
 		name := fmt.Sprintf("%s..%s carrier=%q service=%q", q.From.Format("15:04:05"), q.To.Format("15:04"), q.Carrier, q.Service)

@@ -127,8 +127,8 @@ const slabSize = 64 << 10
 const aggSlab = 512
 
 // Generation changes after every Write that stored a result and every
-// pruning that deleted something: coverage.CachedSource keys on it, and
-// RollupGeneration draws its stamps from it.
+// pruning that deleted something; RollupGeneration draws its stamps from
+// the same counter.
 func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // RollupSize returns the rows of a resolution and the bytes of the pages

@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // chromium finds Debian's Chromium; without it the test is skipped, except
@@ -38,8 +38,8 @@ func chromium(t *testing.T) string {
 func TestMapPageInChromium(t *testing.T) {
 	exe := chromium(t)
 	f := newFixture(t, func(c *Config) { c.PublicRead = true })
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
-	f.post("tok-east", gz(t, probe.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
+	f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
 
 	// Chromium may still write its profile as it exits: remove it ourselves,
 	// after the browser is gone, rather than in t.TempDir's cleanup.

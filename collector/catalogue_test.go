@@ -22,6 +22,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestLoadConfigServicesBad(t *testing.T) {
@@ -102,7 +103,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 
 func servicesFixture(t *testing.T) *fixture {
 	svc := func(name string, regions, carriers []string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: probe.KindTCP, Target: "127.0.0.1:9",
+		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindTCP, Target: "127.0.0.1:9",
 			Interval: time.Minute, Timeout: time.Second}, Regions: regions, Carriers: carriers}
 	}
 	return newFixture(t, func(c *Config) {
@@ -264,7 +265,7 @@ func TestCatalogueThroughCollector(t *testing.T) {
 	refused := newTarget(t, "127.0.0.2:0")
 	elsewhere := newTarget(t, "127.0.0.1:0")
 	svc := func(name, url string, regions ...string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: probe.KindHTTP, Target: url + "/",
+		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
 			Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond}, Regions: regions}
 	}
 	cfg := DefaultConfig

@@ -3,13 +3,13 @@ package collector
 import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // cellOf says where a result was measured: at its own location in survey
 // mode, else where its probe stands. A check without a service measures
 // the uplink.
-func (s *Server) cellOf(p *placedProbe, r *probe.Result) rollup.Cell {
+func (s *Server) cellOf(p *placedProbe, r *wire.Result) rollup.Cell {
 	c := rollup.Cell{Region: p.Region, Tile: p.Tile, Carrier: p.Carrier, Service: r.Service, Kind: r.Kind, Probe: p.ID}
 	if c.Service == "" {
 		c.Service = rollup.Uplink

@@ -275,7 +275,7 @@ func (rw *resultWriter) write(r resultRecord) error {
 	if rw.ndjson {
 		j := resultJSON{Time: t, Probe: r.Probe, Seq: r.Seq, Region: r.Region, Tile: r.Tile, Carrier: r.Carrier,
 			Check: r.Check, Kind: r.Kind, Target: r.Target, Service: r.Service, OK: r.OK, DurationMS: r.DurationMS,
-			StatusCode: r.StatusCode, ErrorClass: r.ErrorClass, Error: r.Error, Phases: r.Phases}
+			StatusCode: r.StatusCode, ErrorClass: string(r.ErrorClass), Error: r.Error, Phases: r.Phases}
 		if l := r.Location; l != nil {
 			j.Lat, j.Lon = &l.Lat, &l.Lon
 		}
@@ -285,7 +285,7 @@ func (rw *resultWriter) write(r resultRecord) error {
 	row[0], row[1], row[2], row[3], row[4], row[5] = t, r.Probe, strconv.FormatUint(r.Seq, 10), r.Region, r.Tile, r.Carrier
 	row[6], row[7], row[8], row[9] = r.Check, r.Kind, r.Target, r.Service
 	row[10], row[11] = strconv.FormatBool(r.OK), strconv.FormatFloat(r.DurationMS, 'f', -1, 64)
-	row[12], row[13], row[14] = "", r.ErrorClass, r.Error
+	row[12], row[13], row[14] = "", string(r.ErrorClass), r.Error
 	if r.StatusCode != 0 {
 		row[12] = strconv.Itoa(r.StatusCode)
 	}

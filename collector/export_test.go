@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Partner keys of the export fixture.
@@ -47,9 +47,9 @@ func newExportFixture(t *testing.T) *fixture {
 			{Name: "all", KeySHA256: hash(keyAll), Raw: true},
 		}
 	})
-	send := func(id string, rs []probe.Result) {
+	send := func(id string, rs []wire.Result) {
 		t.Helper()
-		code, _, raw := f.post("tok-"+id, gz(t, probe.Batch{Probe: id, Results: rs}))
+		code, _, raw := f.post("tok-"+id, gz(t, wire.Batch{Probe: id, Results: rs}))
 		if code != 200 {
 			t.Fatalf("ingest %s: %d %s", id, code, raw)
 		}
@@ -62,13 +62,13 @@ func newExportFixture(t *testing.T) *fixture {
 	send("mix", results(1, 20, now, false, 0))
 	send("east", results(1, 20, now, true, 60))
 	// far: good from 5 h to 2 h 10 min ago, failing since then.
-	var rs []probe.Result
+	var rs []wire.Result
 	seq := uint64(1)
 	for at := now.Add(-5 * time.Hour); at.Before(now); at = at.Add(time.Minute) {
 		ok := at.Before(now.Add(-2*time.Hour - 10*time.Minute))
-		r := probe.Result{Seq: seq, Time: at, Check: "portal", Kind: probe.KindHTTP, Target: "http://127.0.0.1:9/", OK: ok, DurationMS: 50}
+		r := wire.Result{Seq: seq, Time: at, Check: "portal", Kind: wire.KindHTTP, Target: "http://127.0.0.1:9/", OK: ok, DurationMS: 50}
 		if !ok {
-			r.ErrorClass, r.DurationMS = probe.ErrTimeout, 0
+			r.ErrorClass, r.DurationMS = wire.ClassTimeout, 0
 		}
 		rs = append(rs, r)
 		seq++

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // errTooLarge is a body over one of the limits.
@@ -151,7 +151,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		s.storeFailed(w, "ingest", err)
 		return http.StatusServiceUnavailable
 	}
-	resp := probe.IngestResponse{AckedSeq: wr.AckedSeq, Stored: wr.Stored, Duplicates: wr.Duplicates, Rejected: batch.Rejected}
+	resp := wire.IngestResponse{AckedSeq: wr.AckedSeq, Stored: wr.Stored, Duplicates: wr.Duplicates, Rejected: batch.Rejected}
 	s.metrics.ingestResults.WithLabelValues("stored").Add(float64(wr.Stored))
 	s.metrics.ingestResults.WithLabelValues("duplicate").Add(float64(wr.Duplicates))
 	s.metrics.ingestResults.WithLabelValues("rejected").Add(float64(len(resp.Rejected)))

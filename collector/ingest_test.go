@@ -8,17 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/jangkau/jangkau/probe"
 )
 
 func TestIngestThrottlesPerProbe(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Limits.ProbeRequestsPerSecond, c.Limits.ProbeBurst = 0.5, 2
 	})
-	body := gz(t, probe.Batch{Probe: "west", Results: results(1, 1, f.now, true, 10)})
+	body := gz(t, wire.Batch{Probe: "west", Results: results(1, 1, f.now, true, 10)})
 	for i := range 2 {
 		if code, _, raw := f.post("tok-west", body); code != 200 {
 			t.Fatalf("request %d within the burst: %d %s", i, code, raw)
@@ -29,7 +28,7 @@ func TestIngestThrottlesPerProbe(t *testing.T) {
 		t.Errorf("over the burst: %d Retry-After %q %s; want 429, Retry-After 2 (1 token at 0.5/s), a reason", code, hdr, raw)
 	}
 	// Another probe has its own bucket.
-	east := gz(t, probe.Batch{Probe: "east", Results: results(1, 1, f.now, true, 10)})
+	east := gz(t, wire.Batch{Probe: "east", Results: results(1, 1, f.now, true, 10)})
 	if code, _, raw := f.post("tok-east", east); code != 200 {
 		t.Errorf("east throttled with west: %d %s", code, raw)
 	}
@@ -54,12 +53,12 @@ func TestRetryAfterSeconds(t *testing.T) {
 
 func TestIngestClockRule(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Clock = ClockConfig{MaxAhead: time.Minute, MaxAge: 48 * time.Hour} })
-	mk := func(seq uint64, at time.Time) probe.Result {
+	mk := func(seq uint64, at time.Time) wire.Result {
 		r := results(seq, 1, f.now, true, 10)[0]
 		r.Time = at
 		return r
 	}
-	rs := []probe.Result{
+	rs := []wire.Result{
 		mk(1, f.now.Add(59*time.Second)),  // within max_ahead
 		mk(2, f.now.Add(61*time.Second)),  // past it
 		mk(3, f.now.Add(-47*time.Hour)),   // within max_age
@@ -67,7 +66,7 @@ func TestIngestClockRule(t *testing.T) {
 		mk(5, time.Unix(0, 0).UTC()),      // a clock never set
 		mk(6, f.now.Add(-24*time.Hour*8)), // past it
 	}
-	code, ir, raw := f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: rs}))
+	code, ir, raw := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: rs}))
 	if code != 200 || ir.Stored != 2 || ir.AckedSeq != 6 {
 		t.Fatalf("status %d %s; want 2 stored and acked 6", code, raw)
 	}
@@ -115,7 +114,7 @@ func TestClockOffsetEstimate(t *testing.T) {
 	for i, delay := range []time.Duration{1500, 200, 900} {
 		sent := f.now.Add(3 * time.Second)
 		f.now = f.now.Add(delay * time.Millisecond)
-		b := probe.Batch{Probe: "west", SentAt: sent, Results: results(uint64(i+1), 1, f.now, true, 10)}
+		b := wire.Batch{Probe: "west", SentAt: sent, Results: results(uint64(i+1), 1, f.now, true, 10)}
 		if code, _, raw := f.post("tok-west", gz(t, b)); code != 200 {
 			t.Fatalf("%d %s", code, raw)
 		}

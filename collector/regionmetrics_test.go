@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/jangkau/jangkau/probe"
 )
 
 func gathered(t *testing.T, f *fixture) []*dto.MetricFamily {
@@ -119,7 +118,7 @@ func TestRegionMetricsLevelsAndOutage(t *testing.T) {
 		for i := range rs {
 			rs[i].Service = "perizinan"
 		}
-		if code, _, raw := f.post("tok-"+p, gz(t, probe.Batch{Probe: p, Results: rs})); code != 200 {
+		if code, _, raw := f.post("tok-"+p, gz(t, wire.Batch{Probe: p, Results: rs})); code != 200 {
 			t.Fatalf("ingest %s: %d %s", p, code, raw)
 		}
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // square is a one-by-one degree polygon with its south-west corner at lon, lat.
@@ -98,7 +98,7 @@ func gz(t *testing.T, v any) []byte {
 }
 
 // post sends a gzip body to the ingest endpoint and decodes the answer.
-func (f *fixture) post(token string, body []byte) (int, probe.IngestResponse, string) {
+func (f *fixture) post(token string, body []byte) (int, wire.IngestResponse, string) {
 	f.t.Helper()
 	req, _ := http.NewRequest("POST", f.http.URL+"/api/v1/ingest", bytes.NewReader(body))
 	req.Header.Set("Content-Encoding", "gzip")
@@ -111,7 +111,7 @@ func (f *fixture) post(token string, body []byte) (int, probe.IngestResponse, st
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var ir probe.IngestResponse
+	var ir wire.IngestResponse
 	json.Unmarshal(raw, &ir)
 	return resp.StatusCode, ir, string(raw)
 }
@@ -136,13 +136,13 @@ func (f *fixture) get(path, key string, v any) int {
 }
 
 // results makes n results of seqs first.., a minute apart, ending at end.
-func results(first uint64, n int, end time.Time, ok bool, ms float64) []probe.Result {
-	out := make([]probe.Result, n)
+func results(first uint64, n int, end time.Time, ok bool, ms float64) []wire.Result {
+	out := make([]wire.Result, n)
 	for i := range out {
-		out[i] = probe.Result{Seq: first + uint64(i), Time: end.Add(-time.Duration(n-i) * 30 * time.Second),
-			Check: "portal", Kind: probe.KindHTTP, Target: "http://127.0.0.1:9/", OK: ok, DurationMS: ms}
+		out[i] = wire.Result{Seq: first + uint64(i), Time: end.Add(-time.Duration(n-i) * 30 * time.Second),
+			Check: "portal", Kind: wire.KindHTTP, Target: "http://127.0.0.1:9/", OK: ok, DurationMS: ms}
 		if !ok {
-			out[i].ErrorClass = probe.ErrRefused
+			out[i].ErrorClass = wire.ClassRefused
 		}
 	}
 	return out
@@ -150,7 +150,7 @@ func results(first uint64, n int, end time.Time, ok bool, ms float64) []probe.Re
 
 func TestIngestAuth(t *testing.T) {
 	f := newFixture(t, nil)
-	body := gz(t, probe.Batch{Probe: "west", Results: results(1, 1, f.now, true, 10)})
+	body := gz(t, wire.Batch{Probe: "west", Results: results(1, 1, f.now, true, 10)})
 	for _, tc := range []struct {
 		name, token string
 		want        int
@@ -185,7 +185,7 @@ func TestIngestKeepsGoodNeighboursOfBadResults(t *testing.T) {
 	if ir.Stored != 3 || len(ir.Rejected) != 3 {
 		t.Fatalf("stored %d rejected %d, want 3 and 3: %s", ir.Stored, len(ir.Rejected), raw)
 	}
-	want := []probe.Rejection{{Index: 1, Seq: 2, Field: "kind"}, {Index: 3, Seq: 4, Field: "duration_ms"}, {Index: 5, Seq: 0, Field: "seq"}}
+	want := []wire.Rejection{{Index: 1, Seq: 2, Field: "kind"}, {Index: 3, Seq: 4, Field: "duration_ms"}, {Index: 5, Seq: 0, Field: "seq"}}
 	for i, w := range want {
 		got := ir.Rejected[i]
 		if got.Index != w.Index || got.Seq != w.Seq || got.Field != w.Field || got.Reason == "" {
@@ -203,7 +203,7 @@ func TestIngestKeepsGoodNeighboursOfBadResults(t *testing.T) {
 
 func TestIngestStoresEachSeqOnce(t *testing.T) {
 	f := newFixture(t, nil)
-	body := gz(t, probe.Batch{Probe: "west", Results: results(1, 10, f.now, true, 10)})
+	body := gz(t, wire.Batch{Probe: "west", Results: results(1, 10, f.now, true, 10)})
 	for i, want := range []int{10, 0, 0} {
 		code, ir, raw := f.post("tok-west", body)
 		if code != 200 || ir.Stored != want || ir.Duplicates != 10-want || ir.AckedSeq != 10 {
@@ -252,7 +252,7 @@ func TestIngestLimits(t *testing.T) {
 	}{
 		{"compressed too large", big.Bytes(), 413, "limits.max_body_bytes"},
 		{"gzip bomb", small.Bytes(), 413, "limits.max_decoded_bytes"},
-		{"too many results", gz(t, probe.Batch{Results: results(1, 51, f.now, true, 1)}), 413, "51 results, limits.max_results is 50"},
+		{"too many results", gz(t, wire.Batch{Results: results(1, 51, f.now, true, 1)}), 413, "51 results, limits.max_results is 50"},
 		{"not gzip", []byte("{}"), 400, "gzip"},
 		{"not JSON", gz(t, "[1,2]"), 400, "batch"},
 	} {
@@ -309,8 +309,8 @@ func TestCoverage(t *testing.T) {
 	for i := range west {
 		west[i].DurationMS = float64(10 + i)
 	}
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: west}))
-	f.post("tok-east", gz(t, probe.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: west}))
+	f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
 
 	idx := f.coverage("level=3")
 	ca := lastCoverage
@@ -396,7 +396,7 @@ func TestReadersNeedAKey(t *testing.T) {
 
 func TestMapPage(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.PublicRead = true })
-	f.post("tok-east", gz(t, probe.Batch{Probe: "east", Results: results(1, 10, f.now, false, 5)}))
+	f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 10, f.now, false, 5)}))
 	f.srv.opt.Banner = "Simulation <test>"
 	resp, err := http.Get(f.http.URL + "/?level=3&lang=en")
 	if err != nil {
@@ -424,9 +424,9 @@ func TestMapPage(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.PublicRead = true })
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 7, f.now, true, 5)}))
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 7, f.now, true, 5)}))
-	f.post("nobody", gz(t, probe.Batch{}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 7, f.now, true, 5)}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 7, f.now, true, 5)}))
+	f.post("nobody", gz(t, wire.Batch{}))
 	resp, err := http.Get(f.http.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +453,7 @@ func TestMetrics(t *testing.T) {
 // next answer to the very same query.
 func TestCoverageSeesEveryWrite(t *testing.T) {
 	f := newFixture(t, nil)
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
 	const q = "level=3&from=2026-11-27T05:30:00Z&to=2026-11-27T09:00:00Z"
 	samples := func() int {
 		idx := f.coverage(q)
@@ -465,13 +465,13 @@ func TestCoverageSeesEveryWrite(t *testing.T) {
 	if n := samples(); n != 20 {
 		t.Fatalf("repeat: %d samples, want 20", n)
 	}
-	f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: results(21, 4, f.now, false, 0)}))
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(21, 4, f.now, false, 0)}))
 	if n := samples(); n != 24 {
 		t.Errorf("after 4 live results: %d samples, want 24", n)
 	}
 	// A spool drains results of 06:10..06:20 after the acknowledged ones.
 	late := results(25, 20, f.now.Add(-170*time.Minute), true, 30)
-	if code, _, body := f.post("tok-west", gz(t, probe.Batch{Probe: "west", Results: late})); code != 200 {
+	if code, _, body := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: late})); code != 200 {
 		t.Fatalf("late batch: %d %s", code, body)
 	}
 	if n := samples(); n != 44 {

@@ -14,6 +14,7 @@ import (
 	"github.com/jangkau/jangkau/geo"
 	"github.com/jangkau/jangkau/internal/gpsfake"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // surveyDrive crosses from kecamatan 99.01.01 into 99.01.02 of the fixture.
@@ -47,7 +48,7 @@ func TestSurveyProbeBinsByItsRoute(t *testing.T) {
 		Spool:       probe.SpoolConfig{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 200 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
-		Checks: []probe.CheckConfig{{Name: "portal", Kind: probe.KindHTTP, Target: eservice.URL + "/",
+		Checks: []probe.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",
 			Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"}},
 	}
 	p, err := probe.New(cfg, slog.New(slog.DiscardHandler), nil)

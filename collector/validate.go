@@ -9,10 +9,10 @@ import (
 	"math"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
-var kinds = map[string]bool{probe.KindHTTP: true, probe.KindTCP: true, probe.KindICMP: true, probe.KindDNS: true}
+var kinds = map[string]bool{wire.KindHTTP: true, wire.KindTCP: true, wire.KindICMP: true, wire.KindDNS: true}
 
 // batchRules is what a batch is checked against.
 type batchRules struct {
@@ -26,8 +26,8 @@ type decodedBatch struct {
 	Probe    string
 	SentAt   time.Time
 	FirstSeq uint64
-	Results  []probe.Result
-	Rejected []probe.Rejection
+	Results  []wire.Result
+	Rejected []wire.Rejection
 }
 
 // errBadBatch is a body that is not a batch at all (400).
@@ -100,7 +100,7 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 }
 
 // decodeResults reads the results array: each element straight into a
-// probe.Result, no intermediate copy. A type error or a bad time stays
+// wire.Result, no intermediate copy. A type error or a bad time stays
 // with its element (the decoder has already passed it); a syntax error
 // spoils the batch.
 func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
@@ -114,7 +114,7 @@ func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("want an array, got %v", tok)
 	}
-	b.Results = make([]probe.Result, 0, min(rules.maxResults, 1024))
+	b.Results = make([]wire.Result, 0, min(rules.maxResults, 1024))
 	for i := 0; dec.More(); i++ {
 		if i >= rules.maxResults {
 			n := i
@@ -126,7 +126,7 @@ func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
 			}
 			return errTooLarge{fmt.Sprintf("batch has %d results, limits.max_results is %d", n, rules.maxResults)}
 		}
-		var r probe.Result
+		var r wire.Result
 		if err := dec.Decode(&r); err != nil {
 			if _, syntax := err.(*json.SyntaxError); syntax || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 				return err
@@ -137,7 +137,7 @@ func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
 			continue
 		}
 		if field, reason := check(&r, rules); field != "" {
-			b.Rejected = append(b.Rejected, probe.Rejection{Index: i, Seq: r.Seq, Field: field, Reason: reason})
+			b.Rejected = append(b.Rejected, wire.Rejection{Index: i, Seq: r.Seq, Field: field, Reason: reason})
 			continue
 		}
 		b.Results = append(b.Results, r)
@@ -147,8 +147,8 @@ func decodeResults(dec *json.Decoder, b *decodedBatch, rules batchRules) error {
 }
 
 // rejectionOf names the field of a decoding error when it can.
-func rejectionOf(err error) probe.Rejection {
-	rej := probe.Rejection{Field: "result", Reason: err.Error()}
+func rejectionOf(err error) wire.Rejection {
+	rej := wire.Rejection{Field: "result", Reason: err.Error()}
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
 	switch {
@@ -161,7 +161,7 @@ func rejectionOf(err error) probe.Rejection {
 	return rej
 }
 
-func check(r *probe.Result, rules batchRules) (field, reason string) {
+func check(r *wire.Result, rules batchRules) (field, reason string) {
 	tooLong := func(s string, n int) bool { return len(s) > n }
 	switch {
 	case r.Seq == 0:
@@ -186,7 +186,7 @@ func check(r *probe.Result, rules batchRules) (field, reason string) {
 		return "duration_ms", fmt.Sprintf("%g is not a duration in milliseconds", r.DurationMS)
 	case r.StatusCode < 0 || r.StatusCode > 999:
 		return "status_code", fmt.Sprintf("%d is not a status code", r.StatusCode)
-	case tooLong(r.ErrorClass, 32):
+	case tooLong(string(r.ErrorClass), 32):
 		return "error_class", "longer than 32 bytes"
 	case tooLong(r.Error, 4096):
 		return "error", "longer than 4096 bytes"

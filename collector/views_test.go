@@ -12,7 +12,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func (f *fixture) raw(path string) (int, string) {
@@ -38,8 +38,8 @@ func feedViews(t *testing.T, f *fixture) {
 	}
 	for _, post := range []struct {
 		tok string
-		b   probe.Batch
-	}{{"tok-west", probe.Batch{Probe: "west", Results: west}}, {"tok-east", probe.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}}} {
+		b   wire.Batch
+	}{{"tok-west", wire.Batch{Probe: "west", Results: west}}, {"tok-east", wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}}} {
 		if code, _, raw := f.post(post.tok, gz(t, post.b)); code != 200 {
 			t.Fatalf("ingest: %d %s", code, raw)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // collectorNames scrapes a real collector that has stored a batch, so that
@@ -54,14 +55,14 @@ func collectorNames(t *testing.T) map[string]bool {
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	now := time.Now()
-	var rs []probe.Result
+	var rs []wire.Result
 	for i := range 5 {
-		rs = append(rs, probe.Result{Seq: uint64(i + 1), Time: now.Add(-time.Duration(i) * time.Second), Check: "portal",
-			Kind: probe.KindHTTP, Target: "http://127.0.0.1:9/", Service: "perizinan", OK: true, DurationMS: 20})
+		rs = append(rs, wire.Result{Seq: uint64(i + 1), Time: now.Add(-time.Duration(i) * time.Second), Check: "portal",
+			Kind: wire.KindHTTP, Target: "http://127.0.0.1:9/", Service: "perizinan", OK: true, DurationMS: 20})
 	}
 	var body bytes.Buffer
 	zw := gzip.NewWriter(&body)
-	json.NewEncoder(zw).Encode(probe.Batch{Probe: "p1", SentAt: now, Results: rs})
+	json.NewEncoder(zw).Encode(wire.Batch{Probe: "p1", SentAt: now, Results: rs})
 	zw.Close()
 	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/ingest", &body)
 	req.Header.Set("Content-Encoding", "gzip")

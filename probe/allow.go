@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jangkau/jangkau/wire"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -217,8 +218,8 @@ func (a *AllowConfig) guardKinds(k Kinds) Kinds {
 	if a.Empty() {
 		return k
 	}
-	newHTTP := k[KindHTTP]
-	k[KindHTTP] = func(cc CheckConfig) (Checker, error) {
+	newHTTP := k[wire.KindHTTP]
+	k[wire.KindHTTP] = func(cc CheckConfig) (Checker, error) {
 		c, err := newHTTP(cc)
 		if hc, ok := c.(*httpChecker); ok {
 			hc.redirectAllowed = a.allows

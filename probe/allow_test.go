@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestAllowMatching(t *testing.T) {
@@ -67,19 +69,19 @@ func TestAllowTargets(t *testing.T) {
 		cc      CheckConfig
 		wantErr string
 	}{
-		{"http ip", cc(KindHTTP, "http://127.0.0.1:8080/x"), ""},
-		{"http name", cc(KindHTTP, "https://portal.example.id/"), ""},
-		{"http outside", cc(KindHTTP, "http://10.0.0.1/"), `target "http://10.0.0.1/": host "10.0.0.1" is outside allow`},
-		{"http userinfo trick", cc(KindHTTP, "http://portal.example.id@10.0.0.1/"), `host "10.0.0.1"`},
-		{"tcp", cc(KindTCP, "127.0.0.9:22"), ""},
-		{"tcp outside", cc(KindTCP, "intranet.local:22"), `host "intranet.local"`},
-		{"icmp bare host", cc(KindICMP, "gw.example.id"), ""},
-		{"icmp bare ipv6", cc(KindICMP, "2001:db8::1"), `host "2001:db8::1"`},
-		{"dns server inside", withDNS(cc(KindDNS, "portal.example.id"), "127.0.0.53:53"), ""},
-		{"dns server outside", withDNS(cc(KindDNS, "portal.example.id"), "8.8.8.8:53"), `dns.server "8.8.8.8:53": host "8.8.8.8" is outside allow`},
-		{"dns name outside", withDNS(cc(KindDNS, "intranet.local"), "127.0.0.53:53"), `host "intranet.local"`},
-		{"http proxy outside", withHTTP(cc(KindHTTP, "http://127.0.0.1/"), HTTPOptions{ProxyURL: "http://10.0.0.3:3128"}), `http.proxy_url "http://10.0.0.3:3128": host "10.0.0.3"`},
-		{"http ca_file", withHTTP(cc(KindHTTP, "https://127.0.0.1/"), HTTPOptions{TLS: &TLSOptions{CAFile: "/etc/shadow"}}), "http.tls.ca_file names a file of the probe"},
+		{"http ip", cc(wire.KindHTTP, "http://127.0.0.1:8080/x"), ""},
+		{"http name", cc(wire.KindHTTP, "https://portal.example.id/"), ""},
+		{"http outside", cc(wire.KindHTTP, "http://10.0.0.1/"), `target "http://10.0.0.1/": host "10.0.0.1" is outside allow`},
+		{"http userinfo trick", cc(wire.KindHTTP, "http://portal.example.id@10.0.0.1/"), `host "10.0.0.1"`},
+		{"tcp", cc(wire.KindTCP, "127.0.0.9:22"), ""},
+		{"tcp outside", cc(wire.KindTCP, "intranet.local:22"), `host "intranet.local"`},
+		{"icmp bare host", cc(wire.KindICMP, "gw.example.id"), ""},
+		{"icmp bare ipv6", cc(wire.KindICMP, "2001:db8::1"), `host "2001:db8::1"`},
+		{"dns server inside", withDNS(cc(wire.KindDNS, "portal.example.id"), "127.0.0.53:53"), ""},
+		{"dns server outside", withDNS(cc(wire.KindDNS, "portal.example.id"), "8.8.8.8:53"), `dns.server "8.8.8.8:53": host "8.8.8.8" is outside allow`},
+		{"dns name outside", withDNS(cc(wire.KindDNS, "intranet.local"), "127.0.0.53:53"), `host "intranet.local"`},
+		{"http proxy outside", withHTTP(cc(wire.KindHTTP, "http://127.0.0.1/"), HTTPOptions{ProxyURL: "http://10.0.0.3:3128"}), `http.proxy_url "http://10.0.0.3:3128": host "10.0.0.3"`},
+		{"http ca_file", withHTTP(cc(wire.KindHTTP, "https://127.0.0.1/"), HTTPOptions{TLS: &TLSOptions{CAFile: "/etc/shadow"}}), "http.tls.ca_file names a file of the probe"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,8 +137,8 @@ func TestNewRefusesLocalCheckOutsideAllow(t *testing.T) {
 		Concurrency: 1,
 		Allow:       AllowConfig{CIDRs: []string{"127.0.0.1/32"}},
 		Checks: []CheckConfig{
-			{Name: "a", Kind: KindTCP, Target: "127.0.0.1:22", Interval: time.Minute, Timeout: time.Second},
-			{Name: "b", Kind: KindTCP, Target: "127.0.0.2:22", Interval: time.Minute, Timeout: time.Second},
+			{Name: "a", Kind: wire.KindTCP, Target: "127.0.0.1:22", Interval: time.Minute, Timeout: time.Second},
+			{Name: "b", Kind: wire.KindTCP, Target: "127.0.0.2:22", Interval: time.Minute, Timeout: time.Second},
 		},
 	}
 	p, err := New(cfg, discard, nil)
@@ -189,7 +191,7 @@ func TestAllowGuardsRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := allow.guardKinds(NewKinds())
-	c, err := kinds[KindHTTP](CheckConfig{Name: "r", Kind: KindHTTP, Target: near.URL + "/", Interval: time.Minute, Timeout: 5 * time.Second})
+	c, err := kinds[wire.KindHTTP](CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/", Interval: time.Minute, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

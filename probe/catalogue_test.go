@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -49,8 +50,8 @@ func TestDecodeCatalogueSkipsBadEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []CheckConfig{
-		{Name: "portal", Kind: KindHTTP, Target: "http://127.0.0.1:9000/", Interval: 10 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
-		{Name: "gateway", Kind: KindTCP, Target: "127.0.0.1:9003", Interval: DefaultCheckConfig.Interval, Timeout: DefaultCheckConfig.Timeout},
+		{Name: "portal", Kind: wire.KindHTTP, Target: "http://127.0.0.1:9000/", Interval: 10 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
+		{Name: "gateway", Kind: wire.KindTCP, Target: "127.0.0.1:9003", Interval: DefaultCheckConfig.Interval, Timeout: DefaultCheckConfig.Timeout},
 	}
 	if fmt.Sprint(checks) != fmt.Sprint(want) {
 		t.Errorf("checks\n got %+v\nwant %+v", checks, want)
@@ -144,7 +145,7 @@ const mergeBody = `checks:
 `
 
 func TestApplyCatalogueMerges(t *testing.T) {
-	local := CheckConfig{Name: "gw", Kind: KindTCP, Target: "127.0.0.1:9", Interval: time.Hour, Timeout: time.Second}
+	local := CheckConfig{Name: "gw", Kind: wire.KindTCP, Target: "127.0.0.1:9", Interval: time.Hour, Timeout: time.Second}
 	p, logs, reg := catalogueProbe(t, "http://127.0.0.1:1", AllowConfig{CIDRs: []string{"127.0.0.0/8"}}, local)
 	defer p.Close()
 	if err := p.applyBody([]byte(mergeBody), "test"); err != nil {
@@ -173,7 +174,7 @@ func TestApplyCatalogueMerges(t *testing.T) {
 }
 
 func TestApplyCatalogueWithoutAllowRefusesAll(t *testing.T) {
-	local := CheckConfig{Name: "own", Kind: KindTCP, Target: "192.0.2.1:9", Interval: time.Hour, Timeout: time.Second}
+	local := CheckConfig{Name: "own", Kind: wire.KindTCP, Target: "192.0.2.1:9", Interval: time.Hour, Timeout: time.Second}
 	p, logs, reg := catalogueProbe(t, "http://127.0.0.1:1", AllowConfig{}, local)
 	defer p.Close()
 	if err := p.applyBody([]byte(mergeBody), "test"); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Checker runs one configured check once.
@@ -16,7 +18,7 @@ import (
 // Location, which the probe attaches. A Checker is used by one goroutine
 // at a time but must not keep per-run state between runs.
 type Checker interface {
-	Run(ctx context.Context, log *slog.Logger) Result
+	Run(ctx context.Context, log *slog.Logger) wire.Result
 }
 
 // Kinds maps a kind of check to the constructor of its Checker. A
@@ -28,16 +30,16 @@ type Kinds map[string]func(CheckConfig) (Checker, error)
 // NewKinds returns the kinds this probe can run, one file each.
 func NewKinds() Kinds {
 	return Kinds{
-		KindHTTP: newHTTPChecker,
-		KindTCP:  newTCPChecker,
-		KindICMP: newICMPChecker,
-		KindDNS:  newDNSChecker,
+		wire.KindHTTP: newHTTPChecker,
+		wire.KindTCP:  newTCPChecker,
+		wire.KindICMP: newICMPChecker,
+		wire.KindDNS:  newDNSChecker,
 	}
 }
 
 // startResult is the part of a Result every kind fills the same way.
-func startResult(cc CheckConfig, start time.Time) Result {
-	return Result{
+func startResult(cc CheckConfig, start time.Time) wire.Result {
+	return wire.Result{
 		Time:    start,
 		Check:   cc.Name,
 		Kind:    cc.Kind,
@@ -47,7 +49,7 @@ func startResult(cc CheckConfig, start time.Time) Result {
 }
 
 // finish stamps the duration and, for a failure, its class and message.
-func finish(r *Result, start time.Time, err error) {
+func finish(r *wire.Result, start time.Time, err error) {
 	r.DurationMS = ms(time.Since(start))
 	if err != nil {
 		r.OK = false

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // CheckConfig is one check: a kind run against a target every interval.
@@ -75,16 +77,16 @@ func (c *Config) validateChecks(kinds Kinds) error {
 func (cc *CheckConfig) blocks() []string {
 	var b []string
 	if cc.HTTP != nil {
-		b = append(b, KindHTTP)
+		b = append(b, wire.KindHTTP)
 	}
 	if cc.TCP != nil {
-		b = append(b, KindTCP)
+		b = append(b, wire.KindTCP)
 	}
 	if cc.ICMP != nil {
-		b = append(b, KindICMP)
+		b = append(b, wire.KindICMP)
 	}
 	if cc.DNS != nil {
-		b = append(b, KindDNS)
+		b = append(b, wire.KindDNS)
 	}
 	return b
 }

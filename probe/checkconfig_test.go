@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestCheckConfigBad(t *testing.T) {
@@ -40,21 +42,21 @@ func TestCheckConfigGood(t *testing.T) {
 	}
 	no := false
 	want := []CheckConfig{
-		{Name: "portal", Kind: KindHTTP, Target: "https://127.0.0.1:9443/login", Interval: 30 * time.Second, Timeout: 5 * time.Second, Service: "perizinan",
+		{Name: "portal", Kind: wire.KindHTTP, Target: "https://127.0.0.1:9443/login", Interval: 30 * time.Second, Timeout: 5 * time.Second, Service: "perizinan",
 			HTTP: &HTTPOptions{
 				Method: "POST", Headers: map[string]string{"Host": "perizinan.test", "X-Probe": "pdg-03"}, Body: "ping=1",
 				ValidStatusCodes: []int{200, 302}, FailIfBodyMatches: []string{"(?i)maintenance"}, FailIfBodyNotMatches: []string{"Masuk"},
 				MaxRedirects: intp(0), TLS: &TLSOptions{ServerName: "perizinan.test", InsecureSkipVerify: true, MinVersion: "TLS12"},
 				ProxyURL: "http://127.0.0.1:3128", KeepAlive: true,
 			}},
-		{Name: "imaps", Kind: KindTCP, Target: "127.0.0.1:993", Interval: 30 * time.Second, Timeout: 10 * time.Second,
+		{Name: "imaps", Kind: wire.KindTCP, Target: "127.0.0.1:993", Interval: 30 * time.Second, Timeout: 10 * time.Second,
 			TCP: &TCPOptions{TLS: true, TLSConfig: &TLSOptions{ServerName: "mail.test"}}},
-		{Name: "gateway-ping", Kind: KindICMP, Target: "127.0.0.1", Interval: 30 * time.Second, Timeout: 3 * time.Second,
+		{Name: "gateway-ping", Kind: wire.KindICMP, Target: "127.0.0.1", Interval: 30 * time.Second, Timeout: 3 * time.Second,
 			ICMP: &ICMPOptions{Count: 8, Interval: 100 * time.Millisecond, Size: 1400, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
-		{Name: "resolver", Kind: KindDNS, Target: "perizinan.test", Interval: 30 * time.Second, Timeout: 10 * time.Second,
+		{Name: "resolver", Kind: wire.KindDNS, Target: "perizinan.test", Interval: 30 * time.Second, Timeout: 10 * time.Second,
 			DNS: &DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAA", Transport: "tcp", ValidRcodes: []string{"NOERROR", "NXDOMAIN"},
 				FailIfNoneMatchesRegexp: []string{`IN\s+AAAA`}, RecursionDesired: &no}},
-		{Name: "plain-ping", Kind: KindICMP, Target: "::1", Interval: 30 * time.Second, Timeout: 10 * time.Second},
+		{Name: "plain-ping", Kind: wire.KindICMP, Target: "::1", Interval: 30 * time.Second, Timeout: 10 * time.Second},
 	}
 	if !reflect.DeepEqual(cfg.Checks, want) {
 		t.Errorf("checks decoded as\n%#v\nwant\n%#v", cfg.Checks, want)
@@ -67,7 +69,7 @@ func TestCheckConfigGood(t *testing.T) {
 	if o := c.(*icmpChecker).o; o.Count != 5 || o.Interval != 200*time.Millisecond || o.Size != 56 {
 		t.Errorf("icmp defaults = %+v", o)
 	}
-	h, err := newHTTPCheckerFrom(CheckConfig{Name: "d", Kind: KindHTTP, Target: "http://127.0.0.1/"})
+	h, err := newHTTPCheckerFrom(CheckConfig{Name: "d", Kind: wire.KindHTTP, Target: "http://127.0.0.1/"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -110,7 +111,7 @@ func (c *checkCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // record makes r its check's latest result and counts it; it reports
 // false for a check retain dropped, whose result is not shown.
-func (c *checkCollector) record(r Result) bool {
+func (c *checkCollector) record(r wire.Result) bool {
 	vals := valuesOf(r)
 	days, hasExpiry := r.Phases["cert_expiry_days"]
 	var expiry float64
@@ -147,19 +148,19 @@ func (c *checkCollector) record(r Result) bool {
 }
 
 // valuesOf is r's kindValues.
-func valuesOf(r Result) kindValues {
+func valuesOf(r wire.Result) kindValues {
 	var v kindValues
 	secs := func(phase string) float64 { return r.Phases[phase] / 1e3 }
 	switch r.Kind {
-	case KindHTTP:
+	case wire.KindHTTP:
 		for i, p := range httpPhases {
 			v[i] = secs(p)
 		}
 		v[len(httpPhases)] = float64(r.StatusCode)
-	case KindICMP:
+	case wire.KindICMP:
 		v[0], v[1], v[2], v[3] = secs("rtt_avg"), secs("rtt_min"), secs("rtt_max"), secs("rtt_stddev")
 		v[4], v[5] = r.Phases["sent"], r.Phases["received"]
-	case KindDNS:
+	case wire.KindDNS:
 		lookup, ok := r.Phases["lookup"]
 		if !ok {
 			lookup = r.DurationMS
@@ -243,17 +244,17 @@ func (s *namedState) collect(ch chan<- prometheus.Metric) {
 		sc.add(descCertExpiry, gauge, s.expiry, checkOnly)
 	}
 	switch s.kind {
-	case KindHTTP:
+	case wire.KindHTTP:
 		for i := range httpPhases {
 			sc.add(descHTTPPhase, gauge, s.vals[i], sc.labels(check, phasePairs[i]))
 		}
 		sc.add(descHTTPStatus, gauge, s.vals[len(httpPhases)], checkOnly)
-	case KindICMP:
+	case wire.KindICMP:
 		sc.add(icmpDescs[0], gauge, s.vals[0], sc.labels(check, rttPair))
 		for i, d := range icmpDescs[1:] {
 			sc.add(d, gauge, s.vals[i+1], checkOnly)
 		}
-	case KindDNS:
+	case wire.KindDNS:
 		sc.add(descDNSLookup, gauge, s.vals[0], checkOnly)
 	}
 	for i := range sc.nseries {

@@ -6,19 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // benchResults are n http results of distinct checks, as a probe with n
 // http targets records them.
-func benchResults(n int) []Result {
-	rs := make([]Result, n)
+func benchResults(n int) []wire.Result {
+	rs := make([]wire.Result, n)
 	for i := range rs {
-		rs[i] = Result{Time: time.Unix(1_790_000_000, 0), Check: fmt.Sprintf("eservice-%03d", i), Kind: KindHTTP,
+		rs[i] = wire.Result{Time: time.Unix(1_790_000_000, 0), Check: fmt.Sprintf("eservice-%03d", i), Kind: wire.KindHTTP,
 			Target: fmt.Sprintf("https://layanan-%03d.kab.go.id/", i), OK: i%10 != 0, DurationMS: 312.5, StatusCode: 200,
 			Phases: map[string]float64{"resolve": 4, "connect": 30, "tls": 60, "processing": 200, "transfer": 18.5, "cert_expiry_days": 40}}
 		if !rs[i].OK {
-			rs[i].ErrorClass = ErrTimeout
+			rs[i].ErrorClass = wire.ClassTimeout
 		}
 	}
 	return rs

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -17,10 +18,10 @@ import (
 var checkMetricsStart = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
 // checkResult is a result of check at checkMetricsStart.
-func checkResult(check, kind, target string, ok bool, durationMS float64, phases map[string]float64) Result {
-	r := Result{Time: checkMetricsStart, Check: check, Kind: kind, Target: target, OK: ok, DurationMS: durationMS, Phases: phases}
+func checkResult(check, kind, target string, ok bool, durationMS float64, phases map[string]float64) wire.Result {
+	r := wire.Result{Time: checkMetricsStart, Check: check, Kind: kind, Target: target, OK: ok, DurationMS: durationMS, Phases: phases}
 	if !ok {
-		r.ErrorClass = ErrTimeout
+		r.ErrorClass = wire.ClassTimeout
 	}
 	return r
 }
@@ -28,21 +29,21 @@ func checkResult(check, kind, target string, ok bool, durationMS float64, phases
 // The exposition of each kind, and of the changes a catalogue makes, is
 // blackbox_exporter's, name for name and value for value.
 func TestCheckCollectorExposition(t *testing.T) {
-	httpOK := checkResult("portal", KindHTTP, "https://a/", true, 250,
+	httpOK := checkResult("portal", wire.KindHTTP, "https://a/", true, 250,
 		map[string]float64{"resolve": 5, "connect": 20, "tls": 30, "processing": 170, "transfer": 25, "cert_expiry_days": 30})
 	httpOK.StatusCode = 200
 	expiry30d := "1.7983584e+09" // checkMetricsStart + 30 days
-	httpMoved := checkResult("portal", KindHTTP, "https://b/", false, 40, nil)
+	httpMoved := checkResult("portal", wire.KindHTTP, "https://b/", false, 40, nil)
 
 	tests := []struct {
 		name    string
-		results []Result
+		results []wire.Result
 		retain  []string // nil: retain is not called
 		metrics []string
 		want    string
 	}{{
 		name:    "http",
-		results: []Result{httpOK},
+		results: []wire.Result{httpOK},
 		metrics: []string{"probe_success", "probe_duration_seconds", "probe_http_duration_seconds", "probe_http_status_code",
 			"probe_ssl_earliest_cert_expiry", "jangkau_probe_checks_total"},
 		want: `
@@ -72,7 +73,7 @@ probe_success{check="portal",kind="http",target="https://a/"} 1
 `,
 	}, {
 		name: "icmp",
-		results: []Result{checkResult("gw", KindICMP, "10.0.0.1", true, 2000,
+		results: []wire.Result{checkResult("gw", wire.KindICMP, "10.0.0.1", true, 2000,
 			map[string]float64{"rtt_min": 10, "rtt_avg": 12, "rtt_max": 15, "rtt_stddev": 2, "sent": 3, "received": 2, "loss": 0.33})},
 		metrics: []string{"probe_icmp_duration_seconds", "probe_icmp_duration_rtt_min_seconds", "probe_icmp_duration_rtt_max_seconds",
 			"probe_icmp_duration_rtt_stddev_seconds", "probe_icmp_packets_sent_count", "probe_icmp_packets_received_count",
@@ -99,9 +100,9 @@ probe_icmp_packets_sent_count{check="gw"} 3
 `,
 	}, {
 		name: "dns lookup, else the run",
-		results: []Result{
-			checkResult("ns1", KindDNS, "10.0.0.53", true, 30, map[string]float64{"lookup": 12}),
-			checkResult("ns2", KindDNS, "10.0.0.54", false, 40, nil),
+		results: []wire.Result{
+			checkResult("ns1", wire.KindDNS, "10.0.0.53", true, 30, map[string]float64{"lookup": 12}),
+			checkResult("ns2", wire.KindDNS, "10.0.0.54", false, 40, nil),
 		},
 		metrics: []string{"probe_dns_lookup_time_seconds", "probe_success"},
 		want: `
@@ -116,10 +117,10 @@ probe_success{check="ns2",kind="dns",target="10.0.0.54"} 0
 `,
 	}, {
 		name: "tcp keeps a known expiry through a run without one",
-		results: []Result{
-			checkResult("smtp", KindTCP, "mail:465", true, 30, map[string]float64{"cert_expiry_days": 30}),
-			checkResult("smtp", KindTCP, "mail:465", false, 30, nil),
-			checkResult("plain", KindTCP, "mail:25", true, 30, nil),
+		results: []wire.Result{
+			checkResult("smtp", wire.KindTCP, "mail:465", true, 30, map[string]float64{"cert_expiry_days": 30}),
+			checkResult("smtp", wire.KindTCP, "mail:465", false, 30, nil),
+			checkResult("plain", wire.KindTCP, "mail:25", true, 30, nil),
 		},
 		metrics: []string{"probe_ssl_earliest_cert_expiry", "jangkau_probe_checks_total", "jangkau_probe_check_failures_total"},
 		want: `
@@ -138,7 +139,7 @@ probe_ssl_earliest_cert_expiry{check="smtp"} ` + expiry30d + `
 `,
 	}, {
 		name:    "a new target drops the old series and its expiry, and counts on",
-		results: []Result{httpOK, httpMoved},
+		results: []wire.Result{httpOK, httpMoved},
 		metrics: []string{"probe_success", "probe_ssl_earliest_cert_expiry", "probe_http_status_code", "jangkau_probe_checks_total"},
 		want: `
 # HELP jangkau_probe_checks_total Check runs, by check, kind and result (success or failure).
@@ -154,7 +155,7 @@ probe_success{check="portal",kind="http",target="https://b/"} 0
 `,
 	}, {
 		name:    "a new kind drops the old kind's series and counts",
-		results: []Result{httpOK, checkResult("portal", KindTCP, "a:443", true, 10, nil)},
+		results: []wire.Result{httpOK, checkResult("portal", wire.KindTCP, "a:443", true, 10, nil)},
 		metrics: []string{"probe_success", "probe_http_duration_seconds", "probe_http_status_code", "jangkau_probe_checks_total"},
 		want: `
 # HELP jangkau_probe_checks_total Check runs, by check, kind and result (success or failure).
@@ -167,9 +168,9 @@ probe_success{check="portal",kind="tcp",target="a:443"} 1
 `,
 	}, {
 		name: "a check no longer scheduled loses every series, a late run brings none back",
-		results: []Result{
+		results: []wire.Result{
 			httpMoved,
-			checkResult("gw", KindICMP, "10.0.0.1", true, 10, nil),
+			checkResult("gw", wire.KindICMP, "10.0.0.1", true, 10, nil),
 		},
 		retain:  []string{"gw"},
 		metrics: []string{"probe_success", "probe_http_status_code", "jangkau_probe_checks_total", "jangkau_probe_check_failures_total"},
@@ -213,7 +214,7 @@ func TestCheckCollectorRetainAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := checkResult("portal", KindHTTP, "https://a/", true, 10, nil)
+	r := checkResult("portal", wire.KindHTTP, "https://a/", true, 10, nil)
 	m.result(r)
 	m.retain(nil)
 	m.result(r)
@@ -222,7 +223,7 @@ func TestCheckCollectorRetainAgain(t *testing.T) {
 	}
 	m.retain([]string{"portal"})
 	m.result(r)
-	if got := gathered(t, reg, "jangkau_probe_checks_total", "check", "portal", "kind", KindHTTP, "result", "success"); got != 1 {
+	if got := gathered(t, reg, "jangkau_probe_checks_total", "check", "portal", "kind", wire.KindHTTP, "result", "success"); got != 1 {
 		t.Errorf("checks_total after the check came back = %v, want 1 (counted afresh)", got)
 	}
 }
@@ -273,10 +274,10 @@ func TestCheckMetricsPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.result(checkResult("portal", KindHTTP, "https://a/", true, 250, map[string]float64{"resolve": 5, "cert_expiry_days": 30}))
-	m.result(checkResult("gw", KindICMP, "10.0.0.1", true, 2000, map[string]float64{"rtt_avg": 12, "sent": 3, "received": 3}))
-	m.result(checkResult("ns", KindDNS, "10.0.0.53", false, 40, nil))
-	m.result(checkResult("smtp", KindTCP, "mail:465", true, 30, map[string]float64{"cert_expiry_days": 2}))
+	m.result(checkResult("portal", wire.KindHTTP, "https://a/", true, 250, map[string]float64{"resolve": 5, "cert_expiry_days": 30}))
+	m.result(checkResult("gw", wire.KindICMP, "10.0.0.1", true, 2000, map[string]float64{"rtt_avg": 12, "sent": 3, "received": 3}))
+	m.result(checkResult("ns", wire.KindDNS, "10.0.0.53", false, 40, nil))
+	m.result(checkResult("smtp", wire.KindTCP, "mail:465", true, 30, map[string]float64{"cert_expiry_days": 2}))
 	exposition := exposition(t, reg)
 	if !strings.Contains(exposition, `probe_success{check="smtp",kind="tcp",target="mail:465"} 1`) {
 		t.Fatalf("exposition without the tcp check:\n%s", exposition)
@@ -331,12 +332,12 @@ func TestApplyCatalogueDropsSeriesOfRemovedChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, check := range []string{"gw", "inside"} {
-		p.metrics.result(checkResult(check, KindTCP, "127.0.0.5:80", false, 3, nil))
+		p.metrics.result(checkResult(check, wire.KindTCP, "127.0.0.5:80", false, 3, nil))
 	}
 	if err := p.applyBody([]byte("checks:\n  - {name: gw, kind: tcp, target: \"127.0.0.1:7\", interval: 1h, timeout: 1s}\n"), "test"); err != nil {
 		t.Fatal(err)
 	}
-	p.metrics.result(checkResult("inside", KindTCP, "127.0.0.5:80", true, 3, nil)) // in flight at the update
+	p.metrics.result(checkResult("inside", wire.KindTCP, "127.0.0.5:80", true, 3, nil)) // in flight at the update
 	got := exposition(t, reg, "probe_success", "jangkau_probe_checks_total", "jangkau_probe_check_failures_total")
 	if strings.Contains(got, `check="inside"`) || !strings.Contains(got, `probe_success{check="gw"`) {
 		t.Errorf("after the catalogue dropped inside, /metrics has:\n%s", got)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/miekg/dns"
 )
 
@@ -35,7 +36,7 @@ func CheckOnce(ctx context.Context, cfg *Config, log *slog.Logger, w io.Writer, 
 			return 0, fmt.Errorf("checks[%d].%w", i, err)
 		}
 	}
-	results := make([]Result, len(checkers))
+	results := make([]wire.Result, len(checkers))
 	sem := make(chan struct{}, max(cfg.Concurrency, 1))
 	var wg sync.WaitGroup
 	for i, c := range checkers {
@@ -67,14 +68,14 @@ func CheckOnce(ctx context.Context, cfg *Config, log *slog.Logger, w io.Writer, 
 }
 
 // writeTable prints one aligned line per result.
-func writeTable(w io.Writer, results []Result) error {
+func writeTable(w io.Writer, results []wire.Result) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tKIND\tTARGET\tRESULT\tMS\tDETAILS\tERROR")
 	for _, r := range results {
 		result := "ok"
 		if !r.OK {
-			result = "FAIL " + r.ErrorClass
+			result = "FAIL " + string(r.ErrorClass)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", r.Check, r.Kind, r.Target, result, r.DurationMS, details(r), r.Error)
 	}
@@ -92,16 +93,16 @@ func writeTable(w io.Writer, results []Result) error {
 
 // details renders a result's phases in the order that reads best for its
 // kind; phases not listed (rtt_<seq>) follow sorted by name.
-func details(r Result) string {
+func details(r wire.Result) string {
 	var order []string
 	switch r.Kind {
-	case KindHTTP:
+	case wire.KindHTTP:
 		order = []string{"resolve", "connect", "tls", "processing", "transfer"}
-	case KindTCP:
+	case wire.KindTCP:
 		order = []string{"connect", "tls"}
-	case KindICMP:
+	case wire.KindICMP:
 		order = []string{"resolve", "sent", "received", "loss", "rtt_min", "rtt_avg", "rtt_max", "rtt_stddev"}
-	case KindDNS:
+	case wire.KindDNS:
 		order = []string{"rcode", "answers", "exchange"}
 	}
 	var parts []string
@@ -128,7 +129,7 @@ func details(r Result) string {
 
 func phaseText(kind, name string, v float64) string {
 	switch {
-	case kind == KindDNS && name == "rcode":
+	case kind == wire.KindDNS && name == "rcode":
 		if s, ok := dns.RcodeToString[int(v)]; ok {
 			return s
 		}

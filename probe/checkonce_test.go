@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // checkOnceConfig is a probe config whose checks hit real local servers:
@@ -18,8 +20,8 @@ func checkOnceConfig(t *testing.T) *Config {
 	cc := func(name, kind, target string) CheckConfig {
 		return CheckConfig{Name: name, Kind: kind, Target: target, Interval: 10 * time.Second, Timeout: 2 * time.Second}
 	}
-	portal, broken, dead, resolver := cc("portal", KindHTTP, srv.URL+"/ok"), cc("broken", KindHTTP, srv.URL+"/fail"),
-		cc("dead-port", KindTCP, deadAddr(t)), cc("resolver", KindDNS, "portal.example")
+	portal, broken, dead, resolver := cc("portal", wire.KindHTTP, srv.URL+"/ok"), cc("broken", wire.KindHTTP, srv.URL+"/fail"),
+		cc("dead-port", wire.KindTCP, deadAddr(t)), cc("resolver", wire.KindDNS, "portal.example")
 	resolver.DNS = &DNSOptions{Server: dnsAddr}
 	return &Config{ID: "t", Collector: "http://127.0.0.1:1", Token: "x", Concurrency: 2,
 		Checks: []CheckConfig{portal, broken, dead, resolver}}
@@ -69,7 +71,7 @@ func TestCheckOnceJSON(t *testing.T) {
 		t.Fatalf("%d lines, want one per check:\n%s", len(lines), out.String())
 	}
 	for i, l := range lines {
-		var r Result
+		var r wire.Result
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatalf("line %d: %v", i, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -33,7 +34,7 @@ type Config struct {
 	CAFile string `yaml:"ca_file,omitempty"`
 	// Location, when set, is attached to every result that has no fresh
 	// gps fix.
-	Location *Location `yaml:"location,omitempty"`
+	Location *wire.Location `yaml:"location,omitempty"`
 	// GPSD, when set, is the host:port of a gpsd (survey mode): each
 	// result takes the latest fix's position, if it is at most 10 s old,
 	// and Location otherwise.

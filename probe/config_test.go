@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestLoadConfigBad(t *testing.T) {
@@ -62,7 +64,7 @@ func TestLoadConfigGood(t *testing.T) {
 				ID:          "pdg-01",
 				Collector:   "http://127.0.0.1:8080",
 				TokenFile:   filepath.Join(dir, "token"),
-				Location:    &Location{Lat: -6.31, Lon: 106.10},
+				Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
 				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 				Concurrency: 32,

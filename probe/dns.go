@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/miekg/dns"
 )
 
@@ -114,7 +115,7 @@ func newDNSChecker(cc CheckConfig) (Checker, error) {
 // Run asks once. DurationMS is the exchange's round trip (write to
 // answer, without the dial), phases "exchange" (the same), "rcode" (its
 // number) and "answers" (how many records came back).
-func (c *dnsChecker) Run(ctx context.Context, log *slog.Logger) Result {
+func (c *dnsChecker) Run(ctx context.Context, log *slog.Logger) wire.Result {
 	start := time.Now()
 	r := startResult(c.cc, start)
 	m := new(dns.Msg)

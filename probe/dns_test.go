@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/miekg/dns"
 )
 
@@ -77,7 +78,7 @@ func TestDNSChecker(t *testing.T) {
 		target      string
 		opts        DNSOptions
 		timeout     time.Duration
-		wantClass   string
+		wantClass   wire.ErrorClass
 		wantErr     string
 		wantAnswers float64
 	}{
@@ -85,14 +86,14 @@ func TestDNSChecker(t *testing.T) {
 		{name: "tcp A", target: "portal.example", opts: DNSOptions{Server: tcp, Transport: "tcp"}, wantAnswers: 2},
 		{name: "MX by query_name", target: "portal mail", opts: DNSOptions{Server: udp, QueryName: "portal.example.", QueryType: "mx"}, wantAnswers: 1},
 		{name: "answer matches", target: "portal.example", opts: DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`IN\s+A\s+192\.0\.2\.11$`}}, wantAnswers: 2},
-		{name: "answer does not match", target: "portal.example", opts: DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`192\.0\.2\.99`}}, wantClass: ErrDNS, wantErr: "no answer record matches"},
-		{name: "nxdomain", target: "missing.example", opts: DNSOptions{Server: udp}, wantClass: ErrDNS, wantErr: "rcode NXDOMAIN"},
+		{name: "answer does not match", target: "portal.example", opts: DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`192\.0\.2\.99`}}, wantClass: wire.ClassDNS, wantErr: "no answer record matches"},
+		{name: "nxdomain", target: "missing.example", opts: DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "rcode NXDOMAIN"},
 		{name: "nxdomain expected", target: "missing.example", opts: DNSOptions{Server: tcp, Transport: "tcp", ValidRcodes: []string{"NXDOMAIN"}}},
-		{name: "recursion desired refused", target: "norecurse.example", opts: DNSOptions{Server: udp}, wantClass: ErrDNS, wantErr: "REFUSED"},
+		{name: "recursion desired refused", target: "norecurse.example", opts: DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "REFUSED"},
 		{name: "recursion not desired", target: "norecurse.example", opts: DNSOptions{Server: udp, RecursionDesired: &no}, wantAnswers: 1},
-		{name: "timeout", target: "slow.example", opts: DNSOptions{Server: udp}, timeout: 100 * time.Millisecond, wantClass: ErrTimeout},
-		{name: "udp refused", target: "portal.example", opts: DNSOptions{Server: deadUDPAddr(t)}, wantClass: ErrRefused},
-		{name: "tcp refused", target: "portal.example", opts: DNSOptions{Server: deadAddr(t), Transport: "tcp"}, wantClass: ErrRefused},
+		{name: "timeout", target: "slow.example", opts: DNSOptions{Server: udp}, timeout: 100 * time.Millisecond, wantClass: wire.ClassTimeout},
+		{name: "udp refused", target: "portal.example", opts: DNSOptions{Server: deadUDPAddr(t)}, wantClass: wire.ClassRefused},
+		{name: "tcp refused", target: "portal.example", opts: DNSOptions{Server: deadAddr(t), Transport: "tcp"}, wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestDNSChecker(t *testing.T) {
 			if timeout == 0 {
 				timeout = 2 * time.Second
 			}
-			c, err := newDNSChecker(CheckConfig{Name: tc.name, Kind: KindDNS, Target: tc.target, Timeout: timeout, DNS: &tc.opts})
+			c, err := newDNSChecker(CheckConfig{Name: tc.name, Kind: wire.KindDNS, Target: tc.target, Timeout: timeout, DNS: &tc.opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +109,7 @@ func TestDNSChecker(t *testing.T) {
 			if r.OK != (tc.wantClass == "") || r.ErrorClass != tc.wantClass || !strings.Contains(r.Error, tc.wantErr) {
 				t.Fatalf("got ok=%v class=%q (err %q), want class %q and an error containing %q", r.OK, r.ErrorClass, r.Error, tc.wantClass, tc.wantErr)
 			}
-			if r.Target != tc.target || r.Kind != KindDNS || r.DurationMS <= 0 {
+			if r.Target != tc.target || r.Kind != wire.KindDNS || r.DurationMS <= 0 {
 				t.Errorf("result fields wrong: %+v", r)
 			}
 			if r.OK {
@@ -150,7 +151,7 @@ func TestDNSConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newDNSChecker(CheckConfig{Name: "x", Kind: KindDNS, Target: tc.target, Timeout: time.Second, DNS: tc.opts})
+			_, err := newDNSChecker(CheckConfig{Name: "x", Kind: wire.KindDNS, Target: tc.target, Timeout: time.Second, DNS: tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // TestICMPSharedSocket runs many icmp checks at once, each against its
@@ -22,10 +24,10 @@ func TestICMPSharedSocket(t *testing.T) {
 	defer func() { echoLinger = saved }()
 	const n = 40
 	var wg sync.WaitGroup
-	results := make([]Result, n)
+	results := make([]wire.Result, n)
 	for i := range n {
 		target := fmt.Sprintf("127.0.0.%d", i+2)
-		cc := CheckConfig{Name: target, Kind: KindICMP, Target: target, Timeout: 3 * time.Second,
+		cc := CheckConfig{Name: target, Kind: wire.KindICMP, Target: target, Timeout: 3 * time.Second,
 			ICMP: &ICMPOptions{Count: 4, Interval: 10 * time.Millisecond, RecordRTTs: true}}
 		c, err := newICMPChecker(cc)
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // statusError is a response whose status code counts as a failure.
@@ -52,7 +54,7 @@ func (e *dnsAnswerError) Error() string { return e.msg }
 // map can tell a dead port from a slow link without parsing messages.
 // Order matters: a DNS lookup cut by the deadline is a timeout (the link
 // is slow), a lookup that got an answer saying no is a dns error.
-func classify(err error) string {
+func classify(err error) wire.ErrorClass {
 	if err == nil {
 		return ""
 	}
@@ -65,29 +67,29 @@ func classify(err error) string {
 	)
 	switch {
 	case errors.As(err, &status):
-		return ErrStatus
+		return wire.ClassStatus
 	case errors.As(err, &body):
-		return ErrBody
+		return wire.ClassBody
 	case errors.As(err, &dnsAnswer):
-		return ErrDNS
+		return wire.ClassDNS
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		return ErrTimeout
+		return wire.ClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return ErrRefused
+		return wire.ClassRefused
 	case errors.As(err, &dnsErr):
-		return ErrDNS
+		return wire.ClassDNS
 	case isTLSError(err):
-		return ErrTLS
+		return wire.ClassTLS
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return ErrUnreachable
+		return wire.ClassUnreachable
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
 		// The peer closed the connection before a whole answer: a server
 		// that accepts and hangs up is as broken as one that resets.
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return ErrReset
+		return wire.ClassReset
 	}
-	return ErrOther
+	return wire.ClassOther
 }
 
 // isTLSError reports errors of the TLS handshake or of certificate

@@ -11,6 +11,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Survey mode: a probe that moves (a field officer's laptop, a vehicle)
@@ -35,7 +37,7 @@ const (
 
 // gpsFix is one position gpsd reported.
 type gpsFix struct {
-	Location
+	wire.Location
 	// Time is the receiver's time of the fix; zero when gpsd sent none.
 	Time time.Time
 	// Received is the probe's clock when the report arrived. A fix's age
@@ -85,7 +87,7 @@ func gpsBackoff(failures int) time.Duration {
 // location is where a result was measured: the latest gps fix when it is
 // at most gpsMaxAge old, else the configured location, else nil (the
 // collector then places the result where the probe is registered).
-func (p *Probe) location() *Location {
+func (p *Probe) location() *wire.Location {
 	if l := p.gps.fresh(); l != nil {
 		return l
 	}
@@ -98,7 +100,7 @@ func (p *Probe) location() *Location {
 
 // fresh returns a copy of the latest fix's position when it is at most
 // gpsMaxAge old, else nil.
-func (g *gpsClient) fresh() *Location {
+func (g *gpsClient) fresh() *wire.Location {
 	if g == nil {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/internal/gpsfake"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // surveyDrive is a drive across two kecamatan, replayed by gpsfake.
@@ -24,8 +25,8 @@ func TestParseGPSReport(t *testing.T) {
 		wantErr    string
 	}{
 		{"3D fix", `{"class":"TPV","device":"/dev/pts/1","mode":3,"time":"2026-11-27T03:00:07.000Z","lat":0.255833333,"lon":100.510000000,"altHAE":30.0}`,
-			&gpsFix{Location: Location{Lat: 0.255833, Lon: 100.51}, Time: time.Date(2026, 11, 27, 3, 0, 7, 0, time.UTC)}, ""},
-		{"2D fix without time", `{"class":"TPV","mode":2,"lat":-6.1200004,"lon":106.15}`, &gpsFix{Location: Location{Lat: -6.12, Lon: 106.15}}, ""},
+			&gpsFix{Location: wire.Location{Lat: 0.255833, Lon: 100.51}, Time: time.Date(2026, 11, 27, 3, 0, 7, 0, time.UTC)}, ""},
+		{"2D fix without time", `{"class":"TPV","mode":2,"lat":-6.1200004,"lon":106.15}`, &gpsFix{Location: wire.Location{Lat: -6.12, Lon: 106.15}}, ""},
 		{"no fix", `{"class":"TPV","mode":1,"time":"2026-11-27T03:00:07.000Z"}`, nil, ""},
 		{"mode without position", `{"class":"TPV","mode":3}`, nil, ""},
 		{"mode unknown", `{"class":"TPV","mode":0,"lat":1,"lon":2}`, nil, ""},
@@ -61,14 +62,14 @@ func TestParseGPSReport(t *testing.T) {
 // location, else none; a fix older than gpsMaxAge does not count.
 func TestProbeLocation(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	fixed := &Location{Lat: -6.31, Lon: 106.10}
-	fix := &gpsFix{Location: Location{Lat: 0.25, Lon: 100.45}}
+	fixed := &wire.Location{Lat: -6.31, Lon: 106.10}
+	fix := &gpsFix{Location: wire.Location{Lat: 0.25, Lon: 100.45}}
 	tests := []struct {
 		name  string
-		fixed *Location
+		fixed *wire.Location
 		gps   bool
 		age   time.Duration // of the fix; -1: no fix yet
-		want  *Location
+		want  *wire.Location
 	}{
 		{"no gps, no location", nil, false, 0, nil},
 		{"no gps", fixed, false, 0, fixed},

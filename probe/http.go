@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 const (
@@ -172,7 +174,7 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 
 // Run sends the request once. Phases come from the last request of a
 // redirect chain, and the certificate is that of the last response.
-func (c *httpChecker) Run(ctx context.Context, log *slog.Logger) Result {
+func (c *httpChecker) Run(ctx context.Context, log *slog.Logger) wire.Result {
 	start := time.Now()
 	r := startResult(c.cc, start)
 	var err error

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // deadAddr is a loopback address where nothing listens.
@@ -28,7 +30,7 @@ func deadAddr(t *testing.T) string {
 }
 
 // runCheck runs c under timeout as the scheduler would.
-func runCheck(t *testing.T, c Checker, timeout time.Duration) Result {
+func runCheck(t *testing.T, c Checker, timeout time.Duration) wire.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
@@ -107,21 +109,21 @@ func TestHTTPChecker(t *testing.T) {
 		timeout    time.Duration
 		wantOK     bool
 		wantStatus int
-		wantClass  string
+		wantClass  wire.ErrorClass
 		wantErr    string
 		wantPhases []string
 	}{
 		{name: "ok", target: srv.URL + "/ok", wantOK: true, wantStatus: 200, wantPhases: []string{"connect", "processing", "transfer"}},
 		{name: "redirect followed", target: srv.URL + "/moved", wantOK: true, wantStatus: 200, wantPhases: []string{"connect", "processing", "transfer"}},
-		{name: "status 500", target: srv.URL + "/fail", wantStatus: 500, wantClass: ErrStatus},
+		{name: "status 500", target: srv.URL + "/fail", wantStatus: 500, wantClass: wire.ClassStatus},
 		{name: "500 listed as valid", target: srv.URL + "/fail", opts: &HTTPOptions{ValidStatusCodes: []int{500}}, wantOK: true, wantStatus: 500},
-		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: ErrRefused},
-		{name: "timeout", target: srv.URL + "/slow", timeout: 100 * time.Millisecond, wantClass: ErrTimeout},
-		{name: "redirects beyond the limit", target: srv.URL + "/loop", wantStatus: 302, wantClass: ErrStatus, wantErr: "max_redirects (10)"},
-		{name: "redirect not followed", target: srv.URL + "/moved", opts: &HTTPOptions{MaxRedirects: intp(0)}, wantStatus: 301, wantClass: ErrStatus},
+		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: wire.ClassRefused},
+		{name: "timeout", target: srv.URL + "/slow", timeout: 100 * time.Millisecond, wantClass: wire.ClassTimeout},
+		{name: "redirects beyond the limit", target: srv.URL + "/loop", wantStatus: 302, wantClass: wire.ClassStatus, wantErr: "max_redirects (10)"},
+		{name: "redirect not followed", target: srv.URL + "/moved", opts: &HTTPOptions{MaxRedirects: intp(0)}, wantStatus: 301, wantClass: wire.ClassStatus},
 		{name: "redirect not followed, valid", target: srv.URL + "/moved", opts: &HTTPOptions{MaxRedirects: intp(0), ValidStatusCodes: []int{301}}, wantOK: true, wantStatus: 301},
-		{name: "body must not match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyMatches: []string{`(?i)pemeliharaan`}}, wantStatus: 200, wantClass: ErrBody, wantErr: "pemeliharaan"},
-		{name: "body must match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyNotMatches: []string{`Selamat datang`}}, wantStatus: 200, wantClass: ErrBody},
+		{name: "body must not match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyMatches: []string{`(?i)pemeliharaan`}}, wantStatus: 200, wantClass: wire.ClassBody, wantErr: "pemeliharaan"},
+		{name: "body must match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyNotMatches: []string{`Selamat datang`}}, wantStatus: 200, wantClass: wire.ClassBody},
 		{name: "body regexes pass", target: srv.URL + "/ok", opts: &HTTPOptions{FailIfBodyMatches: []string{"error"}, FailIfBodyNotMatches: []string{"^jangkau"}}, wantOK: true, wantStatus: 200},
 		{name: "method headers body", target: srv.URL + "/echo", opts: &HTTPOptions{Method: "POST", Body: "a=1", Headers: map[string]string{"X-Key": "k1", "Host": "portal.test"},
 			FailIfBodyNotMatches: []string{`^POST /echo host=portal.test x-key=k1 ua=jangkau-probe/0 body=a=1$`}}, wantOK: true, wantStatus: 200},
@@ -130,14 +132,14 @@ func TestHTTPChecker(t *testing.T) {
 		{name: "https", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile}}, wantOK: true, wantStatus: 200,
 			wantPhases: []string{"connect", "tls", "processing", "transfer", certExpiryPhase}},
 		{name: "https server_name", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}}, wantOK: true, wantStatus: 200},
-		{name: "https wrong server_name", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile, ServerName: "other.test"}}, wantClass: ErrTLS},
-		{name: "https unknown CA", target: valid.URL + "/ok", wantClass: ErrTLS},
-		{name: "https expired", target: expired.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile}}, wantClass: ErrTLS, wantErr: "expired"},
+		{name: "https wrong server_name", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile, ServerName: "other.test"}}, wantClass: wire.ClassTLS},
+		{name: "https unknown CA", target: valid.URL + "/ok", wantClass: wire.ClassTLS},
+		{name: "https expired", target: expired.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile}}, wantClass: wire.ClassTLS, wantErr: "expired"},
 		{name: "https expired, not verified", target: expired.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{InsecureSkipVerify: true}}, wantOK: true, wantStatus: 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cc := CheckConfig{Name: tc.name, Kind: KindHTTP, Target: tc.target, Service: "svc", Timeout: 5 * time.Second, HTTP: tc.opts}
+			cc := CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Service: "svc", Timeout: 5 * time.Second, HTTP: tc.opts}
 			c, err := newHTTPCheckerFrom(cc)
 			if err != nil {
 				t.Fatal(err)
@@ -157,7 +159,7 @@ func TestHTTPChecker(t *testing.T) {
 			if !strings.Contains(r.Error, tc.wantErr) {
 				t.Errorf("error %q, want it to contain %q", r.Error, tc.wantErr)
 			}
-			if r.Check != tc.name || r.Kind != KindHTTP || r.Target != tc.target || r.Service != "svc" || r.Seq != 0 {
+			if r.Check != tc.name || r.Kind != wire.KindHTTP || r.Target != tc.target || r.Service != "svc" || r.Seq != 0 {
 				t.Errorf("identity fields wrong: %+v", r)
 			}
 			if !tc.wantOK && r.Error == "" {
@@ -205,7 +207,7 @@ func TestHTTPChecker(t *testing.T) {
 func TestHTTPKeepAlive(t *testing.T) {
 	srv := httptest.NewServer(testMux())
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "ka", Kind: KindHTTP, Target: srv.URL + "/echo", HTTP: &HTTPOptions{KeepAlive: true}})
+	c, err := newHTTPCheckerFrom(CheckConfig{Name: "ka", Kind: wire.KindHTTP, Target: srv.URL + "/echo", HTTP: &HTTPOptions{KeepAlive: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +241,7 @@ func TestHTTPConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newHTTPChecker(CheckConfig{Name: "x", Kind: KindHTTP, Target: "http://127.0.0.1:1/", HTTP: &tc.opts})
+			_, err := newHTTPChecker(CheckConfig{Name: "x", Kind: wire.KindHTTP, Target: "http://127.0.0.1:1/", HTTP: &tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -264,7 +266,7 @@ func TestHTTPProcessingAccuracy(t *testing.T) {
 		served <- time.Since(start)
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "acc", Kind: KindHTTP, Target: srv.URL})
+	c, err := newHTTPCheckerFrom(CheckConfig{Name: "acc", Kind: wire.KindHTTP, Target: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // The Transport path: checks with proxy_url or keep_alive need what only
@@ -44,7 +46,7 @@ func (c *httpChecker) newClient(proxy *url.URL, keepAlive bool) *http.Client {
 }
 
 // runClient is Run through c.client, with phases from httptrace.
-func (c *httpChecker) runClient(ctx context.Context, r *Result) error {
+func (c *httpChecker) runClient(ctx context.Context, r *wire.Result) error {
 	tr := &httpTrace{}
 	var body io.Reader
 	if c.body != "" {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // The direct path: a run without proxy_url or keep_alive opens a new
@@ -73,7 +75,7 @@ func (x *httpExchange) close() {
 
 // runDirect is Run without a Transport. It follows redirects like
 // net/http's Client (see nextHop) and reports the last hop's phases.
-func (c *httpChecker) runDirect(ctx context.Context, r *Result) error {
+func (c *httpChecker) runDirect(ctx context.Context, r *wire.Result) error {
 	req := c.firstRequest()
 	var x httpExchange
 	rs := redirectState{includeBody: true}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // viaTransport is c made to run through net/http's Transport without
@@ -109,13 +111,13 @@ func TestHTTPPathsAgree(t *testing.T) {
 		target    string
 		opts      *HTTPOptions
 		wantOK    bool
-		wantClass string
+		wantClass wire.ErrorClass
 		wantErr   string
 	}{
 		{name: "ok", target: srv.URL + "/ok", wantOK: true},
 		{name: "https", target: secure.URL + "/ok", opts: &HTTPOptions{TLS: tlsOpts}, wantOK: true},
 		{name: "http to https", target: srv.URL + "/to-https", opts: &HTTPOptions{TLS: tlsOpts}, wantOK: true},
-		{name: "http to https, unknown CA", target: srv.URL + "/to-https", wantClass: ErrTLS},
+		{name: "http to https, unknown CA", target: srv.URL + "/to-https", wantClass: wire.ClassTLS},
 		{name: "gzip body regex", target: srv.URL + "/gzip", opts: &HTTPOptions{FailIfBodyNotMatches: []string{"^Selamat datang"}}, wantOK: true},
 		{name: "gzip, empty", target: srv.URL + "/gzip-empty", opts: &HTTPOptions{FailIfBodyMatches: []string{"x"}}, wantOK: true},
 		{name: "own Accept-Encoding", target: srv.URL + "/gzip", opts: &HTTPOptions{Headers: map[string]string{"Accept-Encoding": "identity"},
@@ -125,15 +127,15 @@ func TestHTTPPathsAgree(t *testing.T) {
 		{name: "307 keeps POST and body, relative keeps Host", target: srv.URL + "/temporary", opts: &HTTPOptions{Method: "POST", Body: "a=1",
 			Headers: map[string]string{"Host": "portal.test"}, FailIfBodyNotMatches: []string{`^POST /echo host=portal.test x-key= ua=jangkau-probe/0 body=a=1$`}}, wantOK: true},
 		{name: "HEAD", target: srv.URL + "/ok", opts: &HTTPOptions{Method: "HEAD"}, wantOK: true},
-		{name: "bad Location", target: srv.URL + "/bad-location", wantClass: ErrOther, wantErr: "failed to parse Location header"},
-		{name: "redirect to ftp", target: srv.URL + "/ftp", wantClass: ErrOther, wantErr: `unsupported protocol scheme "ftp"`},
+		{name: "bad Location", target: srv.URL + "/bad-location", wantClass: wire.ClassOther, wantErr: "failed to parse Location header"},
+		{name: "redirect to ftp", target: srv.URL + "/ftp", wantClass: wire.ClassOther, wantErr: `unsupported protocol scheme "ftp"`},
 		{name: "302 without Location", target: srv.URL + "/no-location", opts: &HTTPOptions{ValidStatusCodes: []int{302}}, wantOK: true},
-		{name: "closed before answering", target: "http://" + closing + "/", wantClass: ErrReset},
-		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: ErrRefused},
+		{name: "closed before answering", target: "http://" + closing + "/", wantClass: wire.ClassReset},
+		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newHTTPCheckerFrom(CheckConfig{Name: tc.name, Kind: KindHTTP, Target: tc.target, Timeout: 5 * time.Second, HTTP: tc.opts})
+			c, err := newHTTPCheckerFrom(CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Timeout: 5 * time.Second, HTTP: tc.opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +145,7 @@ func TestHTTPPathsAgree(t *testing.T) {
 			direct, viaTr := runCheck(t, c, 5*time.Second), runCheck(t, viaTransport(t, c), 5*time.Second)
 			for _, r := range []struct {
 				path string
-				r    Result
+				r    wire.Result
 			}{{"direct", direct}, {"transport", viaTr}} {
 				if r.r.OK != tc.wantOK || r.r.ErrorClass != tc.wantClass || !strings.Contains(r.r.Error, tc.wantErr) {
 					t.Errorf("%s: ok=%v class=%q err=%q, want ok=%v class=%q err containing %q",
@@ -172,14 +174,14 @@ func TestHTTPPathsAgree(t *testing.T) {
 // refuses fails the run on both paths, and that host is never contacted.
 func TestHTTPRedirectOutsideAllow(t *testing.T) {
 	near, outside := redirectOutside(t, http.StatusMovedPermanently)
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "r", Kind: KindHTTP, Target: near.URL + "/"})
+	c, err := newHTTPCheckerFrom(CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.redirectAllowed = func(host string) bool { return host == "127.0.0.1" }
 	for _, cc := range []*httpChecker{c, viaTransport(t, c)} {
 		r := runCheck(t, cc, 5*time.Second)
-		if r.OK || r.ErrorClass != ErrOther || !strings.Contains(r.Error, `host "127.0.0.2" is outside allow`) {
+		if r.OK || r.ErrorClass != wire.ClassOther || !strings.Contains(r.Error, `host "127.0.0.2" is outside allow`) {
 			t.Errorf("transport=%v: ok=%v class=%q error %q", cc.client != nil, r.OK, r.ErrorClass, r.Error)
 		}
 		if _, ok := r.Phases["processing"]; !ok {
@@ -203,17 +205,17 @@ func TestHTTPDirectResolve(t *testing.T) {
 		addrs     []string
 		lookupErr error
 		wantOK    bool
-		wantClass string
+		wantClass wire.ErrorClass
 	}{
 		{name: "one address", addrs: []string{"127.0.0.1"}, wantOK: true},
 		{name: "first refused, second answers", addrs: []string{"127.0.0.3", "127.0.0.1"}, wantOK: true},
-		{name: "all refused", addrs: []string{"127.0.0.3"}, wantClass: ErrRefused},
-		{name: "no such host", lookupErr: &net.DNSError{Err: "no such host", Name: "portal.test", IsNotFound: true}, wantClass: ErrDNS},
-		{name: "no addresses", addrs: []string{}, wantClass: ErrDNS},
+		{name: "all refused", addrs: []string{"127.0.0.3"}, wantClass: wire.ClassRefused},
+		{name: "no such host", lookupErr: &net.DNSError{Err: "no such host", Name: "portal.test", IsNotFound: true}, wantClass: wire.ClassDNS},
+		{name: "no addresses", addrs: []string{}, wantClass: wire.ClassDNS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newHTTPCheckerFrom(CheckConfig{Name: "n", Kind: KindHTTP, Target: "http://portal.test:" + port + "/echo",
+			c, err := newHTTPCheckerFrom(CheckConfig{Name: "n", Kind: wire.KindHTTP, Target: "http://portal.test:" + port + "/echo",
 				HTTP: &HTTPOptions{FailIfBodyNotMatches: []string{"host=portal.test:" + port}}})
 			if err != nil {
 				t.Fatal(err)
@@ -255,12 +257,12 @@ func TestHTTPDirectCancel(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "c", Kind: KindHTTP, Target: srv.URL})
+	c, err := newHTTPCheckerFrom(CheckConfig{Name: "c", Kind: wire.KindHTTP, Target: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := c.Run(ctx, discard)
-	if r.OK || r.ErrorClass != ErrOther || !strings.Contains(r.Error, "context canceled") {
+	if r.OK || r.ErrorClass != wire.ClassOther || !strings.Contains(r.Error, "context canceled") {
 		t.Errorf("ok=%v class=%q error %q, want a cancelled run", r.OK, r.ErrorClass, r.Error)
 	}
 }
@@ -268,11 +270,11 @@ func TestHTTPDirectCancel(t *testing.T) {
 // TestHTTPTLSConfigShared: checks without TLS options share one config,
 // and plain http targets build none of their own.
 func TestHTTPTLSConfigShared(t *testing.T) {
-	a, err := newHTTPCheckerFrom(CheckConfig{Name: "a", Kind: KindHTTP, Target: "http://127.0.0.1/"})
+	a, err := newHTTPCheckerFrom(CheckConfig{Name: "a", Kind: wire.KindHTTP, Target: "http://127.0.0.1/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newHTTPCheckerFrom(CheckConfig{Name: "b", Kind: KindHTTP, Target: "https://portal.test/"})
+	b, err := newHTTPCheckerFrom(CheckConfig{Name: "b", Kind: wire.KindHTTP, Target: "https://portal.test/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +300,7 @@ func BenchmarkHTTPCheck(b *testing.B) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "bench", Kind: KindHTTP, Target: srv.URL + "/"})
+	c, err := newHTTPCheckerFrom(CheckConfig{Name: "bench", Kind: wire.KindHTTP, Target: srv.URL + "/"})
 	if err != nil {
 		b.Fatal(err)
 	}

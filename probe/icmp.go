@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // ICMPOptions is the `icmp:` block of a check: several echo requests per
@@ -115,7 +117,7 @@ func newICMPChecker(cc CheckConfig) (Checker, error) {
 // reported, not failed on, so a map can grade it. DurationMS is the mean
 // RTT when a reply came back (what a "latency" column should show for a
 // ping), else the time the run waited.
-func (c *icmpChecker) Run(ctx context.Context, log *slog.Logger) Result {
+func (c *icmpChecker) Run(ctx context.Context, log *slog.Logger) wire.Result {
 	start := time.Now()
 	r := startResult(c.cc, start)
 	r.Phases = map[string]float64{}

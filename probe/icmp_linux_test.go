@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // allowDatagramICMP makes sure this process may open datagram ICMP
@@ -44,7 +46,7 @@ func allowDatagramICMP(t *testing.T) {
 // running as root takes, where ping_group_range allows it.
 func TestICMPUnprivileged(t *testing.T) {
 	allowDatagramICMP(t)
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second,
+	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second,
 		ICMP: &ICMPOptions{Count: 2, Interval: 20 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // needICMP skips when this process can open no ICMP socket for the
@@ -40,7 +42,7 @@ func TestICMPChecker(t *testing.T) {
 					ln.Close()
 				}
 			}
-			cc := CheckConfig{Name: tc.name, Kind: KindICMP, Target: tc.target, Timeout: 3 * time.Second, ICMP: tc.opts}
+			cc := CheckConfig{Name: tc.name, Kind: wire.KindICMP, Target: tc.target, Timeout: 3 * time.Second, ICMP: tc.opts}
 			c, err := newICMPChecker(cc)
 			if err != nil {
 				t.Fatal(err)
@@ -85,7 +87,7 @@ func TestICMPChecker(t *testing.T) {
 }
 
 func TestICMPSocketError(t *testing.T) {
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second})
+	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func TestICMPSocketError(t *testing.T) {
 	calls := 0
 	c.(*icmpChecker).sockMode = func(bool) (bool, error) { calls++; return false, noSocket }
 	r := runCheck(t, c, 2*time.Second)
-	if r.OK || r.ErrorClass != ErrOther || !strings.Contains(r.Error, "cannot open an ICMP socket") {
+	if r.OK || r.ErrorClass != wire.ClassOther || !strings.Contains(r.Error, "cannot open an ICMP socket") {
 		t.Errorf("got ok=%v class=%q err=%q, want the socket error, class other", r.OK, r.ErrorClass, r.Error)
 	}
 	runCheck(t, c, 2*time.Second)
@@ -104,7 +106,7 @@ func TestICMPSocketError(t *testing.T) {
 
 func TestICMPResolve(t *testing.T) {
 	needICMP(t, false)
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: KindICMP, Target: "gateway.test", Timeout: 2 * time.Second,
+	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "gateway.test", Timeout: 2 * time.Second,
 		ICMP: &ICMPOptions{Count: 1, IPProtocol: "ip4"}})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +141,7 @@ func TestICMPConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newICMPChecker(CheckConfig{Name: "x", Kind: KindICMP, Target: tc.target, Timeout: 2 * time.Second, ICMP: tc.opts})
+			_, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: tc.target, Timeout: 2 * time.Second, ICMP: tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // The HTTP side of the uploader: encode a batch, post it, read the answer.
@@ -19,7 +21,7 @@ import (
 // errTooLarge marks a 413 answer: the batch, not the link, is at fault.
 var errTooLarge = errors.New("batch too large")
 
-func encodeBatch(b Batch) ([]byte, error) {
+func encodeBatch(b wire.Batch) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(b); err != nil {
@@ -32,7 +34,7 @@ func encodeBatch(b Batch) ([]byte, error) {
 }
 
 // post sends one encoded batch and decodes a 200 answer.
-func (u *Uploader) post(ctx context.Context, body []byte) (*IngestResponse, error) {
+func (u *Uploader) post(ctx context.Context, body []byte) (*wire.IngestResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func (u *Uploader) post(ctx context.Context, body []byte) (*IngestResponse, erro
 	default:
 		return nil, answerError(resp)
 	}
-	var ans IngestResponse
+	var ans wire.IngestResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&ans); err != nil {
 		return nil, &recoverableError{err: fmt.Errorf("decode collector answer: %w", err)}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -95,11 +96,11 @@ func oldestAge(oldest, now time.Time) float64 {
 }
 
 // result counts a check run and makes it the check's latest result.
-func (m *metrics) result(r Result) {
+func (m *metrics) result(r wire.Result) {
 	if m == nil || !m.results.record(r) || r.OK {
 		return
 	}
-	m.failures.WithLabelValues(r.Check, r.ErrorClass).Inc()
+	m.failures.WithLabelValues(r.Check, string(r.ErrorClass)).Inc()
 }
 
 // retain drops every series of the checks not in names, the checks

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -19,11 +20,11 @@ func TestResultGaugesBlackboxNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	m.result(Result{Time: start, Check: "portal", Kind: KindHTTP, Target: "https://a/", OK: true, DurationMS: 250, StatusCode: 200,
+	m.result(wire.Result{Time: start, Check: "portal", Kind: wire.KindHTTP, Target: "https://a/", OK: true, DurationMS: 250, StatusCode: 200,
 		Phases: map[string]float64{"resolve": 5, "connect": 20, "processing": 200, "transfer": 25, "cert_expiry_days": 30}})
-	m.result(Result{Time: start, Check: "gw", Kind: KindICMP, Target: "10.0.0.1", OK: true, DurationMS: 2000,
+	m.result(wire.Result{Time: start, Check: "gw", Kind: wire.KindICMP, Target: "10.0.0.1", OK: true, DurationMS: 2000,
 		Phases: map[string]float64{"rtt_min": 10, "rtt_avg": 12, "rtt_max": 15, "rtt_stddev": 2, "sent": 3, "received": 2, "loss": 0.33}})
-	m.result(Result{Time: start, Check: "ns", Kind: KindDNS, Target: "10.0.0.53", OK: false, DurationMS: 40, ErrorClass: ErrTimeout})
+	m.result(wire.Result{Time: start, Check: "ns", Kind: wire.KindDNS, Target: "10.0.0.53", OK: false, DurationMS: 40, ErrorClass: wire.ClassTimeout})
 
 	tests := []struct {
 		name   string
@@ -55,7 +56,7 @@ func TestResultGaugesBlackboxNames(t *testing.T) {
 	}
 
 	// A catalogue moves the check to another target: the old series go.
-	m.result(Result{Time: start, Check: "portal", Kind: KindHTTP, Target: "https://b/", OK: true, StatusCode: 200})
+	m.result(wire.Result{Time: start, Check: "portal", Kind: wire.KindHTTP, Target: "https://b/", OK: true, StatusCode: 200})
 	mfs, _ := reg.Gather()
 	for _, mf := range mfs {
 		for _, s := range mf.GetMetric() {

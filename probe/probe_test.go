@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,13 +43,13 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 
 	cfg := &Config{
 		ID: "pdg-01", Collector: collector.URL, Token: "tok",
-		Location:    &Location{Lat: -6.31, Lon: 106.10},
+		Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
 		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks: []CheckConfig{
-			{Name: "portal", Kind: KindHTTP, Target: target.URL + "/", Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"},
-			{Name: "gateway", Kind: KindTCP, Target: ln.Addr().String(), Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond},
+			{Name: "portal", Kind: wire.KindHTTP, Target: target.URL + "/", Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"},
+			{Name: "gateway", Kind: wire.KindTCP, Target: ln.Addr().String(), Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond},
 		},
 	}
 	reg := prometheus.NewRegistry()
@@ -93,8 +94,8 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 		}
 	}
 
-	checks := gathered(t, reg, "jangkau_probe_checks_total", "check", "portal", "kind", KindHTTP, "result", "success") +
-		gathered(t, reg, "jangkau_probe_checks_total", "check", "gateway", "kind", KindTCP, "result", "success")
+	checks := gathered(t, reg, "jangkau_probe_checks_total", "check", "portal", "kind", wire.KindHTTP, "result", "success") +
+		gathered(t, reg, "jangkau_probe_checks_total", "check", "gateway", "kind", wire.KindTCP, "result", "success")
 	if checks != float64(last) {
 		t.Errorf("checks_total %v, want %d (one per spooled result)", checks, last)
 	}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Scheduler runs each check on its own goroutine, at fixed slots, under a
@@ -31,7 +33,7 @@ import (
 type Scheduler struct {
 	seed string // the probe's id
 	log  *slog.Logger
-	sink func(Result)
+	sink func(wire.Result)
 	sem  chan struct{}
 
 	mu      sync.Mutex
@@ -52,7 +54,7 @@ type scheduledCheck struct {
 // NewScheduler returns a scheduler for probe id that runs at most
 // concurrency checks at once and hands every result to sink. sink is called from the check's
 // goroutine, so a slow sink delays that check (never its slots).
-func NewScheduler(id string, log *slog.Logger, concurrency int, sink func(Result)) *Scheduler {
+func NewScheduler(id string, log *slog.Logger, concurrency int, sink func(wire.Result)) *Scheduler {
 	if concurrency < 1 {
 		concurrency = 1
 	}
@@ -241,7 +243,7 @@ func (s *Scheduler) runAndSink(ctx context.Context, sc *scheduledCheck, ended ch
 
 // runOne runs a check under its timeout. A panicking checker breaks its
 // contract; it becomes a failed result rather than a dead probe.
-func (s *Scheduler) runOne(ctx context.Context, sc *scheduledCheck) (r Result) {
+func (s *Scheduler) runOne(ctx context.Context, sc *scheduledCheck) (r wire.Result) {
 	ctx, cancel := context.WithTimeout(ctx, sc.cc.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -284,7 +286,7 @@ const slotGrain = 250 * time.Millisecond
 
 // grainOf is the offset grid of a kind of check (0: none).
 func grainOf(kind string) time.Duration {
-	if kind == KindICMP {
+	if kind == wire.KindICMP {
 		return slotGrain
 	}
 	return 0

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // fakeChecker takes a fixed time and counts how many of its runs, and of
@@ -30,7 +32,7 @@ func (g *gauge) inc() {
 	}
 }
 
-func (f *fakeChecker) Run(ctx context.Context, _ *slog.Logger) Result {
+func (f *fakeChecker) Run(ctx context.Context, _ *slog.Logger) wire.Result {
 	start := time.Now()
 	if n := f.running.Add(1); n > f.maxSelf.Load() {
 		f.maxSelf.Store(n)
@@ -59,19 +61,19 @@ func (f *fakeChecker) Run(ctx context.Context, _ *slog.Logger) Result {
 // collect is a sink that keeps results.
 type collect struct {
 	mu sync.Mutex
-	rs []Result
+	rs []wire.Result
 }
 
-func (c *collect) sink(r Result) {
+func (c *collect) sink(r wire.Result) {
 	c.mu.Lock()
 	c.rs = append(c.rs, r)
 	c.mu.Unlock()
 }
 
-func (c *collect) byCheck(name string) []Result {
+func (c *collect) byCheck(name string) []wire.Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Result
+	var out []wire.Result
 	for _, r := range c.rs {
 		if r.Check == name {
 			out = append(out, r)
@@ -82,7 +84,7 @@ func (c *collect) byCheck(name string) []Result {
 
 func TestSchedulerSlots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "portal", Kind: KindHTTP, Interval: 10 * time.Second, Timeout: 2 * time.Second}
+		cc := CheckConfig{Name: "portal", Kind: wire.KindHTTP, Interval: 10 * time.Second, Timeout: 2 * time.Second}
 		f := &fakeChecker{cc: cc, took: 300 * time.Millisecond}
 		var got collect
 		s := NewScheduler("p1", discard, 4, got.sink)
@@ -112,7 +114,7 @@ func TestSchedulerSlots(t *testing.T) {
 
 func TestSchedulerSlowCheckSkipsSlots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "slow", Kind: KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+		cc := CheckConfig{Name: "slow", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
 		f := &fakeChecker{cc: cc, took: 25 * time.Second, ignoreCtx: true}
 		var got collect
 		s := NewScheduler("p1", discard, 4, got.sink)
@@ -144,7 +146,7 @@ func TestSchedulerConcurrencyBound(t *testing.T) {
 		s := NewScheduler("p1", discard, 3, got.sink)
 		var fakes []*fakeChecker
 		for i := range 20 {
-			cc := CheckConfig{Name: fmt.Sprintf("c%02d", i), Kind: KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+			cc := CheckConfig{Name: fmt.Sprintf("c%02d", i), Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
 			f := &fakeChecker{cc: cc, took: 4 * time.Second, global: &g}
 			fakes = append(fakes, f)
 			s.Add(cc, f)
@@ -166,7 +168,7 @@ func TestSchedulerConcurrencyBound(t *testing.T) {
 
 func TestSchedulerShutdownWaitsAndDropsCutRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "long", Kind: KindTCP, Interval: 10 * time.Second, Timeout: 9 * time.Second}
+		cc := CheckConfig{Name: "long", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 9 * time.Second}
 		f := &fakeChecker{cc: cc, took: 8 * time.Second}
 		var got collect
 		s := NewScheduler("p1", discard, 1, got.sink)
@@ -217,7 +219,7 @@ func TestNextSlot(t *testing.T) {
 func TestSchedulerUpdateReplacesSet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mk := func(name string, interval time.Duration, took time.Duration, g *gauge) *fakeChecker {
-			cc := CheckConfig{Name: name, Kind: KindTCP, Interval: interval, Timeout: interval * 9 / 10}
+			cc := CheckConfig{Name: name, Kind: wire.KindTCP, Interval: interval, Timeout: interval * 9 / 10}
 			return &fakeChecker{cc: cc, took: took, global: g}
 		}
 		var bGauge gauge
@@ -288,7 +290,7 @@ func TestSchedulerUpdateReplacesSet(t *testing.T) {
 
 // assertSlots checks that the OK results of cc in [from, to) (zero: open)
 // sit on cc's slots, one interval apart.
-func assertSlots(t *testing.T, rs []Result, cc CheckConfig, from, to time.Time) {
+func assertSlots(t *testing.T, rs []wire.Result, cc CheckConfig, from, to time.Time) {
 	t.Helper()
 	offset := spread("p1\x00"+cc.Name, cc.Interval, grainOf(cc.Kind))
 	var prev time.Time
@@ -336,7 +338,7 @@ func TestSpreadGrid(t *testing.T) {
 	if !fine {
 		t.Error("every offset of a 2s interval is on the grid; short intervals should keep fine offsets")
 	}
-	if grainOf(KindHTTP) != 0 || grainOf(KindICMP) != slotGrain {
-		t.Errorf("grains: http %s, icmp %s; only icmp, kernel-stamped, may start on the grid", grainOf(KindHTTP), grainOf(KindICMP))
+	if grainOf(wire.KindHTTP) != 0 || grainOf(wire.KindICMP) != slotGrain {
+		t.Errorf("grains: http %s, icmp %s; only icmp, kernel-stamped, may start on the grid", grainOf(wire.KindHTTP), grainOf(wire.KindICMP))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // record is the scheduler's sink: attach the location, quantize, count,
@@ -12,7 +14,7 @@ import (
 // {reason="queue_full"}), and the spool's writer logs it. The result is
 // durable once the writer's next group commit returns; Uploader.Flush
 // runs Spool.Sync first, so shutdown leaves nothing in memory.
-func (p *Probe) record(r Result) {
+func (p *Probe) record(r wire.Result) {
 	if r.Location == nil {
 		r.Location = p.location()
 	}
@@ -28,7 +30,7 @@ func (p *Probe) record(r Result) {
 // time to the millisecond. The nanosecond digits a clock gives are noise
 // that gzip cannot compress: they cost about 13 B per result on the wire
 // (BenchmarkBatchBytes: 50 B/result unrounded, 37 B rounded).
-func quantize(r *Result) {
+func quantize(r *wire.Result) {
 	r.Time = r.Time.Truncate(time.Millisecond)
 	r.DurationMS = roundMicro(r.DurationMS)
 	for k, v := range r.Phases {

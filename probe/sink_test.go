@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -35,7 +36,7 @@ func TestSinkNeverBlocksOnASlowDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := &Location{Lat: -6.1, Lon: 106.1}
+	loc := &wire.Location{Lat: -6.1, Lon: 106.1}
 	p := &Probe{cfg: &Config{Location: loc}, log: discard, spool: s, metrics: m}
 
 	p.record(results(1)[0])
@@ -62,7 +63,7 @@ func TestSinkNeverBlocksOnASlowDisk(t *testing.T) {
 	if got := gathered(t, reg, "jangkau_probe_spool_dropped_total", "reason", "queue_full"); got != n-queueLen {
 		t.Errorf("dropped_total{queue_full} = %v, want %d", got, n-queueLen)
 	}
-	if got := gathered(t, reg, "jangkau_probe_checks_total", "check", "c1", "kind", KindTCP, "result", "failure"); got != 1 {
+	if got := gathered(t, reg, "jangkau_probe_checks_total", "check", "c1", "kind", wire.KindTCP, "result", "failure"); got != 1 {
 		t.Errorf("a dropped run is still a run: checks_total %v, want 1", got)
 	}
 	close(release)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -53,7 +54,7 @@ type Spool struct {
 	added chan struct{} // one pending wake-up for the uploader
 
 	// The writer goroutine's channels and the drop counters: spoolqueue.go.
-	queue   chan *Result // pointers: an idle queue of 4096 costs 32 KiB, not 0.7 MiB
+	queue   chan *wire.Result // pointers: an idle queue of 4096 costs 32 KiB, not 0.7 MiB
 	syncReq chan chan struct{}
 	// groupFull tells a gathering writer that a full group is queued.
 	groupFull chan struct{}
@@ -138,7 +139,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // transaction, then drops the oldest results if a bound is exceeded. It
 // returns the seqs; the caller's results are not modified. Checks use
 // Offer instead, which never waits.
-func (s *Spool) Add(rs ...Result) ([]uint64, error) {
+func (s *Spool) Add(rs ...wire.Result) ([]uint64, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}

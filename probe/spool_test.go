@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/wire"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -25,15 +26,15 @@ func openSpool(t *testing.T, dir string, opts ...SpoolOption) *Spool {
 	return s
 }
 
-func results(n int) []Result {
-	rs := make([]Result, n)
+func results(n int) []wire.Result {
+	rs := make([]wire.Result, n)
 	for i := range rs {
-		rs[i] = Result{Time: time.Date(2026, 11, 27, 8, 0, i, 0, time.UTC), Check: fmt.Sprintf("c%d", i), Kind: KindTCP, Target: "127.0.0.1:1", OK: i%2 == 0}
+		rs[i] = wire.Result{Time: time.Date(2026, 11, 27, 8, 0, i, 0, time.UTC), Check: fmt.Sprintf("c%d", i), Kind: wire.KindTCP, Target: "127.0.0.1:1", OK: i%2 == 0}
 	}
 	return rs
 }
 
-func seqsOf(rs []Result) []uint64 {
+func seqsOf(rs []wire.Result) []uint64 {
 	var seqs []uint64
 	for _, r := range rs {
 		seqs = append(seqs, r.Seq)
@@ -261,7 +262,7 @@ func TestSpoolAgeBound(t *testing.T) {
 	quiet := SpoolLogger(discard)
 	s := openSpool(t, dir, limits, clock, quiet)
 
-	at := func(t0 time.Time, n int) []Result { // n results, a minute apart from t0
+	at := func(t0 time.Time, n int) []wire.Result { // n results, a minute apart from t0
 		rs := results(n)
 		for i := range rs {
 			rs[i].Time = t0.Add(time.Duration(i) * time.Minute)

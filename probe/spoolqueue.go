@@ -3,6 +3,8 @@ package probe
 import (
 	"errors"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // ErrSpoolQueueFull is returned by Offer when the writer is that far
@@ -19,7 +21,7 @@ const queueFullLogEvery = 10 * time.Second
 // Offer queues r for the writer goroutine and returns at once: a check
 // never waits for the disk. When the queue is full r is dropped and
 // counted; it never gets a seq, so the collector sees no gap for it.
-func (s *Spool) Offer(r Result) error {
+func (s *Spool) Offer(r wire.Result) error {
 	select {
 	case <-s.stop:
 		return ErrSpoolClosed
@@ -57,7 +59,7 @@ func (s *Spool) Sync() {
 func (s *Spool) Lost() uint64 { return s.lost.Load() }
 
 func (s *Spool) startWriter() {
-	s.queue = make(chan *Result, max(s.opt.queueLen, 1))
+	s.queue = make(chan *wire.Result, max(s.opt.queueLen, 1))
 	s.syncReq = make(chan chan struct{})
 	s.groupFull = make(chan struct{}, 1)
 	s.stop = make(chan struct{})
@@ -70,7 +72,7 @@ func (s *Spool) startWriter() {
 // queue before it is answered.
 func (s *Spool) write() {
 	defer close(s.stopped)
-	batch := make([]Result, 0, maxGroup)
+	batch := make([]wire.Result, 0, maxGroup)
 	var lastLog time.Time
 	var logged uint64
 	for {
@@ -131,7 +133,7 @@ func (s *Spool) gather() (reply chan struct{}, stopping bool) {
 }
 
 // collect adds what is queued now to batch, up to maxGroup.
-func (s *Spool) collect(batch []Result) []Result {
+func (s *Spool) collect(batch []wire.Result) []wire.Result {
 	for len(batch) < maxGroup {
 		select {
 		case r := <-s.queue:
@@ -144,7 +146,7 @@ func (s *Spool) collect(batch []Result) []Result {
 }
 
 // commit stores one group; a failure loses it, counted and logged.
-func (s *Spool) commit(batch []Result) {
+func (s *Spool) commit(batch []wire.Result) {
 	if s.opt.beforeCommit != nil {
 		s.opt.beforeCommit()
 	}

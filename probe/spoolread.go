@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jangkau/jangkau/wire"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -13,7 +14,7 @@ import (
 
 // Take returns the oldest max results, lowest seq first, without removing
 // them.
-func (s *Spool) Take(max int) ([]Result, error) {
+func (s *Spool) Take(max int) ([]wire.Result, error) {
 	rs, _, err := s.take(max, math.MaxInt)
 	return rs, err
 }
@@ -21,7 +22,7 @@ func (s *Spool) Take(max int) ([]Result, error) {
 // take returns the oldest results, at most max of them and, but for the
 // first, at most maxBytes of JSON with one separator each. more reports
 // that a bound stopped it with results left behind.
-func (s *Spool) take(max, maxBytes int) (rs []Result, more bool, err error) {
+func (s *Spool) take(max, maxBytes int) (rs []wire.Result, more bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketResults).Cursor()
 		size := 0
@@ -31,7 +32,7 @@ func (s *Spool) take(max, maxBytes int) (rs []Result, more bool, err error) {
 				more = true
 				return nil
 			}
-			var r Result
+			var r wire.Result
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode seq %d: %w", binary.BigEndian.Uint64(k), err)
 			}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // TCPOptions is the `tcp:` block of a check. The keys are
@@ -62,7 +64,7 @@ func newTCPChecker(cc CheckConfig) (Checker, error) {
 // Run connects once. For a host name, the connect phase includes name
 // resolution. With TLS, the "tls" phase is the handshake and the leaf's
 // days to expiry are reported as cert_expiry_days.
-func (c *tcpChecker) Run(ctx context.Context, log *slog.Logger) Result {
+func (c *tcpChecker) Run(ctx context.Context, log *slog.Logger) wire.Result {
 	start := time.Now()
 	r := startResult(c.cc, start)
 	conn, err := c.dialContext(ctx, "tcp", c.cc.Target)

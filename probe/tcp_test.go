@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestTCPChecker(t *testing.T) {
@@ -37,15 +39,15 @@ func TestTCPChecker(t *testing.T) {
 		target    string
 		dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 		wantOK    bool
-		wantClass string
+		wantClass wire.ErrorClass
 	}{
 		{name: "open", target: ln.Addr().String(), wantOK: true},
-		{name: "closed port", target: deadAddr(t), wantClass: ErrRefused},
-		{name: "unreachable", target: "127.0.0.1:9", wantClass: ErrUnreachable,
+		{name: "closed port", target: deadAddr(t), wantClass: wire.ClassRefused},
+		{name: "unreachable", target: "127.0.0.1:9", wantClass: wire.ClassUnreachable,
 			dial: func(context.Context, string, string) (net.Conn, error) {
 				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}
 			}},
-		{name: "timeout", target: "127.0.0.1:9", wantClass: ErrTimeout,
+		{name: "timeout", target: "127.0.0.1:9", wantClass: wire.ClassTimeout,
 			dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				<-ctx.Done()
 				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
@@ -53,7 +55,7 @@ func TestTCPChecker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: KindTCP, Target: tc.target})
+			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,19 +109,19 @@ func TestTCPCheckerTLS(t *testing.T) {
 		name      string
 		target    string
 		opts      *TLSOptions
-		wantClass string
+		wantClass wire.ErrorClass
 		wantErr   string
 	}{
 		{name: "valid", target: valid, opts: &TLSOptions{CAFile: pki.caFile}},
 		{name: "server name", target: valid, opts: &TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}},
-		{name: "unknown CA", target: valid, wantClass: ErrTLS},
-		{name: "expired", target: expired, opts: &TLSOptions{CAFile: pki.caFile}, wantClass: ErrTLS, wantErr: "expired"},
+		{name: "unknown CA", target: valid, wantClass: wire.ClassTLS},
+		{name: "expired", target: expired, opts: &TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassTLS, wantErr: "expired"},
 		{name: "expired, not verified", target: expired, opts: &TLSOptions{InsecureSkipVerify: true}},
-		{name: "refused", target: deadAddr(t), opts: &TLSOptions{CAFile: pki.caFile}, wantClass: ErrRefused},
+		{name: "refused", target: deadAddr(t), opts: &TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: KindTCP, Target: tc.target, TCP: &TCPOptions{TLS: true, TLSConfig: tc.opts}})
+			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target, TCP: &TCPOptions{TLS: true, TLSConfig: tc.opts}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +157,7 @@ func TestTCPConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newTCPChecker(CheckConfig{Name: "x", Kind: KindTCP, Target: "127.0.0.1:443", TCP: &tc.opts})
+			_, err := newTCPChecker(CheckConfig{Name: "x", Kind: wire.KindTCP, Target: "127.0.0.1:443", TCP: &tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -170,23 +172,23 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want string
+		want wire.ErrorClass
 	}{
 		{"nil", nil, ""},
-		{"deadline", context.DeadlineExceeded, ErrTimeout},
-		{"refused", op(syscall.ECONNREFUSED), ErrRefused},
-		{"dns", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, ErrDNS},
-		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "x.invalid", IsTimeout: true}, ErrTimeout},
-		{"host unreachable", op(syscall.EHOSTUNREACH), ErrUnreachable},
-		{"net unreachable", op(syscall.ENETUNREACH), ErrUnreachable},
-		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, ErrReset},
-		{"closed before answering", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: io.EOF}, ErrReset},
-		{"body cut short", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), ErrReset},
-		{"status", &statusError{code: 503, status: "503 Service Unavailable"}, ErrStatus},
-		{"body", &bodyError{pattern: "x", matched: true}, ErrBody},
-		{"dns answer", &dnsAnswerError{msg: "rcode SERVFAIL"}, ErrDNS},
-		{"icmp no reply", fmt.Errorf("icmp: no reply: %w", os.ErrDeadlineExceeded), ErrTimeout},
-		{"other", errors.New("boom"), ErrOther},
+		{"deadline", context.DeadlineExceeded, wire.ClassTimeout},
+		{"refused", op(syscall.ECONNREFUSED), wire.ClassRefused},
+		{"dns", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, wire.ClassDNS},
+		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "x.invalid", IsTimeout: true}, wire.ClassTimeout},
+		{"host unreachable", op(syscall.EHOSTUNREACH), wire.ClassUnreachable},
+		{"net unreachable", op(syscall.ENETUNREACH), wire.ClassUnreachable},
+		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, wire.ClassReset},
+		{"closed before answering", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: io.EOF}, wire.ClassReset},
+		{"body cut short", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), wire.ClassReset},
+		{"status", &statusError{code: 503, status: "503 Service Unavailable"}, wire.ClassStatus},
+		{"body", &bodyError{pattern: "x", matched: true}, wire.ClassBody},
+		{"dns answer", &dnsAnswerError{msg: "rcode SERVFAIL"}, wire.ClassDNS},
+		{"icmp no reply", fmt.Errorf("icmp: no reply: %w", os.ErrDeadlineExceeded), wire.ClassTimeout},
+		{"other", errors.New("boom"), wire.ClassOther},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

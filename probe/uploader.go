@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 const (
-	ingestPath    = "/api/v1/ingest"
+	ingestPath    = wire.IngestPath
 	backoffBase   = time.Second
 	backoffCap    = time.Minute
 	maxRetryAfter = 10 * time.Minute
@@ -202,7 +204,7 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 	}
 	out := batchOutcome{sent: len(rs), more: more}
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
-	body, err := encodeBatch(Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first, Results: rs})
+	body, err := encodeBatch(wire.Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first, Results: rs})
 	if err != nil {
 		return out, err
 	}
@@ -243,7 +245,7 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 
 // shrink halves the batch bounds after a 413: the collector's limits are
 // lower than its defaults. A single result too large stays too large.
-func (u *Uploader) shrink(rs []Result, body int, err error) {
+func (u *Uploader) shrink(rs []wire.Result, body int, err error) {
 	if len(rs) == 1 {
 		u.log.Error("one result is larger than the collector accepts", "seq", rs[0].Seq, "body_bytes", body, "err", err)
 		return

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jangkau/jangkau/wire"
 )
 
 // ingest is a stand-in collector that speaks the protocol minimally: it
@@ -30,7 +32,7 @@ type ingest struct {
 	mu      sync.Mutex
 	n       int
 	seen    map[uint64]int
-	batches []Batch
+	batches []wire.Batch
 	times   []time.Time
 	maxSeq  uint64
 }
@@ -58,7 +60,7 @@ func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var b Batch
+	var b wire.Batch
 	if err := json.NewDecoder(zr).Decode(&b); err != nil {
 		in.t.Errorf("decode batch: %v", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -69,7 +71,7 @@ func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.seen[res.Seq]++
 		in.maxSeq = max(in.maxSeq, res.Seq)
 	}
-	json.NewEncoder(w).Encode(IngestResponse{AckedSeq: in.maxSeq, Stored: len(b.Results)})
+	json.NewEncoder(w).Encode(wire.IngestResponse{AckedSeq: in.maxSeq, Stored: len(b.Results)})
 }
 
 func (in *ingest) requestTimes() []time.Time {
@@ -241,7 +243,7 @@ func TestUploaderBacksOffExponentially(t *testing.T) {
 
 // TestUploadBatchAnswers checks what one exchange leaves in the spool.
 func TestUploadBatchAnswers(t *testing.T) {
-	answer := func(code int, resp IngestResponse) http.HandlerFunc {
+	answer := func(code int, resp wire.IngestResponse) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(code)
 			json.NewEncoder(w).Encode(resp)
@@ -254,17 +256,17 @@ func TestUploadBatchAnswers(t *testing.T) {
 		wantErr         bool
 		wantRecoverable bool
 	}{
-		{name: "all acked", handler: answer(200, IngestResponse{AckedSeq: 3}), wantHeld: []uint64{4, 5}},
-		{name: "ack past the batch", handler: answer(200, IngestResponse{AckedSeq: 99}), wantHeld: []uint64{4, 5}},
-		{name: "partial ack", handler: answer(200, IngestResponse{AckedSeq: 1}), wantHeld: []uint64{2, 3, 4, 5}},
-		{name: "rejected by index", handler: answer(200, IngestResponse{AckedSeq: 0, Rejected: []Rejection{{Index: 1, Field: "time", Reason: "in the future"}}}),
+		{name: "all acked", handler: answer(200, wire.IngestResponse{AckedSeq: 3}), wantHeld: []uint64{4, 5}},
+		{name: "ack past the batch", handler: answer(200, wire.IngestResponse{AckedSeq: 99}), wantHeld: []uint64{4, 5}},
+		{name: "partial ack", handler: answer(200, wire.IngestResponse{AckedSeq: 1}), wantHeld: []uint64{2, 3, 4, 5}},
+		{name: "rejected by index", handler: answer(200, wire.IngestResponse{AckedSeq: 0, Rejected: []wire.Rejection{{Index: 1, Field: "time", Reason: "in the future"}}}),
 			wantHeld: []uint64{1, 3, 4, 5}},
-		{name: "rejected by seq", handler: answer(200, IngestResponse{AckedSeq: 1, Rejected: []Rejection{{Index: 2, Seq: 3, Field: "kind", Reason: "unknown"}}}),
+		{name: "rejected by seq", handler: answer(200, wire.IngestResponse{AckedSeq: 1, Rejected: []wire.Rejection{{Index: 2, Seq: 3, Field: "kind", Reason: "unknown"}}}),
 			wantHeld: []uint64{2, 4, 5}},
-		{name: "no progress", handler: answer(200, IngestResponse{AckedSeq: 0}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true, wantRecoverable: true},
-		{name: "bad request", handler: answer(400, IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true},
-		{name: "forbidden", handler: answer(403, IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true},
-		{name: "server error", handler: answer(500, IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true, wantRecoverable: true},
+		{name: "no progress", handler: answer(200, wire.IngestResponse{AckedSeq: 0}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true, wantRecoverable: true},
+		{name: "bad request", handler: answer(400, wire.IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true},
+		{name: "forbidden", handler: answer(403, wire.IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true},
+		{name: "server error", handler: answer(500, wire.IngestResponse{}), wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true, wantRecoverable: true},
 		{name: "garbage answer", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>")) }),
 			wantHeld: []uint64{1, 2, 3, 4, 5}, wantErr: true, wantRecoverable: true},
 	}
@@ -368,7 +370,7 @@ type limitResults struct {
 func (l *limitResults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	zr, _ := gzip.NewReader(bytes.NewReader(body))
-	var b Batch
+	var b wire.Batch
 	json.NewDecoder(zr).Decode(&b)
 	if len(b.Results) > l.max {
 		http.Error(w, "too many results", http.StatusRequestEntityTooLarge)

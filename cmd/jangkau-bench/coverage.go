@@ -24,7 +24,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // coverageParams describe a built store; a -data dir whose bench.json
@@ -44,11 +44,11 @@ var benchNow = time.Date(2026, 11, 27, 12, 30, 0, 0, time.UTC)
 
 // benchChecks are each probe's checks: three of the uplink, two e-services.
 var benchChecks = []struct{ name, kind, service string }{
-	{"gateway", probe.KindTCP, ""},
-	{"anchor", probe.KindICMP, ""},
-	{"resolver", probe.KindDNS, ""},
-	{"perizinan", probe.KindHTTP, "perizinan"},
-	{"dukcapil", probe.KindHTTP, "dukcapil"},
+	{"gateway", wire.KindTCP, ""},
+	{"anchor", wire.KindICMP, ""},
+	{"resolver", wire.KindDNS, ""},
+	{"perizinan", wire.KindHTTP, "perizinan"},
+	{"dukcapil", wire.KindHTTP, "dukcapil"},
 }
 
 var benchCarriers = []string{"telkomsel", "indosat", "xl", "smartfren"}
@@ -164,7 +164,7 @@ func placeBenchProbes(rs *geo.Regions, n int, seed uint64) ([]benchProbe, error)
 
 // benchResult is the k-th result (seq k+1) of probe p: the checks take
 // turns at a fixed interval, so results come in time order.
-func benchResult(p *benchProbe, idx int, k int, perProbe int, from time.Time, window time.Duration) (probe.Result, rollup.Cell) {
+func benchResult(p *benchProbe, idx int, k int, perProbe int, from time.Time, window time.Duration) (wire.Result, rollup.Cell) {
 	nc := len(benchChecks)
 	c := benchChecks[k%nc]
 	step := window / time.Duration(perProbe)
@@ -176,12 +176,12 @@ func benchResult(p *benchProbe, idx int, k int, perProbe int, from time.Time, wi
 	if c.service == "dukcapil" && at.After(from.Add(window-5*time.Hour)) && at.Before(from.Add(window-4*time.Hour)) {
 		ok = false
 	}
-	r := probe.Result{Seq: uint64(k + 1), Time: at, Check: c.name, Kind: c.kind, Target: "10.20.0.1", Service: c.service, OK: ok,
+	r := wire.Result{Seq: uint64(k + 1), Time: at, Check: c.name, Kind: c.kind, Target: "10.20.0.1", Service: c.service, OK: ok,
 		DurationMS: p.latency * math.Exp(0.5*rng.NormFloat64())}
 	if !ok {
 		r.DurationMS, r.ErrorClass = 5000, "timeout"
 	}
-	if c.kind == probe.KindICMP {
+	if c.kind == wire.KindICMP {
 		loss := 0.0
 		if !ok {
 			loss = 1
@@ -229,7 +229,7 @@ func buildCoverageStore(dir string, p coverageParams, rs *geo.Regions, writers, 
 				}
 				bp := &probes[j.probe]
 				n := min(batch, perProbe-j.first)
-				wr := store.Write{Probe: bp.id, FirstSeq: uint64(j.first + 1), Results: make([]probe.Result, n), Cells: make([]rollup.Cell, n)}
+				wr := store.Write{Probe: bp.id, FirstSeq: uint64(j.first + 1), Results: make([]wire.Result, n), Cells: make([]rollup.Cell, n)}
 				for i := range n {
 					wr.Results[i], wr.Cells[i] = benchResult(bp, j.probe, j.first+i, perProbe, from, p.Window)
 				}

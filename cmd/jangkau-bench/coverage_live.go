@@ -14,7 +14,7 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // The bench's store is a fixture shared between runs, so live ingest goes
@@ -69,11 +69,11 @@ func newLiveWriter(st *embedded.Store, probes []benchProbe) *liveWriter {
 func (w *liveWriter) write(ctx context.Context, i, n int, at func() time.Time) error {
 	bp := &w.probes[i]
 	c := benchChecks[0] // the gateway: uplink over tcp
-	wr := store.Write{Probe: bp.id, FirstSeq: w.seq[i] + 1, Results: make([]probe.Result, n), Cells: make([]rollup.Cell, n)}
+	wr := store.Write{Probe: bp.id, FirstSeq: w.seq[i] + 1, Results: make([]wire.Result, n), Cells: make([]rollup.Cell, n)}
 	for k := range n {
 		w.seq[i]++
 		t := at()
-		wr.Results[k] = probe.Result{Seq: w.seq[i], Time: t, Check: c.name, Kind: c.kind, Target: "10.20.0.1",
+		wr.Results[k] = wire.Result{Seq: w.seq[i], Time: t, Check: c.name, Kind: c.kind, Target: "10.20.0.1",
 			OK: rand.Float64() < bp.okShare, DurationMS: bp.latency}
 		wr.Cells[k] = bp.cell
 		wr.Cells[k].Kind, wr.Cells[k].Service = c.kind, rollup.Uplink

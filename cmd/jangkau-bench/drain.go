@@ -18,6 +18,7 @@ import (
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // runDrain measures how long a probe takes to drain a day's backlog
@@ -48,14 +49,14 @@ func runDrain(args []string) error {
 	}
 	var floorBytes int
 	for i := 0; i < *n; i += *batch {
-		rs := make([]probe.Result, min(*batch, *n-i))
+		rs := make([]wire.Result, min(*batch, *n-i))
 		for j := range rs {
 			rs[j] = typical(uint64(i+j+1), t0.Add(time.Duration(i+j)*600*time.Millisecond))
 		}
 		if _, err := sp.Add(rs...); err != nil {
 			return err
 		}
-		body, err := gzipBatch(probe.Batch{Probe: "pdg-01", SentAt: time.Now().UTC(), FirstSeq: uint64(i + 1), Results: rs})
+		body, err := gzipBatch(wire.Batch{Probe: "pdg-01", SentAt: time.Now().UTC(), FirstSeq: uint64(i + 1), Results: rs})
 		if err != nil {
 			return err
 		}

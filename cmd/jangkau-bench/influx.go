@@ -17,7 +17,7 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/influx"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // runInflux is `jangkau-bench influx`: the InfluxDB store's ingest
@@ -190,7 +190,7 @@ func influxDirectRate(ix influxEnv, bucket string, writers, batches, size int, p
 
 // benchPoint is the point the store writes for r: the same measurement,
 // tags and fields.
-func benchPoint(probeID string, r *probe.Result, c rollup.Cell) *write.Point {
+func benchPoint(probeID string, r *wire.Result, c rollup.Cell) *write.Point {
 	tags := map[string]string{"probe": probeID, "check": r.Check, "kind": r.Kind, "service": c.Service,
 		"carrier": c.Carrier, "region": c.Region, "kab": "36.01"}
 	fields := map[string]any{"seq": int64(r.Seq), "ok": r.OK, "duration_ms": r.DurationMS, "target": r.Target}

@@ -22,7 +22,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func runIngest(args []string) error {
@@ -158,7 +158,7 @@ func httpRate(senders, batches, size int) (float64, error) {
 	for s := range bodies {
 		for b := range batches {
 			first := uint64(b*size + 1)
-			body, err := gzipBatch(probe.Batch{Probe: fmt.Sprintf("p%02d", s), SentAt: now, FirstSeq: first, Results: results(first, size, t0)})
+			body, err := gzipBatch(wire.Batch{Probe: fmt.Sprintf("p%02d", s), SentAt: now, FirstSeq: first, Results: results(first, size, t0)})
 			if err != nil {
 				return 0, err
 			}

@@ -29,7 +29,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func main() {
@@ -61,9 +61,9 @@ func main() {
 }
 
 // typical is a successful http check as a probe makes it.
-func typical(seq uint64, t time.Time) probe.Result {
-	return probe.Result{
-		Seq: seq, Time: t, Check: "perizinan", Kind: probe.KindHTTP,
+func typical(seq uint64, t time.Time) wire.Result {
+	return wire.Result{
+		Seq: seq, Time: t, Check: "perizinan", Kind: wire.KindHTTP,
 		Target: "https://perizinan.bantenprov.go.id/", Service: "perizinan", OK: true,
 		DurationMS: 182.417 + float64(seq%97), StatusCode: 200,
 		Phases: map[string]float64{
@@ -75,8 +75,8 @@ func typical(seq uint64, t time.Time) probe.Result {
 
 // results makes n typical results from seq first, seq s at t0 + 10·s
 // seconds, as a probe checking every 10 s makes them.
-func results(first uint64, n int, t0 time.Time) []probe.Result {
-	out := make([]probe.Result, n)
+func results(first uint64, n int, t0 time.Time) []wire.Result {
+	out := make([]wire.Result, n)
 	for i := range out {
 		seq := first + uint64(i)
 		out[i] = typical(seq, t0.Add(time.Duration(seq)*10*time.Second))
@@ -85,7 +85,7 @@ func results(first uint64, n int, t0 time.Time) []probe.Result {
 }
 
 // gzipBatch encodes a batch as the probe's uploader does.
-func gzipBatch(b probe.Batch) ([]byte, error) {
+func gzipBatch(b wire.Batch) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(b); err != nil {
@@ -111,7 +111,7 @@ func median(xs []float64) float64 {
 func runWire(args []string) error {
 	now := time.Now().UTC()
 	for _, n := range []int{1, 10, 100, 1000} {
-		body, err := gzipBatch(probe.Batch{Probe: "pdg-01", SentAt: now, FirstSeq: 1, Results: results(1, n, now.Add(-time.Duration(n)*10*time.Second))})
+		body, err := gzipBatch(wire.Batch{Probe: "pdg-01", SentAt: now, FirstSeq: 1, Results: results(1, n, now.Add(-time.Duration(n)*10*time.Second))})
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 const benchToken = "probebench-token"
@@ -120,11 +120,11 @@ func runJangkau(ctx context.Context, ph phase, ts *targetServer, o options, dir 
 	var rtt []float64
 	for _, r := range px.results() {
 		switch {
-		case r.Kind == probe.KindHTTP && r.OK:
+		case r.Kind == wire.KindHTTP && r.OK:
 			u, _ := url.Parse(r.Target)
 			i, _ := strconv.Atoi(filepath.Base(u.Path))
 			reps = append(reps, reported{target: i, start: r.Time.UnixNano(), processing: r.Phases["processing"], total: r.DurationMS})
-		case r.Kind == probe.KindICMP && r.OK:
+		case r.Kind == wire.KindICMP && r.OK:
 			rtt = append(rtt, r.Phases["rtt_avg"])
 		}
 	}
@@ -174,7 +174,7 @@ type ingestProxy struct {
 	addr   string
 	target string
 	mu     sync.Mutex
-	bySeq  map[uint64]probe.Result
+	bySeq  map[uint64]wire.Result
 }
 
 func newIngestProxy(target string) (*ingestProxy, error) {
@@ -182,7 +182,7 @@ func newIngestProxy(target string) (*ingestProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	px := &ingestProxy{ln: ln, target: target, bySeq: map[uint64]probe.Result{}}
+	px := &ingestProxy{ln: ln, target: target, bySeq: map[uint64]wire.Result{}}
 	go http.Serve(ln, px)
 	px.addr = ln.Addr().String()
 	return px, nil
@@ -221,7 +221,7 @@ func (px *ingestProxy) keep(body []byte, gz bool) {
 		}
 		rd = zr
 	}
-	var b probe.Batch
+	var b wire.Batch
 	if json.NewDecoder(rd).Decode(&b) != nil {
 		return
 	}
@@ -232,10 +232,10 @@ func (px *ingestProxy) keep(body []byte, gz bool) {
 	px.mu.Unlock()
 }
 
-func (px *ingestProxy) results() []probe.Result {
+func (px *ingestProxy) results() []wire.Result {
 	px.mu.Lock()
 	defer px.mu.Unlock()
-	rs := make([]probe.Result, 0, len(px.bySeq))
+	rs := make([]wire.Result, 0, len(px.bySeq))
 	for _, r := range px.bySeq {
 		rs = append(rs, r)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // The durability tests run the real binary and kill it with SIGKILL at
@@ -251,10 +252,10 @@ func TestCollectorKilledAtRandom(t *testing.T) {
 	now := time.Now().UTC()
 	const backlog = 30000
 	for i := 0; i < backlog; i += 1000 {
-		rs := make([]probe.Result, 1000)
+		rs := make([]wire.Result, 1000)
 		for j := range rs {
-			rs[j] = probe.Result{Time: now.Add(time.Duration(i+j-backlog) * time.Second), Check: "portal",
-				Kind: probe.KindHTTP, Target: "http://127.0.0.1:9/", OK: true, DurationMS: 12.5, StatusCode: 200}
+			rs[j] = wire.Result{Time: now.Add(time.Duration(i+j-backlog) * time.Second), Check: "portal",
+				Kind: wire.KindHTTP, Target: "http://127.0.0.1:9/", OK: true, DurationMS: 12.5, StatusCode: 200}
 		}
 		if _, err := sp.Add(rs...); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func square(lon, lat, size float64) orb.Polygon {
@@ -41,7 +41,7 @@ func fixture(t *testing.T) *geo.Regions {
 // rows is a store of rollups in memory, fed by the real aggregator.
 type rows struct{ d rollup.Delta }
 
-func (s *rows) add(cell rollup.Cell, r probe.Result) { s.d.Add(cell, &r) }
+func (s *rows) add(cell rollup.Cell, r wire.Result) { s.d.Add(cell, &r) }
 
 func (s *rows) source() Source {
 	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error {
@@ -68,7 +68,7 @@ var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 func feed(s *rows, cell rollup.Cell, span time.Duration, ok func(i int, at time.Time) bool, ms func(i int) float64) int {
 	n := 0
 	for at := now.Add(-span); at.Before(now); at = at.Add(30 * time.Second) {
-		s.add(cell, probe.Result{Time: at, OK: ok(n, at), DurationMS: ms(n), Kind: cell.Kind})
+		s.add(cell, wire.Result{Time: at, OK: ok(n, at), DurationMS: ms(n), Kind: cell.Kind})
 		n++
 	}
 	return n

@@ -12,13 +12,13 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // measured is one result with where it was measured.
 type measured struct {
 	cell rollup.Cell
-	r    probe.Result
+	r    wire.Result
 }
 
 // busyDay makes five hours of results before now from five probes on two
@@ -40,8 +40,8 @@ func busyDay() []measured {
 		{"e", "99.02.02", "telkom", qk(0.02, 100.32), 0.9}, // survey: same desa, another tile
 	}
 	checks := []struct{ kind, service string }{
-		{probe.KindICMP, rollup.Uplink}, {probe.KindTCP, rollup.Uplink},
-		{probe.KindHTTP, "portal"}, {probe.KindHTTP, "pajak"},
+		{wire.KindICMP, rollup.Uplink}, {wire.KindTCP, rollup.Uplink},
+		{wire.KindHTTP, "portal"}, {wire.KindHTTP, "pajak"},
 	}
 	rng := rand.New(rand.NewPCG(7, 9))
 	var out []measured
@@ -59,9 +59,9 @@ func busyDay() []measured {
 					ok = false
 				}
 				seq++
-				r := probe.Result{Seq: seq, Time: at, Kind: c.kind, Service: c.service, OK: ok,
+				r := wire.Result{Seq: seq, Time: at, Kind: c.kind, Service: c.service, OK: ok,
 					DurationMS: math.Round(20 * math.Exp(rng.NormFloat64()) * float64(1+pi))}
-				if c.kind == probe.KindICMP {
+				if c.kind == wire.KindICMP {
 					// Quarters add up exactly in any order.
 					r.Phases = map[string]float64{"loss": float64(rng.IntN(5)) / 4}
 				}

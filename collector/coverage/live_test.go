@@ -11,7 +11,7 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // liveStore is an embedded store fed busyDay, written as probes write.
@@ -67,8 +67,8 @@ func (s *liveStore) source() Source {
 
 // result is one result of probe d's portal check at t.
 func portalAt(t time.Time, ok bool) measured {
-	return measured{rollup.Cell{Region: "99.02.02", Tile: "", Carrier: "xl", Service: "portal", Kind: probe.KindHTTP, Probe: "d"},
-		probe.Result{Time: t, Kind: probe.KindHTTP, Service: "portal", OK: ok, DurationMS: 900}}
+	return measured{rollup.Cell{Region: "99.02.02", Tile: "", Carrier: "xl", Service: "portal", Kind: wire.KindHTTP, Probe: "d"},
+		wire.Result{Time: t, Kind: wire.KindHTTP, Service: "portal", OK: ok, DurationMS: 900}}
 }
 
 // TestKeptFoldsFollowWrites: with the embedded store's stamps, a repeat

@@ -19,8 +19,7 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
 	"github.com/DataDog/sketches-go/ddsketch/store"
-
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Resolutions of the stored rows.
@@ -103,13 +102,13 @@ func (a *Agg) readSketch() (*ddsketch.DDSketch, error) {
 }
 
 // Add counts one result.
-func (a *Agg) Add(r *probe.Result) {
+func (a *Agg) Add(r *wire.Result) {
 	a.Count++
 	if r.OK {
 		a.OK++
 		a.sketch().Add(math.Max(r.DurationMS, 0))
 	}
-	if loss, ok := r.Phases["loss"]; ok && r.Kind == probe.KindICMP {
+	if loss, ok := r.Phases["loss"]; ok && r.Kind == wire.KindICMP {
 		a.LossSum += loss
 		a.LossN++
 	}
@@ -282,7 +281,7 @@ type Key struct {
 }
 
 // Add counts r, measured in cell, into both resolutions.
-func (d Delta) Add(cell Cell, r *probe.Result) {
+func (d Delta) Add(cell Cell, r *wire.Result) {
 	for _, res := range [...]time.Duration{Minute, Hour} {
 		k := Key{Res: res, Bucket: r.Time.Truncate(res).UnixNano(), Cell: cell}
 		a := d[k]

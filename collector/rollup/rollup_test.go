@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func exactQuantile(sorted []float64, q float64) float64 {
@@ -30,9 +30,9 @@ func TestMergedPercentilesStayAccurate(t *testing.T) {
 		for range 500 {
 			v := scale * (1 + rng.ExpFloat64())
 			all = append(all, v)
-			a.Add(&probe.Result{OK: true, DurationMS: v, Kind: probe.KindHTTP})
+			a.Add(&wire.Result{OK: true, DurationMS: v, Kind: wire.KindHTTP})
 		}
-		a.Add(&probe.Result{OK: false, Kind: probe.KindHTTP})
+		a.Add(&wire.Result{OK: false, Kind: wire.KindHTTP})
 		parts = append(parts, a)
 	}
 	for _, p := range parts {
@@ -58,7 +58,7 @@ func TestMergedPercentilesStayAccurate(t *testing.T) {
 func TestAggEncoding(t *testing.T) {
 	a := NewAgg()
 	for i := range 100 {
-		a.Add(&probe.Result{OK: i%4 != 0, DurationMS: float64(i) + 0.5, Kind: probe.KindICMP,
+		a.Add(&wire.Result{OK: i%4 != 0, DurationMS: float64(i) + 0.5, Kind: wire.KindICMP,
 			Phases: map[string]float64{"loss": float64(i%5) / 5}, Time: time.Unix(0, int64(i)*1e9)})
 	}
 	b, err := DecodeAgg(a.AppendBinary(nil))
@@ -100,7 +100,7 @@ func TestDeltaAddsBothResolutions(t *testing.T) {
 	c := Cell{Region: "36.01", Service: Uplink, Kind: "tcp"}
 	t0 := time.Date(2026, 11, 27, 8, 59, 30, 0, time.UTC)
 	for _, at := range []time.Time{t0, t0.Add(20 * time.Second), t0.Add(40 * time.Second)} {
-		d.Add(c, &probe.Result{Time: at, OK: true, DurationMS: 1})
+		d.Add(c, &wire.Result{Time: at, OK: true, DurationMS: 1})
 	}
 	want := map[Key]uint64{
 		{Minute, t0.Truncate(Minute).UnixNano(), c}:                  2,
@@ -149,7 +149,7 @@ func TestPlan(t *testing.T) {
 func TestLazyAggMatchesEager(t *testing.T) {
 	a := NewAgg()
 	for i := range 200 {
-		a.Add(&probe.Result{OK: i%7 != 0, DurationMS: float64(1 + i*i%900), Kind: probe.KindHTTP})
+		a.Add(&wire.Result{OK: i%7 != 0, DurationMS: float64(1 + i*i%900), Kind: wire.KindHTTP})
 	}
 	enc := a.AppendBinary(nil)
 	eager, err := DecodeAgg(enc)
@@ -180,7 +180,7 @@ func TestLazyAggMatchesEager(t *testing.T) {
 	if string(x.AppendBinary(nil)) != string(y.AppendBinary(nil)) {
 		t.Error("merging a lazy aggregate differs from merging an eager one")
 	}
-	lazy.Add(&probe.Result{OK: true, DurationMS: 5})
+	lazy.Add(&wire.Result{OK: true, DurationMS: 5})
 	if lazy.Count != a.Count+1 || lazy.Latency == nil {
 		t.Errorf("Add on a lazy aggregate: count %d, sketch %v", lazy.Count, lazy.Latency)
 	}
@@ -194,7 +194,7 @@ func TestLazyAggMatchesEager(t *testing.T) {
 func TestCloneSharesNothing(t *testing.T) {
 	orig := NewAgg()
 	for i := range 50 {
-		orig.Add(&probe.Result{OK: true, DurationMS: float64(10 + i), Time: time.Unix(int64(i), 0)})
+		orig.Add(&wire.Result{OK: true, DurationMS: float64(10 + i), Time: time.Unix(int64(i), 0)})
 	}
 	lazy, err := DecodeAggLazy(orig.AppendBinary(nil))
 	if err != nil {
@@ -202,7 +202,7 @@ func TestCloneSharesNothing(t *testing.T) {
 	}
 	more := NewAgg()
 	for range 200 {
-		more.Add(&probe.Result{OK: true, DurationMS: 900, Time: time.Unix(999, 0)})
+		more.Add(&wire.Result{OK: true, DurationMS: 900, Time: time.Unix(999, 0)})
 	}
 	for name, a := range map[string]*Agg{"eager": orig, "lazy": lazy} {
 		before := string(a.AppendBinary(nil))

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // ErrClosed is returned by a store used after Close.
@@ -17,13 +17,13 @@ var ErrClosed = errors.New("store: closed")
 // Record is a stored result with the probe that sent it.
 type Record struct {
 	Probe string
-	probe.Result
+	wire.Result
 }
 
 // Write is one batch of a probe's results, already validated.
 type Write struct {
 	Probe   string
-	Results []probe.Result
+	Results []wire.Result
 	// Rejected lists seqs that were refused: they are settled (never stored,
 	// never expected again) so that the acknowledgement can move past them.
 	Rejected []uint64

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // A stored result is encoded compactly rather than as JSON: about 40% of
@@ -45,7 +45,7 @@ func appendFloat(b []byte, f float64) []byte {
 
 // appendResult appends r's encoding to b. Phase names are sorted so that
 // the same result always encodes to the same bytes.
-func appendResult(b []byte, r *probe.Result) []byte {
+func appendResult(b []byte, r *wire.Result) []byte {
 	b = append(b, codecV1)
 	b = binary.AppendUvarint(b, r.Seq)
 	b = binary.AppendVarint(b, r.Time.UnixNano())
@@ -77,7 +77,7 @@ func appendResult(b []byte, r *probe.Result) []byte {
 		}
 	}
 	b = binary.AppendVarint(b, int64(r.StatusCode))
-	b = appendString(b, r.ErrorClass)
+	b = appendString(b, string(r.ErrorClass))
 	b = appendString(b, r.Error)
 	if r.Location != nil {
 		b = appendFloat(b, r.Location.Lat)
@@ -153,7 +153,7 @@ func (r *reader) fail() {
 }
 
 // decodeResult decodes a stored value into out, either encoding.
-func decodeResult(v []byte, out *probe.Result) error {
+func decodeResult(v []byte, out *wire.Result) error {
 	if len(v) > 0 && v[0] == '{' {
 		return json.Unmarshal(v, out)
 	}
@@ -181,9 +181,9 @@ func decodeResult(v []byte, out *probe.Result) error {
 		rd.fail()
 	}
 	out.StatusCode = int(rd.varint())
-	out.ErrorClass, out.Error = rd.string(), rd.string()
+	out.ErrorClass, out.Error = wire.ErrorClass(rd.string()), rd.string()
 	if flags&flagLocation != 0 {
-		out.Location = &probe.Location{Lat: rd.float(), Lon: rd.float()}
+		out.Location = &wire.Location{Lat: rd.float(), Lon: rd.float()}
 	}
 	if rd.err == nil && len(rd.b) != 0 {
 		rd.fail()

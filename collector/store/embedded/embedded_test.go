@@ -8,7 +8,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/storetest"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 func TestSuite(t *testing.T) {
@@ -24,7 +24,7 @@ func TestSuite(t *testing.T) {
 func TestReopenKeepsDedupAndAck(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	rs := []probe.Result{
+	rs := []wire.Result{
 		{Seq: 1, Time: now, Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true},
 		{Seq: 3, Time: now, Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true},
 	}
@@ -47,7 +47,7 @@ func TestReopenKeepsDedupAndAck(t *testing.T) {
 	}
 	defer st.Close()
 	res, err := st.Write(context.Background(), store.Write{Probe: "p", Results: append(rs,
-		probe.Result{Seq: 2, Time: now, Check: "c", Kind: "tcp", Target: "127.0.0.1:1"}), Received: now})
+		wire.Result{Seq: 2, Time: now, Check: "c", Kind: "tcp", Target: "127.0.0.1:1"}), Received: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ func TestReopenKeepsDedupAndAck(t *testing.T) {
 
 func TestCodecRoundTrip(t *testing.T) {
 	wib := time.FixedZone("", 7*3600)
-	for _, r := range []probe.Result{
+	for _, r := range []wire.Result{
 		{Seq: 1, Time: time.Date(2026, 11, 27, 8, 0, 0, 123456789, time.UTC), Check: "c", Kind: "http", Target: "http://127.0.0.1/",
 			Service: "s", OK: true, DurationMS: 182.417, Phases: map[string]float64{"tls": 64.9, "connect": 0.25},
-			StatusCode: 200, Location: &probe.Location{Lat: -6.1, Lon: 106.2}},
+			StatusCode: 200, Location: &wire.Location{Lat: -6.1, Lon: 106.2}},
 		{Seq: 1 << 60, Time: time.Date(2026, 11, 27, 15, 0, 0, 0, wib), Check: "gw", Kind: "tcp", Target: "127.0.0.1:1",
 			DurationMS: 2000, StatusCode: -1, ErrorClass: "timeout", Error: "i/o timeout \u00e9"},
 	} {
-		var got probe.Result
+		var got wire.Result
 		if err := decodeResult(appendResult(nil, &r), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("JSON value: %v", err)
 		}
 	}
-	if err := decodeResult([]byte{codecV1, 0x80}, &probe.Result{}); err == nil {
+	if err := decodeResult([]byte{codecV1, 0x80}, &wire.Result{}); err == nil {
 		t.Error("truncated value decoded")
 	}
 }

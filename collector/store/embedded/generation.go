@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // stamps remember, per resolution and bucket, the store generation of the
@@ -43,7 +43,7 @@ func resIndex(res time.Duration) int {
 }
 
 // wrote stamps gen on the minute and hour buckets of results.
-func (s *stamps) wrote(gen uint64, results []probe.Result) {
+func (s *stamps) wrote(gen uint64, results []wire.Result) {
 	var minutes, hours []int64
 	for i := range results {
 		m := results[i].Time.Truncate(rollup.Minute).UnixNano()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // TestRollupGenerationChangesOnlyForTouchedBuckets: a write or pruning
@@ -27,7 +27,7 @@ func TestRollupGenerationChangesOnlyForTouchedBuckets(t *testing.T) {
 		w := store.Write{Probe: "p", FirstSeq: seq + 1, Received: now}
 		for _, at := range times {
 			seq++
-			w.Results = append(w.Results, probe.Result{Seq: seq, Time: at, Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true})
+			w.Results = append(w.Results, wire.Result{Seq: seq, Time: at, Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true})
 			w.Cells = append(w.Cells, rollup.Cell{Region: "99.01", Service: rollup.Uplink, Kind: "tcp", Probe: "p"})
 		}
 		if _, err := st.Write(ctx, w); err != nil {
@@ -77,7 +77,7 @@ func TestRollupGenerationChangesOnlyForTouchedBuckets(t *testing.T) {
 	step("a backfill into 09:05", func() { write(h(-3).Add(5 * time.Minute)) },
 		"hours 06..12", "hour 09", "minutes 09:00..09:10", "minutes of the whole day")
 	step("a write of duplicates only", func() {
-		w := store.Write{Probe: "p", FirstSeq: 1, Received: now, Results: []probe.Result{{Seq: 1, Time: m(-3), Check: "c", Kind: "tcp"}},
+		w := store.Write{Probe: "p", FirstSeq: 1, Received: now, Results: []wire.Result{{Seq: 1, Time: m(-3), Check: "c", Kind: "tcp"}},
 			Cells: []rollup.Cell{{Region: "99.01", Kind: "tcp", Probe: "p"}}}
 		if _, err := st.Write(ctx, w); err != nil {
 			t.Fatal(err)

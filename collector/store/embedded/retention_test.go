@@ -7,7 +7,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // writeHours stores one result of probe p at the start of each of n hours
@@ -16,7 +16,7 @@ func writeHours(t *testing.T, st *Store, p string, t0 time.Time, n int) {
 	t.Helper()
 	w := store.Write{Probe: p, FirstSeq: 1, Received: t0}
 	for i := range n {
-		w.Results = append(w.Results, probe.Result{Seq: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Hour),
+		w.Results = append(w.Results, wire.Result{Seq: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Hour),
 			Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true, DurationMS: 5})
 		w.Cells = append(w.Cells, rollup.Cell{Region: "99.01", Service: rollup.Uplink, Kind: "tcp", Probe: p})
 	}
@@ -93,7 +93,7 @@ func TestPruneInChunks(t *testing.T) {
 	n := 2*pruneChunk + 10
 	w := store.Write{Probe: "p", FirstSeq: 1, Received: now}
 	for i := range n {
-		w.Results = append(w.Results, probe.Result{Seq: uint64(i + 1), Time: now.Add(-48*time.Hour + time.Duration(i)*time.Millisecond),
+		w.Results = append(w.Results, wire.Result{Seq: uint64(i + 1), Time: now.Add(-48*time.Hour + time.Duration(i)*time.Millisecond),
 			Check: "c", Kind: "tcp", Target: "127.0.0.1:1"})
 	}
 	if _, err := st.Write(context.Background(), w); err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // TestRollupsHandsOutAggregatesToKeep: aggregates from one Rollups call,
@@ -25,7 +25,7 @@ func TestRollupsHandsOutAggregatesToKeep(t *testing.T) {
 	const cells = 3*aggSlab + 7
 	for c := range cells {
 		for k := range c%5 + 1 { // cell c holds c%5+1 results
-			w.Results = append(w.Results, probe.Result{Seq: uint64(len(w.Results) + 1), Time: at.Add(time.Duration(k) * time.Second),
+			w.Results = append(w.Results, wire.Result{Seq: uint64(len(w.Results) + 1), Time: at.Add(time.Duration(k) * time.Second),
 				Check: "c", Kind: "tcp", Target: "127.0.0.1:1", OK: true, DurationMS: float64(c)})
 			w.Cells = append(w.Cells, rollup.Cell{Region: "99.01", Service: rollup.Uplink, Kind: "tcp", Probe: fmt.Sprintf("p%05d", c)})
 		}

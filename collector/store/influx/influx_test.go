@@ -13,7 +13,7 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/storetest"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // testConfig is the InfluxDB that scripts/influxdb.sh started. Without
@@ -75,11 +75,11 @@ func TestSuite(t *testing.T) {
 
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
-func batch(first, n uint64) []probe.Result {
-	out := make([]probe.Result, 0, n)
+func batch(first, n uint64) []wire.Result {
+	out := make([]wire.Result, 0, n)
 	for s := first; s < first+n; s++ {
-		out = append(out, probe.Result{Seq: s, Time: t0.Add(time.Duration(s) * time.Second), Check: "portal",
-			Kind: probe.KindHTTP, Target: "https://x.example/", Service: "perizinan", OK: s%5 != 0, DurationMS: float64(s % 100)})
+		out = append(out, wire.Result{Seq: s, Time: t0.Add(time.Duration(s) * time.Second), Check: "portal",
+			Kind: wire.KindHTTP, Target: "https://x.example/", Service: "perizinan", OK: s%5 != 0, DurationMS: float64(s % 100)})
 	}
 	return out
 }
@@ -161,12 +161,12 @@ func TestPartialWriteRecovers(t *testing.T) {
 func TestFieldsRoundTrip(t *testing.T) {
 	st := open(t, freshDatabase(t))
 	defer st.Close()
-	r := probe.Result{Seq: 1, Time: t0.Add(1500 * time.Millisecond), Check: "odd name,=x", Kind: probe.KindICMP,
+	r := wire.Result{Seq: 1, Time: t0.Add(1500 * time.Millisecond), Check: "odd name,=x", Kind: wire.KindICMP,
 		Target: `10.0.0.1 "q" \ end`, OK: false, DurationMS: 1e-7, StatusCode: 503, ErrorClass: "timeout",
-		Error: "line one\nline \"two\"\\", Location: &probe.Location{Lat: -6.2, Lon: 106.8},
+		Error: "line one\nline \"two\"\\", Location: &wire.Location{Lat: -6.2, Lon: 106.8},
 		Phases: map[string]float64{"loss": 0.4, "rtt_avg": 12.5}}
-	cell := rollup.Cell{Region: "36.01.05.2003", Tile: "132110", Carrier: "tel kom", Service: rollup.Uplink, Kind: probe.KindICMP, Probe: "p"}
-	if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: []probe.Result{r}, Cells: []rollup.Cell{cell}, Received: t0}); err != nil {
+	cell := rollup.Cell{Region: "36.01.05.2003", Tile: "132110", Carrier: "tel kom", Service: rollup.Uplink, Kind: wire.KindICMP, Probe: "p"}
+	if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: []wire.Result{r}, Cells: []rollup.Cell{cell}, Received: t0}); err != nil {
 		t.Fatal(err)
 	}
 	var got []store.Record

@@ -1,14 +1,15 @@
 package influx
 
 import (
-	"github.com/jangkau/jangkau/geo"
 	"math"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/wire"
+
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/probe"
 )
 
 // Line protocol is written here rather than through write.Point: one
@@ -37,7 +38,7 @@ func stamp(t time.Time, precision time.Duration) int64 {
 }
 
 // appendResult appends r, measured in cell, as one line of measResult.
-func appendResult(b []byte, probeID string, r *probe.Result, cell rollup.Cell, precision time.Duration) []byte {
+func appendResult(b []byte, probeID string, r *wire.Result, cell rollup.Cell, precision time.Duration) []byte {
 	service := cell.Service
 	if service == "" {
 		service = r.Service
@@ -68,7 +69,7 @@ func appendResult(b []byte, probeID string, r *probe.Result, cell rollup.Cell, p
 		b = strconv.AppendInt(b, int64(r.StatusCode), 10)
 		b = append(b, 'i')
 	}
-	b = appendString(b, "error_class", r.ErrorClass)
+	b = appendString(b, "error_class", string(r.ErrorClass))
 	b = appendString(b, "error", r.Error)
 	b = appendString(b, "target", r.Target)
 	b = appendString(b, "tile", cell.Tile)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Probes implements store.Store: the merge of each probe's newest state
@@ -64,11 +64,11 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(store.Reco
 
 // recordOf rebuilds a result from its point.
 func recordOf(r row) store.Record {
-	rec := store.Record{Probe: r.str("probe"), Result: probe.Result{
+	rec := store.Record{Probe: r.str("probe"), Result: wire.Result{
 		Seq: uint64(r.int("seq")), Time: time.Unix(0, r.int("time")).UTC(),
 		Check: r.str("check"), Kind: r.str("kind"), Target: r.str("target"),
 		Service: r.str("service"), OK: r.bool("ok"), StatusCode: int(r.int("status_code")),
-		ErrorClass: r.str("error_class"), Error: r.str("error"),
+		ErrorClass: wire.ErrorClass(r.str("error_class")), Error: r.str("error"),
 	}}
 	if rec.Service == rollup.Uplink {
 		rec.Service = ""
@@ -77,7 +77,7 @@ func recordOf(r row) store.Record {
 	lat, okLat := r.float("lat")
 	lon, okLon := r.float("lon")
 	if okLat && okLon {
-		rec.Location = &probe.Location{Lat: lat, Lon: lon}
+		rec.Location = &wire.Location{Lat: lat, Lon: lon}
 	}
 	for name, i := range r.c {
 		if !strings.HasPrefix(name, phasePrefix) || i >= len(r.v) || r.v[i] == nil {
@@ -116,7 +116,7 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 		c := columnsOf(sr)
 		for _, v := range sr.Values {
 			r := row{c: c, v: v, tags: sr.Tags}
-			pr := probe.Result{Time: time.Unix(0, r.int("time")).UTC(), Kind: r.str("kind"), OK: r.bool("ok")}
+			pr := wire.Result{Time: time.Unix(0, r.int("time")).UTC(), Kind: r.str("kind"), OK: r.bool("ok")}
 			pr.DurationMS, _ = r.float("duration_ms")
 			if loss, ok := r.float("phase_loss"); ok {
 				pr.Phases = map[string]float64{"loss": loss}

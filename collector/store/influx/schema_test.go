@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // TestSchemaNames encodes a result with every optional part set and reads
 // the tag and field keys back from the line: the exported names are what
 // the store really writes.
 func TestSchemaNames(t *testing.T) {
-	r := probe.Result{Seq: 7, Time: time.Unix(1700000000, 0), Check: "portal", Kind: "http", Target: "http://x/",
+	r := wire.Result{Seq: 7, Time: time.Unix(1700000000, 0), Check: "portal", Kind: "http", Target: "http://x/",
 		Service: "perizinan", OK: false, DurationMS: 12.5, StatusCode: 503, ErrorClass: "status", Error: "503",
-		Phases: map[string]float64{"connect": 1}, Location: &probe.Location{Lat: -6, Lon: 106}}
+		Phases: map[string]float64{"connect": 1}, Location: &wire.Location{Lat: -6, Lon: 106}}
 	cell := rollup.Cell{Region: "36.01.05", Tile: "132100", Carrier: "telkom", Service: "perizinan", Kind: "http", Probe: "p1"}
 	line := strings.TrimSpace(string(appendResult(nil, "p1", &r, cell, time.Millisecond)))
 	parts := strings.SplitN(line, " ", 3) // no spaces in this result's values

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Run runs the suite. newStore returns an empty store; the suite closes it.
@@ -46,12 +46,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
 // results makes results for seqs, one second apart from t0+seq s.
-func results(seqs ...uint64) []probe.Result {
-	out := make([]probe.Result, len(seqs))
+func results(seqs ...uint64) []wire.Result {
+	out := make([]wire.Result, len(seqs))
 	for i, s := range seqs {
-		out[i] = probe.Result{
+		out[i] = wire.Result{
 			Seq: s, Time: t0.Add(time.Duration(s) * time.Second), Check: "portal",
-			Kind: probe.KindHTTP, Target: "http://127.0.0.1:9000/", OK: s%3 != 0,
+			Kind: wire.KindHTTP, Target: "http://127.0.0.1:9000/", OK: s%3 != 0,
 			DurationMS: float64(s) + 0.5, StatusCode: 200,
 			Phases: map[string]float64{"connect": 0.25},
 		}
@@ -346,7 +346,7 @@ func testRollupsOnce(t *testing.T, st store.Store) {
 // testRollupResolutions: results over two hours land in minute and hour
 // rows that agree, and a range read is [from, to).
 func testRollupResolutions(t *testing.T, st store.Store) {
-	var rs []probe.Result
+	var rs []wire.Result
 	for i := range 120 {
 		r := results(uint64(i + 1))[0]
 		r.Time = t0.Add(time.Duration(i) * time.Minute) // 08:00 .. 09:59

@@ -135,6 +135,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, Received: received, Results: batch.Results,
 		Cells: make([]rollup.Cell, len(batch.Results))}
 	p := s.probes.byID[probeID]
+	p.noteVersion(batch.Version)
 	services := map[string]bool{}
 	for i := range batch.Results {
 		write.Cells[i] = s.cellOf(p, &batch.Results[i])

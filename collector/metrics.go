@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 )
 
 // metrics are the collector's own, on an injected registry; the coverage
@@ -51,7 +52,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		m.ingestThrottled.WithLabelValues(p.ID)
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s))
+		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s),
+		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }
 

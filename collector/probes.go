@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/jangkau/jangkau/geo"
@@ -16,6 +17,17 @@ type placedProbe struct {
 	Carrier  string
 	Location *Location
 	Tile     string // quadkey of its location at the configured zoom; "" without one
+
+	// version is the probe_version of the last batch this collector took
+	// from it; nil until then (or for a probe older than the field).
+	version atomic.Pointer[string]
+}
+
+// noteVersion keeps the version a probe's batch named, if any.
+func (p *placedProbe) noteVersion(v string) {
+	if v != "" {
+		p.version.Store(&v)
+	}
 }
 
 // registry is the probes of the config, placed on the region set.
@@ -77,6 +89,9 @@ type probeView struct {
 	AckedSeq      uint64     `json:"acked_seq"`
 	ResultsStored uint64     `json:"results_stored"`
 	Lost          uint64     `json:"lost"`
+	// Version is the probe's own version as of its last batch to this
+	// collector; empty before it (or from a probe too old to send it).
+	Version string `json:"version,omitempty"`
 }
 
 func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +107,9 @@ func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
 	out := make([]probeView, 0, len(s.probes.list))
 	for _, p := range s.probes.list {
 		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
+		if pv := p.version.Load(); pv != nil {
+			v.Version = *pv
+		}
 		if i, ok := byID[p.ID]; ok {
 			st := states[i]
 			v.LastSeq, v.AckedSeq, v.ResultsStored, v.Lost = st.LastSeq, st.AckedSeq, st.ResultsStored, st.Lost

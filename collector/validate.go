@@ -26,6 +26,7 @@ type decodedBatch struct {
 	Probe    string
 	SentAt   time.Time
 	FirstSeq uint64
+	Version  string
 	Results  []wire.Result
 	Rejected []wire.Rejection
 }
@@ -61,6 +62,10 @@ func decodeBatch(data []byte, rules batchRules) (*decodedBatch, error) {
 			err = dec.Decode(&b.SentAt)
 		case "first_seq":
 			err = dec.Decode(&b.FirstSeq)
+		case "probe_version":
+			if err = dec.Decode(&b.Version); err == nil {
+				err = checkVersion(b.Version)
+			}
 		case "results":
 			if seenResults {
 				return nil, errBadBatch{errors.New(`"results" given twice`)}
@@ -86,6 +91,19 @@ func decodeBatch(data []byte, rules batchRules) (*decodedBatch, error) {
 		return nil, errBadBatch{errors.New("data after the batch object")}
 	}
 	return b, nil
+}
+
+// checkVersion bounds a probe's version: it is shown on /api/v1/probes.
+func checkVersion(v string) error {
+	if len(v) > wire.MaxVersionLen {
+		return fmt.Errorf("%d bytes, more than %d", len(v), wire.MaxVersionLen)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' || v[i] > '~' {
+			return fmt.Errorf("%q has a byte that is not printable ASCII at %d", v, i)
+		}
+	}
+	return nil
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

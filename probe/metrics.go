@@ -6,6 +6,7 @@ import (
 
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 )
 
 // metrics is the probe's own health (jangkau_probe_*) and the latest
@@ -74,6 +75,8 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(spool.dropped[i].Load()) }))
 	}
+	// jangkau_probe_build_info: which version each district runs.
+	cs = append(cs, versioncollector.NewCollector("jangkau_probe"))
 	var errs []error
 	for _, c := range cs {
 		errs = append(errs, reg.Register(c))

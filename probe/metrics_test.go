@@ -93,7 +93,7 @@ func TestServeMetrics(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"jangkau_probe_spool_results 3", `jangkau_probe_spool_dropped_total{reason="size"} 0`,
-		"jangkau_probe_spool_oldest_result_age_seconds", "jangkau_probe_upload_backlog_drain_rate 0"} {
+		"jangkau_probe_spool_oldest_result_age_seconds", "jangkau_probe_upload_backlog_drain_rate 0", "\njangkau_probe_build_info{"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/wire"
+	"github.com/prometheus/common/version"
 )
 
 const (
@@ -38,8 +39,9 @@ type Uploader struct {
 	url       string
 	token     string
 	probeID   string
-	batchSize int // results per batch, halved by each 413 answer
-	maxBytes  int // JSON bytes of results per batch, halved by each 413
+	version   string // sent with every batch as probe_version
+	batchSize int    // results per batch, halved by each 413 answer
+	maxBytes  int    // JSON bytes of results per batch, halved by each 413
 	interval  time.Duration
 	log       *slog.Logger
 	metrics   *metrics // nil: not counted
@@ -73,6 +75,7 @@ func NewUploader(cfg *Config, s *Spool, log *slog.Logger) (*Uploader, error) {
 		url:       strings.TrimSuffix(cfg.Collector, "/") + ingestPath,
 		token:     cfg.BearerToken(),
 		probeID:   cfg.ID,
+		version:   version.Version,
 		batchSize: cfg.Upload.BatchSize,
 		maxBytes:  maxBatchBytes - batchEnvelope,
 		interval:  cfg.Upload.Interval,
@@ -204,7 +207,8 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 	}
 	out := batchOutcome{sent: len(rs), more: more}
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
-	body, err := encodeBatch(wire.Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first, Results: rs})
+	body, err := encodeBatch(wire.Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first,
+		ProbeVersion: u.version, Results: rs})
 	if err != nil {
 		return out, err
 	}

@@ -14,9 +14,18 @@ type Batch struct {
 	// FirstSeq is the lowest seq the probe still holds: every seq below it
 	// was acknowledged before or is gone for good, so the collector may
 	// settle them and its acknowledgement can move past a known gap.
-	FirstSeq uint64   `json:"first_seq,omitempty"`
-	Results  []Result `json:"results"`
+	FirstSeq uint64 `json:"first_seq,omitempty"`
+	// ProbeVersion is the version of the jangkau probe that sent the batch
+	// (as "jangkau version" prints it), so that the province can see which
+	// districts still run an old probe. At most MaxVersionLen printable
+	// ASCII bytes; older probes leave it out.
+	ProbeVersion string   `json:"probe_version,omitempty"`
+	Results      []Result `json:"results"`
 }
+
+// MaxVersionLen bounds Batch.ProbeVersion, a value the collector keeps
+// and shows.
+const MaxVersionLen = 64
 
 // IngestResponse is the collector's answer to a batch.
 type IngestResponse struct {

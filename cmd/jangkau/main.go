@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/version"
 
 	"github.com/jangkau/jangkau/probe"
 )
@@ -30,6 +31,7 @@ Usage:
 ` + serverUsage + `  jangkau probe     --config FILE
   jangkau check     --config FILE [--json]        run every check of a probe once and print the results
   jangkau token                                     a new random token and its token_sha256 line
+  jangkau version                                   version, revision, Go version and build tags
 ` + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
 `
@@ -44,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	stampVersion()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd, args := args[0], args[1:]
@@ -99,6 +102,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		tok := newSecret()
 		sum := sha256.Sum256([]byte(tok))
 		fmt.Fprintf(stdout, "token:        %s\ntoken_sha256: %q\n", tok, hex.EncodeToString(sum[:]))
+	case "version", "--version":
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		fmt.Fprintln(stdout, version.Print("jangkau"))
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

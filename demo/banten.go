@@ -224,10 +224,10 @@ func dissolve(owner map[cell]int, k int) (orb.Geometry, error) {
 			across   cell
 			from, to vertex
 		}{
-			{cell{c.x, c.y - 1}, vertex{c.x, c.y}, vertex{c.x + 1, c.y}},         // south, eastwards
+			{cell{c.x, c.y - 1}, vertex(c), vertex{c.x + 1, c.y}},                // south, eastwards
 			{cell{c.x + 1, c.y}, vertex{c.x + 1, c.y}, vertex{c.x + 1, c.y + 1}}, // east, northwards
 			{cell{c.x, c.y + 1}, vertex{c.x + 1, c.y + 1}, vertex{c.x, c.y + 1}}, // north, westwards
-			{cell{c.x - 1, c.y}, vertex{c.x, c.y + 1}, vertex{c.x, c.y}},         // west, southwards
+			{cell{c.x - 1, c.y}, vertex{c.x, c.y + 1}, vertex(c)},                // west, southwards
 		}
 		for _, s := range sides {
 			if o2, ok := owner[s.across]; !ok || o2 != k {

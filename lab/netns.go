@@ -52,7 +52,6 @@ func Preflight() error {
 type network struct {
 	id     string // namespace name prefix, unique per run
 	nsList []string
-	log    func(string, ...any)
 }
 
 func (n *network) ns(name string) string { return n.id + name }

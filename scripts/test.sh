@@ -40,6 +40,15 @@ say "go vet"
 go vet ./...
 go vet -tags probeonly ./cmd/jangkau   # the probe-only build district servers install
 
+# staticcheck (pinned; fetched from the Go module proxy on first use):
+# every default check, then `unused` with tests left out, which finds
+# production code that only tests call.
+say "staticcheck"
+staticcheck="go run honnef.co/go/tools/cmd/staticcheck@v0.8.2"
+$staticcheck ./...
+$staticcheck -tests=false -checks U1000 ./...
+$staticcheck -tags probeonly ./cmd/jangkau
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change: $unformatted" >&2

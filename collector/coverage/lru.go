@@ -92,10 +92,3 @@ func (c *lru[K, V]) evictLocked() {
 	clear(c.entries[len(keep):])
 	c.entries = keep
 }
-
-// len is the number of entries kept.
-func (c *lru[K, V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}

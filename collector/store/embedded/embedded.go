@@ -29,6 +29,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
@@ -108,7 +109,7 @@ func (s *Store) Close() error {
 		s.stopPruning()
 	}
 	if s.opts.noSync {
-		if err := s.db.Sync(); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if err := s.db.Sync(); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 			return fmt.Errorf("close store: %w", err)
 		}
 	}
@@ -340,7 +341,7 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(store.Reco
 		}
 		return nil
 	})
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return wrap("scan", err)
 	}
 	return err
@@ -348,7 +349,7 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(store.Reco
 
 // wrap names the operation and maps bbolt's closed error onto the store's.
 func wrap(op string, err error) error {
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("%s: %w", op, store.ErrClosed)
 	}
 	return fmt.Errorf("%s: %w", op, err)

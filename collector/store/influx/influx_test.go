@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,4 +227,9 @@ func TestMergeConcurrentStates(t *testing.T) {
 	if st.acked != 21 || st.resultsStored() != 20 || st.lastSeq != 20 || len(st.pending) != 0 {
 		t.Errorf("merged %+v", st)
 	}
+}
+
+// quoteIdent is an InfluxQL identifier (the test's database names).
+func quoteIdent(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

@@ -1,7 +1,7 @@
 package influx
 
 import (
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"math"
 	"sort"
 	"strconv"
@@ -53,7 +53,7 @@ func appendResult(b []byte, probeID string, r *probe.Result, cell rollup.Cell, p
 	// Tags in key order, as InfluxDB sorts them anyway.
 	b = appendTag(b, "carrier", cell.Carrier)
 	b = appendTag(b, "check", r.Check)
-	b = appendTag(b, "kab", geo.Ancestor(cell.Region, 2))
+	b = appendTag(b, "kab", region.Ancestor(cell.Region, 2))
 	b = appendTag(b, "kind", kind)
 	b = appendTag(b, "probe", probeID)
 	b = appendTag(b, "region", cell.Region)

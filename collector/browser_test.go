@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -97,7 +97,7 @@ func TestMapPageInChromium(t *testing.T) {
 	}
 	r, g, b, _ := img.At(int(box[0]*box[3]), int(box[1]*box[3])).RGBA()
 	got := fmt.Sprintf("#%02X%02X%02X", r>>8, g>>8, b>>8)
-	if got != geo.StatusBlank.Colour() {
-		t.Errorf("pixel at the blank kecamatan's centre is %s, want the blank colour %s", got, geo.StatusBlank.Colour())
+	if got != coverage.StatusBlank.Colour() {
+		t.Errorf("pixel at the blank kecamatan's centre is %s, want the blank colour %s", got, coverage.StatusBlank.Colour())
 	}
 }

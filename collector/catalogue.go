@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/probe"
 )
 
@@ -68,7 +68,7 @@ func (sc *ServiceConfig) covers(p *placedProbe) bool {
 	if len(sc.Regions) > 0 {
 		in := false
 		for _, r := range sc.Regions {
-			in = in || geo.Within(p.Region, r)
+			in = in || region.Within(p.Region, r)
 		}
 		if !in {
 			return false

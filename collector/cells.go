@@ -2,7 +2,7 @@ package collector
 
 import (
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -15,7 +15,7 @@ func (s *Server) cellOf(p *placedProbe, r *wire.Result) rollup.Cell {
 		c.Service = rollup.Uplink
 	}
 	if l := r.Location; l != nil {
-		c.Tile = geo.Quadkey(geo.TileAt(l.Lat, l.Lon, s.cfg.Tiles.Zoom))
+		c.Tile = tile.Quadkey(tile.At(l.Lat, l.Lon, s.cfg.Tiles.Zoom))
 		if reg := s.regions.Locate(l.Lat, l.Lon); reg != nil {
 			c.Region = reg.Code
 		}

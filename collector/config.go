@@ -15,7 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // Config is collector.yaml. Every key is documented in the README.
@@ -27,10 +28,10 @@ type Config struct {
 	// Viewers may read coverage, probes, the map page and metrics.
 	Viewers []ViewerConfig `yaml:"viewers"`
 	// PublicRead serves those to anyone: for the demo and closed networks.
-	PublicRead bool           `yaml:"public_read"`
-	TLS        TLSConfig      `yaml:"tls"`
-	Status     geo.Thresholds `yaml:"status"`
-	Limits     LimitsConfig   `yaml:"limits"`
+	PublicRead bool                `yaml:"public_read"`
+	TLS        TLSConfig           `yaml:"tls"`
+	Status     coverage.Thresholds `yaml:"status"`
+	Limits     LimitsConfig        `yaml:"limits"`
 	// Services is the catalogue of e-service checks handed out to probes.
 	Services []ServiceConfig `yaml:"services"`
 	// Clock says how far a probe's clock may be off.
@@ -110,8 +111,8 @@ var DefaultConfig = Config{
 	Listen:  "127.0.0.1:8080",
 	DataDir: "./jangkau-data",
 	Regions: RegionsConfig{CodeProperty: "kode", NameProperty: "nama"},
-	Status:  geo.DefaultThresholds,
-	Tiles:   TilesConfig{Zoom: geo.DefaultZoom},
+	Status:  coverage.DefaultThresholds,
+	Tiles:   TilesConfig{Zoom: tile.DefaultZoom},
 	Clock:   DefaultClockConfig,
 	// Retention: see retention.go for the defaults and why.
 	Retention: DefaultRetentionConfig,

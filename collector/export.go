@@ -10,7 +10,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // The export's CSV columns: a view's columns plus the geometry as WKT, so
@@ -91,7 +91,7 @@ func (s *Server) exportTiles(w http.ResponseWriter, r *http.Request, sc *scope, 
 	if q.Format == "csv" {
 		writeCSV(w, exportTileColumns, len(tiles), func(i int) []string {
 			p := tileProperties(tiles[i])
-			p["tile"] = wkt.MarshalString(geo.TilePolygon(tiles[i].Tile))
+			p["tile"] = wkt.MarshalString(tile.Polygon(tiles[i].Tile))
 			out := make([]string, len(exportTileColumns))
 			for j, col := range exportTileColumns {
 				out[j] = csvValue(p[col])
@@ -109,7 +109,7 @@ func (s *Server) exportTiles(w http.ResponseWriter, r *http.Request, sc *scope, 
 }
 
 func tileFeature(t coverage.TileCell) *geojson.Feature {
-	f := geojson.NewFeature(geo.TilePolygon(t.Tile))
+	f := geojson.NewFeature(tile.Polygon(t.Tile))
 	f.ID = t.Quadkey
 	f.Properties = realProperties(tileProperties(t))
 	return f

@@ -10,12 +10,12 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkt"
-	orbgeo "github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/geo"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // blankLookback is how far back "since" looks for the start of a blank
@@ -29,7 +29,7 @@ type blankspot struct {
 	Code     string // region code or quadkey
 	Name     string
 	Level    int // region level, or the tile's zoom
-	Status   geo.Status
+	Status   coverage.Status
 	People   int64
 	Since    time.Time // zero: unknown (a silent region that never reported)
 	Samples  int
@@ -78,13 +78,13 @@ func (s *Server) blankspots(ctx context.Context, q exportQuery) ([]blankspot, er
 	var out []blankspot
 	blankRegions := map[string]bool{}
 	for _, c := range cells {
-		if c.Status != geo.StatusBlank && c.Status != geo.StatusSilent {
+		if c.Status != coverage.StatusBlank && c.Status != coverage.StatusSilent {
 			continue
 		}
 		b := blankspot{ID: "region-" + c.Region.Code, Kind: "region", Code: c.Region.Code, Name: c.Region.Name,
 			Level: c.Region.Level, Status: c.Status, People: c.PeopleAffected, Samples: c.Samples,
 			Avail: c.Availability, Geometry: c.Region.Geometry}
-		if c.Status == geo.StatusSilent {
+		if c.Status == coverage.StatusSilent {
 			b.Since = c.LastSeen
 		} else {
 			blankRegions[c.Region.Code] = true
@@ -99,10 +99,10 @@ func (s *Server) blankspots(ctx context.Context, q exportQuery) ([]blankspot, er
 	blankTiles := map[string]bool{}
 	density := s.densities(ctx, q)
 	for _, t := range tiles {
-		if t.Status != geo.StatusBlank {
+		if t.Status != coverage.StatusBlank {
 			continue
 		}
-		poly := geo.TilePolygon(t.Tile)
+		poly := tile.Polygon(t.Tile)
 		out = append(out, blankspot{ID: "tile-" + t.Quadkey, Kind: "tile", Code: t.Quadkey, Level: z,
 			Status: t.Status, People: density.people(poly), Samples: t.Samples, Avail: t.Availability, Geometry: poly})
 		blankTiles[t.Quadkey] = true
@@ -141,7 +141,7 @@ type tally struct {
 	lossSum          float64
 }
 
-func (t *tally) blank(th geo.Thresholds) bool {
+func (t *tally) blank(th coverage.Thresholds) bool {
 	if t.count == 0 {
 		return false
 	}
@@ -253,7 +253,7 @@ func (s *Server) densities(ctx context.Context, q exportQuery) densityIndex {
 		return d
 	}
 	for _, c := range cells {
-		if area := orbgeo.Area(c.Region.Geometry); c.PopulationKnown && area > 0 {
+		if area := geo.Area(c.Region.Geometry); c.PopulationKnown && area > 0 {
 			d.pop[c.Region.Code] = float64(c.Population) / area
 		}
 	}
@@ -266,7 +266,7 @@ func (d densityIndex) people(tile orb.Polygon) int64 {
 	if r == nil {
 		return 0
 	}
-	return int64(math.Round(d.pop[r.Code] * orbgeo.Area(tile)))
+	return int64(math.Round(d.pop[r.Code] * geo.Area(tile)))
 }
 
 // exportBlankspots serves GET /api/v1/export/blankspots.

@@ -11,7 +11,8 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/collector/coverage"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/draw"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // mvtInput is what a vector tile draws: the map page's tiles see every
@@ -37,40 +38,40 @@ func parseTileAddress(r *http.Request) (maptile.Tile, error) {
 // renderMVT draws one vector tile with the layers regions (the level that
 // suits the zoom), tiles (measured map cells, from zoom 8) and probes, as
 // handleMVT does for the map page.
-func (s *Server) renderMVT(ctx context.Context, tile maptile.Tile, q viewQuery, in mvtInput) ([]byte, error) {
-	z := int(tile.Z)
-	bound := tile.Bound()
+func (s *Server) renderMVT(ctx context.Context, mapTile maptile.Tile, q viewQuery, in mvtInput) ([]byte, error) {
+	z := int(mapTile.Z)
+	bound := mapTile.Bound()
 	cells, err := in.regions(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	regions := geo.MVTLayer{Name: geo.MVTLayerRegions}
+	regions := draw.MVTLayer{Name: draw.MVTLayerRegions}
 	for _, c := range cells {
 		if c.Region.Bound.Intersects(bound) {
-			regions.Features = append(regions.Features, geo.MVTFeature{Geometry: c.Region.Geometry, Properties: mvtProperties(regionProperties(c))})
+			regions.Features = append(regions.Features, draw.MVTFeature{Geometry: c.Region.Geometry, Properties: mvtProperties(regionProperties(c))})
 		}
 	}
-	layers := []geo.MVTLayer{regions}
+	layers := []draw.MVTLayer{regions}
 	if z >= 8 {
 		tiles, err := s.engine.Tiles(ctx, in.source, min(s.cfg.Tiles.Zoom, z+4), bound, q.Query)
 		if err != nil {
 			return nil, err
 		}
-		tl := geo.MVTLayer{Name: geo.MVTLayerTiles}
+		tl := draw.MVTLayer{Name: draw.MVTLayerTiles}
 		for _, t := range tiles {
-			tl.Features = append(tl.Features, geo.MVTFeature{Geometry: geo.TilePolygon(t.Tile), Properties: mvtProperties(tileProperties(t))})
+			tl.Features = append(tl.Features, draw.MVTFeature{Geometry: tile.Polygon(t.Tile), Properties: mvtProperties(tileProperties(t))})
 		}
 		layers = append(layers, tl)
 	}
-	pl := geo.MVTLayer{Name: geo.MVTLayerProbes}
+	pl := draw.MVTLayer{Name: draw.MVTLayerProbes}
 	for _, p := range in.probes {
 		if l := p.Location; l != nil && bound.Contains(orb.Point{l.Lon, l.Lat}) {
-			pl.Features = append(pl.Features, geo.MVTFeature{Geometry: orb.Point{l.Lon, l.Lat},
+			pl.Features = append(pl.Features, draw.MVTFeature{Geometry: orb.Point{l.Lon, l.Lat},
 				Properties: map[string]any{"id": p.ID, "region": p.Region, "carrier": p.Carrier}})
 		}
 	}
 	layers = append(layers, pl)
-	return geo.EncodeMVT(uint32(tile.Z), uint32(tile.X), uint32(tile.Y), layers)
+	return draw.EncodeMVT(uint32(mapTile.Z), uint32(mapTile.X), uint32(mapTile.Y), layers)
 }
 
 // exportMVT serves GET /api/v1/export/tiles/{z}/{x}/{y}.mvt within the

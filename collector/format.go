@@ -11,7 +11,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // The columns of each view, in GeoJSON properties and CSV alike.
@@ -59,7 +59,7 @@ func tileProperties(t coverage.TileCell) geojson.Properties {
 
 func tileRow(t coverage.TileCell) []string {
 	p := tileProperties(t)
-	p["wkt"] = wkt.MarshalString(geo.TilePolygon(t.Tile))
+	p["wkt"] = wkt.MarshalString(tile.Polygon(t.Tile))
 	out := make([]string, len(tileColumns))
 	for i, col := range tileColumns {
 		out[i] = csvValue(p[col])

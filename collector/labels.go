@@ -3,7 +3,7 @@ package collector
 import (
 	"fmt"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/collector/coverage"
 )
 
 // labels are the map page's words in one language. Bahasa Indonesia is the
@@ -16,7 +16,7 @@ type labels struct {
 	Code, RegionName, StatusCol, Samples, Availability string
 	Loss, P50, P95, Probes, LastSeen, Population       string
 	Measured, Affected, Rules                          string
-	Status                                             map[geo.Status]string
+	Status                                             map[coverage.Status]string
 	Levels                                             map[int]string
 }
 
@@ -39,9 +39,9 @@ var pageLabels = map[string]labels{
 		Probes: "probe", LastSeen: "terakhir terlihat", Population: "penduduk", Measured: "ubin terukur",
 		Affected: "terdampak",
 		Rules:    "Aturan status: lihat README, bagian \"Status rules\".",
-		Status: map[geo.Status]string{
-			geo.StatusGood: "baik", geo.StatusDegraded: "menurun", geo.StatusBlank: "blank spot",
-			geo.StatusSilent: "senyap", geo.StatusUnmeasured: "belum terukur",
+		Status: map[coverage.Status]string{
+			coverage.StatusGood: "baik", coverage.StatusDegraded: "menurun", coverage.StatusBlank: "blank spot",
+			coverage.StatusSilent: "senyap", coverage.StatusUnmeasured: "belum terukur",
 		},
 		Levels: map[int]string{1: "provinsi", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"},
 	},
@@ -56,9 +56,9 @@ var pageLabels = map[string]labels{
 		Probes: "probes", LastSeen: "last seen", Population: "population", Measured: "tiles measured",
 		Affected: "affected",
 		Rules:    "Status rules: see the README, \"Status rules\".",
-		Status: map[geo.Status]string{
-			geo.StatusGood: "good", geo.StatusDegraded: "degraded", geo.StatusBlank: "blank",
-			geo.StatusSilent: "silent", geo.StatusUnmeasured: "unmeasured",
+		Status: map[coverage.Status]string{
+			coverage.StatusGood: "good", coverage.StatusDegraded: "degraded", coverage.StatusBlank: "blank",
+			coverage.StatusSilent: "silent", coverage.StatusUnmeasured: "unmeasured",
 		},
 		Levels: map[int]string{1: "province", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"},
 	},

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/draw"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 //go:embed mappage.html
@@ -49,7 +50,7 @@ type choice struct {
 }
 
 type legendEntry struct {
-	Status geo.Status
+	Status coverage.Status
 	Label  string
 	Colour string
 	Count  int
@@ -72,7 +73,7 @@ type mapPageData struct {
 	Blank               []coverage.RegionCell // blank and silent, most people first
 	PeopleAffected      int64
 	PopulationEstimated bool
-	StatusLabel         map[geo.Status]string
+	StatusLabel         map[coverage.Status]string
 	RefreshAfter        int
 }
 
@@ -121,38 +122,38 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 	}
 
 	byCode := map[string]*coverage.RegionCell{}
-	counts := map[geo.Status]int{}
-	regions := make([]*geo.Region, len(cells))
+	counts := map[coverage.Status]int{}
+	regions := make([]*region.Region, len(cells))
 	for i := range cells {
 		c := &cells[i]
 		byCode[c.Region.Code] = c
 		regions[i] = c.Region
 		counts[c.Status]++
 		d.PeopleAffected += c.PeopleAffected
-		if c.Status == geo.StatusBlank || c.Status == geo.StatusSilent {
+		if c.Status == coverage.StatusBlank || c.Status == coverage.StatusSilent {
 			d.Blank = append(d.Blank, *c)
 			d.PopulationEstimated = d.PopulationEstimated || c.PopulationEstimated
 		}
 	}
 	sort.SliceStable(d.Blank, func(i, j int) bool { return d.Blank[i].Population > d.Blank[j].Population })
-	for _, st := range geo.Statuses {
+	for _, st := range coverage.Statuses {
 		d.Legend = append(d.Legend, legendEntry{st, t.Status[st], st.Colour(), counts[st]})
 	}
-	var points []geo.SVGPoint
+	var points []draw.SVGPoint
 	for _, p := range s.probes.list {
 		if p.Location != nil {
-			points = append(points, geo.SVGPoint{Lat: p.Location.Lat, Lon: p.Location.Lon, Label: "probe " + p.ID, Colour: "#000"})
+			points = append(points, draw.SVGPoint{Lat: p.Location.Lat, Lon: p.Location.Lon, Label: "probe " + p.ID, Colour: "#000"})
 		}
 	}
 	var svg bytes.Buffer
-	err = geo.WriteSVG(&svg, regions, geo.SVGOptions{
-		Fill: func(r *geo.Region) string { return byCode[r.Code].Status.Colour() },
-		Title: func(r *geo.Region) string {
+	err = draw.WriteSVG(&svg, regions, draw.SVGOptions{
+		Fill: func(r *region.Region) string { return byCode[r.Code].Status.Colour() },
+		Title: func(r *region.Region) string {
 			c := byCode[r.Code]
 			return fmt.Sprintf("%s %s: %s, %d %s, %s %s", r.Code, r.Name, t.Status[c.Status], c.Samples, t.Samples,
 				t.Availability, pctString(c.Availability))
 		},
-		Href: func(r *geo.Region) string {
+		Href: func(r *region.Region) string {
 			if r.Level < s.regions.Deepest() {
 				return link("level", strconv.Itoa(r.Level+1))
 			}
@@ -164,7 +165,7 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	d.SVG = template.HTML(svg.String()) // geo.WriteSVG escapes every text it writes
+	d.SVG = template.HTML(svg.String()) // draw.WriteSVG escapes every text it writes
 	var page bytes.Buffer
 	if err := mapPage.Execute(&page, d); err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())

@@ -9,7 +9,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/draw"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // levelForZoom picks the region level a map tile shows: kabupaten when
@@ -45,8 +46,7 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("tile %s/%s/%s: want /tiles/{z}/{x}/{y}.mvt inside the zoom's grid", r.PathValue("z"), r.PathValue("x"), r.PathValue("y")))
 		return
 	}
-	tile := maptile.New(uint32(x), uint32(y), maptile.Zoom(z))
-	bound := tile.Bound()
+	bound := maptile.New(uint32(x), uint32(y), maptile.Zoom(z)).Bound()
 	q, err := s.parseView(r, s.levelForZoom(z))
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
@@ -57,13 +57,13 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, "tiles", err)
 		return
 	}
-	regions := geo.MVTLayer{Name: geo.MVTLayerRegions}
+	regions := draw.MVTLayer{Name: draw.MVTLayerRegions}
 	for _, c := range cells {
 		if c.Region.Bound.Intersects(bound) {
-			regions.Features = append(regions.Features, geo.MVTFeature{Geometry: c.Region.Geometry, Properties: mvtProperties(regionProperties(c))})
+			regions.Features = append(regions.Features, draw.MVTFeature{Geometry: c.Region.Geometry, Properties: mvtProperties(regionProperties(c))})
 		}
 	}
-	layers := []geo.MVTLayer{regions}
+	layers := []draw.MVTLayer{regions}
 	if z >= 8 {
 		src := s.source()
 		tiles, err := s.engine.Tiles(r.Context(), src, min(s.cfg.Tiles.Zoom, z+4), bound, q.Query)
@@ -71,21 +71,21 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 			s.storeFailed(w, "tiles", err)
 			return
 		}
-		tl := geo.MVTLayer{Name: geo.MVTLayerTiles}
+		tl := draw.MVTLayer{Name: draw.MVTLayerTiles}
 		for _, t := range tiles {
-			tl.Features = append(tl.Features, geo.MVTFeature{Geometry: geo.TilePolygon(t.Tile), Properties: mvtProperties(tileProperties(t))})
+			tl.Features = append(tl.Features, draw.MVTFeature{Geometry: tile.Polygon(t.Tile), Properties: mvtProperties(tileProperties(t))})
 		}
 		layers = append(layers, tl)
 	}
-	pl := geo.MVTLayer{Name: geo.MVTLayerProbes}
+	pl := draw.MVTLayer{Name: draw.MVTLayerProbes}
 	for _, p := range s.probes.list {
 		if l := p.Location; l != nil && bound.Contains(orb.Point{l.Lon, l.Lat}) {
-			pl.Features = append(pl.Features, geo.MVTFeature{Geometry: orb.Point{l.Lon, l.Lat},
+			pl.Features = append(pl.Features, draw.MVTFeature{Geometry: orb.Point{l.Lon, l.Lat},
 				Properties: map[string]any{"id": p.ID, "region": p.Region, "carrier": p.Carrier}})
 		}
 	}
 	layers = append(layers, pl)
-	data, err := geo.EncodeMVT(uint32(z), uint32(x), uint32(y), layers)
+	data, err := draw.EncodeMVT(uint32(z), uint32(x), uint32(y), layers)
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // PartnerConfig is a telecom partner with an API key and the scope of data
@@ -217,7 +217,7 @@ func withinAny(code string, prefixes []string) bool {
 		return true
 	}
 	for _, p := range prefixes {
-		if geo.Within(code, p) {
+		if region.Within(code, p) {
 			return true
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // placedProbe is a registered probe with the region it stands in.
@@ -39,7 +40,7 @@ type registry struct {
 
 // newRegistry places every probe: by its region code, or by point in
 // polygon on the deepest level when it gives only a location.
-func newRegistry(probes []ProbeConfig, regions *geo.Regions, zoom int) (*registry, error) {
+func newRegistry(probes []ProbeConfig, regions *region.Regions, zoom int) (*registry, error) {
 	reg := &registry{byID: map[string]*placedProbe{}}
 	seen := map[string]string{}
 	for i, pc := range probes {
@@ -49,7 +50,7 @@ func newRegistry(probes []ProbeConfig, regions *geo.Regions, zoom int) (*registr
 		seen[pc.TokenSHA256] = pc.ID
 		p := &placedProbe{ID: pc.ID, Region: pc.Region, Carrier: pc.Carrier, Location: pc.Location}
 		if l := pc.Location; l != nil {
-			p.Tile = geo.Quadkey(geo.TileAt(l.Lat, l.Lon, zoom))
+			p.Tile = tile.Quadkey(tile.At(l.Lat, l.Lon, zoom))
 		}
 		switch {
 		case pc.Region != "":
@@ -70,8 +71,8 @@ func newRegistry(probes []ProbeConfig, regions *geo.Regions, zoom int) (*registr
 	return reg, nil
 }
 
-func knownOrBelowKnown(regions *geo.Regions, code string) bool {
-	for c := code; c != ""; c = geo.Parent(c) {
+func knownOrBelowKnown(regions *region.Regions, code string) bool {
+	for c := code; c != ""; c = region.Parent(c) {
 		if regions.Get(c) != nil {
 			return true
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
 )
 
 // MetricsConfig bounds the per-region series the collector exports (key
@@ -183,7 +182,7 @@ func (c *regionCollector) collect(ctx context.Context, ch chan<- prometheus.Metr
 					gauge(descLatency, qv.ms/1e3, lv, code, name, qv.q)
 				}
 			}
-			for _, st := range geo.Statuses {
+			for _, st := range coverage.Statuses {
 				gauge(descStatus, b2f(cell.Status == st), lv, code, string(st))
 			}
 			gauge(descAffected, float64(cell.PeopleAffected), lv, code, name)

@@ -19,7 +19,8 @@ import (
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // Options are what a caller other than the config file decides.
@@ -35,7 +36,7 @@ type Options struct {
 type Server struct {
 	cfg     *Config
 	store   store.Store
-	regions *geo.Regions
+	regions *region.Regions
 	probes  *registry
 	viewers keyring
 	log     *slog.Logger
@@ -54,7 +55,7 @@ type Server struct {
 }
 
 // NewServer wires a server; it places every configured probe on regions.
-func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logger, opt Options) (*Server, error) {
+func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.Logger, opt Options) (*Server, error) {
 	probes, err := newRegistry(cfg.Probes, regions, cfg.Tiles.Zoom)
 	if err != nil {
 		return nil, err
@@ -66,7 +67,7 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 		reg: prometheus.NewRegistry()}
 	s.limits, s.clock = newProbeLimits(cfg.Limits), newClockOffsets()
 	s.seenServices = map[string]bool{}
-	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
+	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
 		s.viewers.add(v.Name, v.KeySHA256)
@@ -174,7 +175,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if cfg.Regions.File == "" {
 		return errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
 	}
-	regions, err := geo.LoadFile(cfg.Regions.File, geo.LoadOptions{
+	regions, err := region.LoadFile(cfg.Regions.File, region.LoadOptions{
 		CodeProperty: cfg.Regions.CodeProperty, NameProperty: cfg.Regions.NameProperty,
 		PopulationProperty: cfg.Regions.PopulationProperty,
 	})

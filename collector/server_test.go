@@ -18,8 +18,9 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -29,12 +30,12 @@ func square(lon, lat, size float64) orb.Polygon {
 }
 
 // fixtureRegions is province 99 with two kabupaten and three kecamatan.
-func fixtureRegions(t *testing.T) *geo.Regions {
+func fixtureRegions(t *testing.T) *region.Regions {
 	t.Helper()
-	mk := func(code, name string, pop int64, p orb.Polygon) *geo.Region {
-		return &geo.Region{Code: code, Name: name, Level: 3, Population: pop, PopulationKnown: true, Geometry: p, Bound: p.Bound()}
+	mk := func(code, name string, pop int64, p orb.Polygon) *region.Region {
+		return &region.Region{Code: code, Name: name, Level: 3, Population: pop, PopulationKnown: true, Geometry: p, Bound: p.Bound()}
 	}
-	rs, err := geo.New([]*geo.Region{
+	rs, err := region.New([]*region.Region{
 		mk("99.01.01", "Barat", 1000, square(100, 0, 0.5)),
 		mk("99.01.02", "Timur", 2000, square(100.5, 0, 0.5)),
 		mk("99.02.01", "Jauh", 4000, square(101, 0, 0.5)),
@@ -406,7 +407,7 @@ func TestMapPage(t *testing.T) {
 	page, _ := io.ReadAll(resp.Body)
 	html := string(page)
 	for _, want := range []string{
-		"Simulation &lt;test&gt;", "<svg", `data-code="99.01.02"`, geo.StatusBlank.Colour(),
+		"Simulation &lt;test&gt;", "<svg", `data-code="99.01.02"`, coverage.StatusBlank.Colour(),
 		`<tr data-code="99.02.01">`, "Timur (99.01.02): blank, 2,000 people",
 	} {
 		if !strings.Contains(html, want) {
@@ -417,7 +418,7 @@ func TestMapPage(t *testing.T) {
 	i := strings.Index(html, `data-code="99.01.02"`)
 	j := strings.LastIndex(html[:i], "<path")
 	k := strings.Index(html[i:], ">")
-	if i < 0 || j < 0 || !strings.Contains(html[j:i+k], geo.StatusBlank.Colour()) {
+	if i < 0 || j < 0 || !strings.Contains(html[j:i+k], coverage.StatusBlank.Colour()) {
 		t.Errorf("path of 99.01.02 is not filled with the blank colour: %s", html[max(j, 0):i+k])
 	}
 }

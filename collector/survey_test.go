@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/internal/gpsfake"
 	"github.com/jangkau/jangkau/probe"
 	"github.com/jangkau/jangkau/wire"
@@ -36,7 +36,7 @@ func TestSurveyProbeBinsByItsRoute(t *testing.T) {
 	}
 	want := map[string]bool{} // the quadkeys of the route
 	for _, fix := range route {
-		want[geo.Quadkey(geo.TileAt(fix.Lat, fix.Lon, geo.DefaultZoom))] = true
+		want[tile.Quadkey(tile.At(fix.Lat, fix.Lon, tile.DefaultZoom))] = true
 	}
 	fake := gpsfake.Start(t, surveyDrive, 0, 250*time.Millisecond)
 	f := newSurveyFixture(t)
@@ -135,7 +135,7 @@ func (f *fixture) surveyed() (map[string]float64, []string) {
 		samples[fmt.Sprint(ft.Properties["code"])] = n
 	}
 	fc.Features = nil
-	if code := f.get(fmt.Sprintf("/api/v1/coverage/tiles?z=%d", geo.DefaultZoom), "view-key", &fc); code != 200 {
+	if code := f.get(fmt.Sprintf("/api/v1/coverage/tiles?z=%d", tile.DefaultZoom), "view-key", &fc); code != 200 {
 		f.t.Fatalf("tiles: %d", code)
 	}
 	var tiles []string

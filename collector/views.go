@@ -15,7 +15,7 @@ import (
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // viewQuery is what every coverage view takes from its URL.
@@ -170,7 +170,7 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 	}
 	fc := geojson.NewFeatureCollection()
 	for _, t := range tiles {
-		f := geojson.NewFeature(geo.TilePolygon(t.Tile))
+		f := geojson.NewFeature(tile.Polygon(t.Tile))
 		f.ID = t.Quadkey
 		f.Properties = tileProperties(t)
 		fc.Append(f)

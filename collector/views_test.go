@@ -11,7 +11,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -71,7 +71,7 @@ func TestCoverageCSV(t *testing.T) {
 func TestTilesServicesAndVectorTiles(t *testing.T) {
 	f := newFixture(t, nil)
 	feedViews(t, f)
-	east := geo.TileAt(0.25, 100.75, 15)
+	east := tile.At(0.25, 100.75, 15)
 
 	var tiles struct {
 		Features []struct {
@@ -83,10 +83,10 @@ func TestTilesServicesAndVectorTiles(t *testing.T) {
 		t.Fatalf("tiles: %d %+v", code, tiles)
 	}
 	// Only east has a location, so only its tile is measured.
-	if tl := tiles.Features[0]; tl.ID != geo.Quadkey(east) || tl.Properties["status"] != "blank" || tl.Properties["samples"] != 20.0 {
-		t.Errorf("tile %+v, want %s blank with 20 samples", tl, geo.Quadkey(east))
+	if tl := tiles.Features[0]; tl.ID != tile.Quadkey(east) || tl.Properties["status"] != "blank" || tl.Properties["samples"] != 20.0 {
+		t.Errorf("tile %+v, want %s blank with 20 samples", tl, tile.Quadkey(east))
 	}
-	if code, body := f.raw("/api/v1/coverage/tiles?z=15&bbox=101,0,102,1"); code != 200 || strings.Contains(body, geo.Quadkey(east)) {
+	if code, body := f.raw("/api/v1/coverage/tiles?z=15&bbox=101,0,102,1"); code != 200 || strings.Contains(body, tile.Quadkey(east)) {
 		t.Errorf("a bbox elsewhere still lists the tile: %d %s", code, body)
 	}
 	if code, body := f.raw("/api/v1/coverage/tiles?z=16"); code != 400 {

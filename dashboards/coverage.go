@@ -9,7 +9,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/geomap"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/collector/coverage"
 )
 
 // CoverageMap is the province map: the regions of a level coloured by
@@ -29,13 +29,13 @@ func CoverageMap() (dashboard.Dashboard, error) {
 			Value(dashboard.StringOrMap{String: cog.ToPtr("http://localhost:8080")}).
 			Description("The collector's URL as the viewer's browser reaches it: the map layer is fetched by the browser (the collector needs public_read, or a same-origin proxy that adds the viewer key)"))
 	b = b.WithPanel(statPanel("Blank regions", `sum(jangkau:region_status:count{level="$level", status="blank"}) or vector(0)`,
-		"Regions of the level whose checks mostly fail.", geo.StatusBlank.Colour()).GridPos(pos(0, 0, 6, 4)))
+		"Regions of the level whose checks mostly fail.", coverage.StatusBlank.Colour()).GridPos(pos(0, 0, 6, 4)))
 	b = b.WithPanel(statPanel("Silent regions", `sum(jangkau:region_status:count{level="$level", status="silent"}) or vector(0)`,
-		"Regions whose probes all stopped reporting: the live sign of a cut link.", geo.StatusSilent.Colour()).GridPos(pos(6, 0, 6, 4)))
+		"Regions whose probes all stopped reporting: the live sign of a cut link.", coverage.StatusSilent.Colour()).GridPos(pos(6, 0, 6, 4)))
 	b = b.WithPanel(statPanel("People affected", `jangkau:region_people_affected:sum or vector(0)`,
-		"People living in the deepest regions that are blank or silent (where population is known).", geo.StatusBlank.Colour()).GridPos(pos(12, 0, 6, 4)))
+		"People living in the deepest regions that are blank or silent (where population is known).", coverage.StatusBlank.Colour()).GridPos(pos(12, 0, 6, 4)))
 	b = b.WithPanel(statPanel("Probes silent > 10 min", `count(time() - jangkau_probe_last_seen_timestamp_seconds > 600) or vector(0)`,
-		"Probes the collector has heard nothing from for 10 minutes.", geo.StatusSilent.Colour()).GridPos(pos(18, 0, 6, 4)))
+		"Probes the collector has heard nothing from for 10 minutes.", coverage.StatusSilent.Colour()).GridPos(pos(18, 0, 6, 4)))
 	b = b.WithPanel(coverageGeomap().GridPos(pos(0, 4, 24, 18)))
 	return b.Build()
 }
@@ -53,7 +53,7 @@ func statPanel(title, expr, description, colour string) *stat.PanelBuilder {
 }
 
 // statusRule colours a GeoJSON feature by its status property.
-func statusRule(s geo.Status) map[string]any {
+func statusRule(s coverage.Status) map[string]any {
 	return map[string]any{
 		"check": map[string]any{"property": "status", "operation": "eq", "value": string(s)},
 		"style": map[string]any{"color": map[string]any{"fixed": s.Colour()}, "opacity": 0.75, "lineWidth": 1},
@@ -62,14 +62,14 @@ func statusRule(s geo.Status) map[string]any {
 
 func coverageGeomap() *geomap.PanelBuilder {
 	var rules []any
-	for _, s := range geo.Statuses {
+	for _, s := range coverage.Statuses {
 		rules = append(rules, statusRule(s))
 	}
 	regions := common.NewMapLayerOptionsBuilder().Type("geojson").Name("Regions").Tooltip(true).
 		Config(map[string]any{
 			"src":   "${collector}/api/v1/coverage?level=${level}&service=${service}",
 			"rules": rules,
-			"style": map[string]any{"color": map[string]any{"fixed": geo.StatusUnmeasured.Colour()}, "opacity": 0.4, "lineWidth": 1},
+			"style": map[string]any{"color": map[string]any{"fixed": coverage.StatusUnmeasured.Colour()}, "opacity": 0.4, "lineWidth": 1},
 		})
 	probes := common.NewMapLayerOptionsBuilder().Type("markers").Name("Probes").Tooltip(true).
 		Location(common.NewFrameGeometrySourceBuilder().Mode(common.FrameGeometrySourceModeCoords).
@@ -102,5 +102,5 @@ func coverageGeomap() *geomap.PanelBuilder {
 		Layers([]cog.Builder[common.MapLayerOptions]{regions, probes}).
 		Tooltip(geomap.NewTooltipOptionsBuilder().Mode(geomap.TooltipModeDetails)).
 		Unit("s").
-		Thresholds(thresholds("green", 300.0, geo.StatusSilent.Colour()))
+		Thresholds(thresholds("green", 300.0, coverage.StatusSilent.Colour()))
 }

@@ -25,7 +25,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/probe"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -35,7 +35,7 @@ import (
 func collectorNames(t *testing.T) map[string]bool {
 	t.Helper()
 	sq := orb.Polygon{{{100, 0}, {101, 0}, {101, 1}, {100, 1}, {100, 0}}}
-	regions, err := geo.New([]*geo.Region{{Code: "99.01.01", Name: "Barat", Level: 3, Geometry: sq, Bound: sq.Bound()}})
+	regions, err := region.New([]*region.Region{{Code: "99.01.01", Name: "Barat", Level: 3, Geometry: sq, Bound: sq.Bound()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // kabupaten is one of Banten's eight second-level regions. Codes, names and
@@ -64,21 +64,21 @@ var origin = orb.Point{105.0, -7.1}
 // BantenRegions returns the 8 kabupaten/kota of Banten with their real
 // Kemendagri codes, names and populations and schematic shapes, so that the
 // demo shows a recognisable map without any boundary file. The province
-// (36) is synthesised by geo.New with the sum of the populations.
-func BantenRegions() (*geo.Regions, error) {
+// (36) is synthesised by region.New with the sum of the populations.
+func BantenRegions() (*region.Regions, error) {
 	owner := assignCells()
-	regions := make([]*geo.Region, len(kabupatens))
+	regions := make([]*region.Region, len(kabupatens))
 	for k, kb := range kabupatens {
 		g, err := dissolve(owner, k)
 		if err != nil {
 			return nil, fmt.Errorf("demo region %s: %w", kb.code, err)
 		}
-		regions[k] = &geo.Region{
+		regions[k] = &region.Region{
 			Code: kb.code, Name: kb.name, Geometry: g,
 			Population: kb.population, PopulationKnown: true,
 		}
 	}
-	rs, err := geo.New(regions)
+	rs, err := region.New(regions)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,10 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
-func bantenRegions(t *testing.T) *geo.Regions {
+func bantenRegions(t *testing.T) *region.Regions {
 	t.Helper()
 	rs, err := BantenRegions()
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"math"
 	"os"
 	"slices"
@@ -118,7 +118,7 @@ func (l *lab) assertStatus(ctx context.Context, a *StatusAssert, r *result) erro
 	r.name += fmt.Sprintf(" [%s..%s, level %d, want %s]", a.From, a.To, level, strings.Join(a.Want, "|"))
 	for _, i := range l.districtsOr(a.Districts) {
 		d := l.sc.Districts[i]
-		code := geo.Ancestor(d.Region, level)
+		code := region.Ancestor(d.Region, level)
 		c, ok := cells[code]
 		if !ok {
 			r.fail("%s: region %s not in the coverage", d.Name, code)
@@ -254,7 +254,7 @@ func (l *lab) assertOutage(ctx context.Context, a *OutageAssert, r *result) erro
 	th := l.sc.Collector.Status.BlankBelow
 	for _, i := range l.districtsOr(a.Districts) {
 		d := l.sc.Districts[i]
-		code := geo.Ancestor(d.Region, 2)
+		code := region.Ancestor(d.Region, 2)
 		seen := false
 		for _, c := range v.Cells {
 			if c.Service != a.Service || c.Region != code {
@@ -315,7 +315,7 @@ func (l *lab) assertPopulation(ctx context.Context, a *PopulationAssert, r *resu
 	}
 	deepestLevel := 0
 	for _, d := range l.sc.Districts {
-		deepestLevel = max(deepestLevel, geo.CodeLevel(d.Region))
+		deepestLevel = max(deepestLevel, region.CodeLevel(d.Region))
 	}
 	deep, _, err := l.api.coverage(ctx, deepestLevel, q)
 	if err != nil {
@@ -324,7 +324,7 @@ func (l *lab) assertPopulation(ctx context.Context, a *PopulationAssert, r *resu
 	affectedWant := map[string]bool{}
 	for _, i := range l.districtsOr(a.Affected) {
 		if len(a.Affected) > 0 {
-			affectedWant[geo.Ancestor(l.sc.Districts[i].Region, level)] = true
+			affectedWant[region.Ancestor(l.sc.Districts[i].Region, level)] = true
 		}
 	}
 	codes := make([]string, 0, len(cells))
@@ -378,12 +378,12 @@ func (l *lab) assertPopulation(ctx context.Context, a *PopulationAssert, r *resu
 	if len(codes) == 0 {
 		return fmt.Errorf("no regions at level %d", level)
 	}
-	if p, ok := want[geo.Ancestor(codes[0], 1)]; ok {
+	if p, ok := want[region.Ancestor(codes[0], 1)]; ok {
 		prov, _, err := l.api.coverage(ctx, 1, q)
 		if err != nil {
 			return err
 		}
-		pc := prov[geo.Ancestor(codes[0], 1)]
+		pc := prov[region.Ancestor(codes[0], 1)]
 		line := fmt.Sprintf("province %s: population %v (CSV %d), people affected %d (sum of kabupaten %d)", pc.Code, deref(pc.Population), p, pc.PeopleAffected, total)
 		if pc.Population == nil || *pc.Population != p || pc.PeopleAffected != total {
 			r.fail("%s", line)

@@ -14,7 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/collector/coverage"
 )
 
 // Scenario is a lab scenario file; lab/README.md documents every key.
@@ -43,7 +43,7 @@ type Scenario struct {
 
 // CollectorSpec is what the lab sets in the collector's config.
 type CollectorSpec struct {
-	Status geo.Thresholds `yaml:"status"`
+	Status coverage.Thresholds `yaml:"status"`
 }
 
 // ProbeSpec is every probe's config.
@@ -210,7 +210,7 @@ func LoadScenario(path string) (*Scenario, error) {
 // ParseScenario decodes strictly (unknown keys are errors) over the
 // defaults and validates.
 func ParseScenario(data []byte) (*Scenario, error) {
-	sc := &Scenario{Settle: 90 * time.Second, Collector: CollectorSpec{Status: geo.DefaultThresholds},
+	sc := &Scenario{Settle: 90 * time.Second, Collector: CollectorSpec{Status: coverage.DefaultThresholds},
 		Probe: ProbeSpec{UploadInterval: 2 * time.Second, UploadTimeout: 5 * time.Second}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -411,7 +411,7 @@ func (a AssertSpec) validate(districts, services map[string]bool, check func(str
 }
 
 func validStatus(s string) bool {
-	for _, st := range geo.Statuses {
+	for _, st := range coverage.Statuses {
 		if string(st) == s {
 			return true
 		}

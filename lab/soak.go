@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // SoakSpec is a load and soak run: many probes against one collector, all
@@ -74,7 +74,7 @@ func runSoak(ctx context.Context, sc *Scenario, opt Options) error {
 		return err
 	}
 	ns := l.net.core()
-	regions, err := geo.LoadFile(opt.Regions, geo.LoadOptions{CodeProperty: "kode", NameProperty: "nama"})
+	regions, err := region.LoadFile(opt.Regions, region.LoadOptions{CodeProperty: "kode", NameProperty: "nama"})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"sync"
 	"time"
 )
@@ -118,8 +118,8 @@ func (l *lab) districtIndex(name string) int {
 
 // watchSilent polls the live map until district i's region is silent.
 func (l *lab) watchSilent(ctx context.Context, i int, at time.Time, limit time.Duration) *measured {
-	region := l.sc.Districts[i].Region
-	kab := geo.Ancestor(region, 2)
+	code := l.sc.Districts[i].Region
+	kab := region.Ancestor(code, 2)
 	for {
 		if time.Since(at) > limit {
 			return &measured{err: fmt.Errorf("not silent after %s", fmtDur(limit))}
@@ -133,9 +133,9 @@ func (l *lab) watchSilent(ctx context.Context, i int, at time.Time, limit time.D
 		if c, ok := cells[kab]; err == nil && ok && c.Status == "silent" {
 			m := &measured{after: time.Since(at), people: c.PeopleAffected}
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			deep, _, err := l.api.coverage(dctx, geo.CodeLevel(region), "window=5m")
+			deep, _, err := l.api.coverage(dctx, region.CodeLevel(code), "window=5m")
 			cancel()
-			if d, ok := deep[region]; err == nil && ok && d.Population != nil {
+			if d, ok := deep[code]; err == nil && ok && d.Population != nil {
 				m.expect = *d.Population
 			}
 			l.note("%s: %s silent on the live map %s after the cut (people affected %d)", l.sc.Districts[i].Name, kab, fmtDur(m.after), m.people)

@@ -23,7 +23,8 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -69,7 +70,7 @@ func runCoverage(args []string) error {
 		return err
 	}
 	p := coverageParams{Regions: *regionsFile, Results: *n, Probes: *probes, Window: *window, Now: benchNow, Seed: 5}
-	regions, err := geo.LoadFile(p.Regions, geo.LoadOptions{})
+	regions, err := region.LoadFile(p.Regions, region.LoadOptions{})
 	if err != nil {
 		return err
 	}
@@ -129,13 +130,13 @@ type benchProbe struct {
 
 // placeBenchProbes puts each probe at a random point inside a random desa,
 // found with Locate as the collector places a probe with a location.
-func placeBenchProbes(rs *geo.Regions, n int, seed uint64) ([]benchProbe, error) {
+func placeBenchProbes(rs *region.Regions, n int, seed uint64) ([]benchProbe, error) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	desa := rs.Level(rs.Deepest())
 	out := make([]benchProbe, 0, n)
 	for i := range n {
 		var loc orb.Point
-		var reg *geo.Region
+		var reg *region.Region
 		for try := 0; reg == nil; try++ {
 			if try > 10000 {
 				return nil, errors.New("could not place a probe inside a desa")
@@ -148,7 +149,7 @@ func placeBenchProbes(rs *geo.Regions, n int, seed uint64) ([]benchProbe, error)
 			}
 		}
 		bp := benchProbe{id: fmt.Sprintf("p%04d", i), carrier: benchCarriers[rng.IntN(len(benchCarriers))]}
-		bp.cell = rollup.Cell{Region: reg.Code, Tile: geo.Quadkey(geo.TileAt(loc[1], loc[0], geo.DefaultZoom)), Carrier: bp.carrier, Probe: bp.id}
+		bp.cell = rollup.Cell{Region: reg.Code, Tile: tile.Quadkey(tile.At(loc[1], loc[0], tile.DefaultZoom)), Carrier: bp.carrier, Probe: bp.id}
 		switch x := rng.Float64(); {
 		case x < 0.08: // a link that is mostly down: blank
 			bp.okShare, bp.latency = 0.3, 400
@@ -199,7 +200,7 @@ func benchResult(p *benchProbe, idx int, k int, perProbe int, from time.Time, wi
 // buildCoverageStore loads p.Results results through Store.Write: batches
 // of one probe's results, in time order across probes as live ingest
 // brings them, from several goroutines so that commits are shared.
-func buildCoverageStore(dir string, p coverageParams, rs *geo.Regions, writers, batch int) error {
+func buildCoverageStore(dir string, p coverageParams, rs *region.Regions, writers, batch int) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -271,7 +272,7 @@ func coverageQuery(ctx context.Context, e *coverage.Engine, src coverage.Feed, p
 	if err != nil {
 		return 0, 0, err
 	}
-	tiles, err := e.Tiles(ctx, src, geo.DefaultZoom, orb.Bound{}, q)
+	tiles, err := e.Tiles(ctx, src, tile.DefaultZoom, orb.Bound{}, q)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // ingestRate is the live load while the repeat queries run: 2,000 probes
@@ -34,7 +35,7 @@ type runFigures struct {
 	cells, tiles                   int
 }
 
-func measureCoverage(dir string, p coverageParams, rs *geo.Regions, runs int) error {
+func measureCoverage(dir string, p coverageParams, rs *region.Regions, runs int) error {
 	bps, err := placeBenchProbes(rs, p.Probes, p.Seed)
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ func measureCoverage(dir string, p coverageParams, rs *geo.Regions, runs int) er
 		st.Close()
 	}
 	fmt.Printf("answer: %d desa, %d tiles at z%d; %d results from %d probes over %s, now %s\n",
-		all[0].cells, all[0].tiles, geo.DefaultZoom, p.Results, p.Probes, p.Window, p.Now.Format(time.RFC3339))
+		all[0].cells, all[0].tiles, tile.DefaultZoom, p.Results, p.Probes, p.Window, p.Now.Format(time.RFC3339))
 	fmt.Printf("median of %d runs: cold %.0f ms, %.0f ms CPU on %d cores (freshly opened store and engine, OS page cache as it is; tile cover ~%.0f ms of it), warm repeat %.1f ms\n",
 		runs, med(func(f runFigures) float64 { return f.cold }), med(func(f runFigures) float64 { return f.coldCPU }), runtime.NumCPU(),
 		med(func(f runFigures) float64 { return f.cover }),
@@ -88,7 +89,7 @@ func measureCoverage(dir string, p coverageParams, rs *geo.Regions, runs int) er
 
 // measureRun opens the store and a fresh engine and times the map's query
 // cold, warm, under ingest and after a backfill.
-func measureRun(ctx context.Context, dir string, p coverageParams, rs *geo.Regions, bps []benchProbe) (runFigures, error) {
+func measureRun(ctx context.Context, dir string, p coverageParams, rs *region.Regions, bps []benchProbe) (runFigures, error) {
 	var f runFigures
 	probes := make([]coverage.Probe, len(bps))
 	for i, bp := range bps {
@@ -112,7 +113,7 @@ func measureRun(ctx context.Context, dir string, p coverageParams, rs *geo.Regio
 		return f, err
 	}
 	defer closeLive()
-	e := coverage.NewEngine(rs, geo.NewTileIndex(rs), geo.DefaultZoom, geo.DefaultThresholds)
+	e := coverage.NewEngine(rs, tile.NewIndex(rs), tile.DefaultZoom, coverage.DefaultThresholds)
 	feed := benchFeed(st, live)
 	timed := func(src coverage.Feed) (float64, error) {
 		t := time.Now()
@@ -127,7 +128,7 @@ func measureRun(ctx context.Context, dir string, p coverageParams, rs *geo.Regio
 	f.coldCPU = ms(cpuTime() - cpu0)
 	// The tile cover is now kept: time a fresh one on its own.
 	t = time.Now()
-	if _, err := geo.NewTileIndex(rs).Cover(4, geo.DefaultZoom); err != nil {
+	if _, err := tile.NewIndex(rs).Cover(4, tile.DefaultZoom); err != nil {
 		return f, err
 	}
 	f.cover = ms(time.Since(t))

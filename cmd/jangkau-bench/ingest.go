@@ -21,7 +21,7 @@ import (
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -203,7 +203,7 @@ func sum(s string) string {
 }
 
 // benchRegions is one square kabupaten, 99.01, that every bench probe is in.
-func benchRegions() (*geo.Regions, error) {
+func benchRegions() (*region.Regions, error) {
 	sq := orb.Polygon{{{106, -6.5}, {106.5, -6.5}, {106.5, -6}, {106, -6}, {106, -6.5}}}
-	return geo.New([]*geo.Region{{Code: "99.01", Name: "Bench", Level: 2, Geometry: sq, Bound: sq.Bound()}})
+	return region.New([]*region.Region{{Code: "99.01", Name: "Bench", Level: 2, Geometry: sq, Bound: sq.Bound()}})
 }

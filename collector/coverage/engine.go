@@ -15,7 +15,8 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // Row is one stored aggregate.
@@ -42,27 +43,27 @@ type Query struct {
 
 // live says whether the window ends now, the only case where silence means
 // a cut link rather than results still on their way.
-func (q Query) live(th geo.Thresholds) bool { return q.Now.Sub(q.To) < th.SilentAfter }
+func (q Query) live(th Thresholds) bool { return q.Now.Sub(q.To) < th.SilentAfter }
 
 // Engine computes coverage over one region set.
 type Engine struct {
-	regions *geo.Regions
-	tiles   *geo.TileIndex
+	regions *region.Regions
+	tiles   *tile.Index
 	zoom    int
-	th      geo.Thresholds
+	th      Thresholds
 	pop     map[string]population
 	folds   *foldCache
 }
 
 // NewEngine prepares the population estimates; zoom is the zoom of the
 // tiles the rows carry.
-func NewEngine(regions *geo.Regions, tiles *geo.TileIndex, zoom int, th geo.Thresholds) *Engine {
+func NewEngine(regions *region.Regions, tiles *tile.Index, zoom int, th Thresholds) *Engine {
 	return &Engine{regions: regions, tiles: tiles, zoom: zoom, th: th, pop: estimatePopulation(regions),
 		folds: newFoldCache()}
 }
 
 // Thresholds are the status rules in force.
-func (e *Engine) Thresholds() geo.Thresholds { return e.th }
+func (e *Engine) Thresholds() Thresholds { return e.th }
 
 // rowSet holds a window's rows in chunks of rowChunk, so that reading
 // hundreds of thousands of rows never copies them to grow a slice.
@@ -157,7 +158,7 @@ func (a *acc) add(c rollup.Cell, g *rollup.Agg, zoom int) error {
 	a.lastResultNanos = max(a.lastResultNanos, g.Last)
 	a.probes[c.Probe] = true
 	if c.Tile != "" {
-		if t, err := geo.ParseQuadkey(c.Tile); err == nil && int(t.Z) == zoom {
+		if t, err := tile.ParseQuadkey(c.Tile); err == nil && int(t.Z) == zoom {
 			a.tiles[t] = true
 		}
 	}
@@ -237,11 +238,11 @@ func (a *acc) compute() figures {
 	return f
 }
 
-func (f figures) stats(probes int, lastSeen time.Time, live bool) geo.CellStats {
+func (f figures) stats(probes int, lastSeen time.Time, live bool) CellStats {
 	av := f.Availability
 	if math.IsNaN(av) {
 		av = 0
 	}
-	return geo.CellStats{Probes: probes, Samples: f.Samples, Availability: av, LatencyP95: f.P95ByKind,
+	return CellStats{Probes: probes, Samples: f.Samples, Availability: av, LatencyP95: f.P95ByKind,
 		Loss: f.Loss, LastSeen: lastSeen, Live: live}
 }

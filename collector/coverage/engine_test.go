@@ -10,7 +10,8 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -20,12 +21,12 @@ func square(lon, lat, size float64) orb.Polygon {
 
 // fixture: province 99 with kabupaten 99.01 (population 10,000, two equal
 // kecamatan) and 99.02 (two kecamatan with their own populations).
-func fixture(t *testing.T) *geo.Regions {
+func fixture(t *testing.T) *region.Regions {
 	t.Helper()
-	mk := func(code string, pop int64, p orb.Polygon) *geo.Region {
-		return &geo.Region{Code: code, Name: "R" + code, Population: pop, PopulationKnown: pop > 0, Geometry: p}
+	mk := func(code string, pop int64, p orb.Polygon) *region.Region {
+		return &region.Region{Code: code, Name: "R" + code, Population: pop, PopulationKnown: pop > 0, Geometry: p}
 	}
-	rs, err := geo.New([]*geo.Region{
+	rs, err := region.New([]*region.Region{
 		mk("99.01.01", 0, square(100, 0, 0.1)),
 		mk("99.01.02", 0, square(100.1, 0, 0.1)),
 		mk("99.02.01", 3000, square(100.2, 0, 0.1)),
@@ -90,13 +91,13 @@ func byCode(cells []RegionCell) map[string]RegionCell {
 
 func newEngine(t *testing.T) *Engine {
 	rs := fixture(t)
-	return NewEngine(rs, geo.NewTileIndex(rs), 15, geo.DefaultThresholds)
+	return NewEngine(rs, tile.NewIndex(rs), 15, DefaultThresholds)
 }
 
 func TestRegionsStatusesAndRollUp(t *testing.T) {
 	e := newEngine(t)
 	s := &rows{rollup.Delta{}}
-	good := rollup.Cell{Region: "99.01.01", Tile: geo.Quadkey(geo.TileAt(0.05, 100.05, 15)), Service: rollup.Uplink, Kind: "http", Probe: "a"}
+	good := rollup.Cell{Region: "99.01.01", Tile: tile.Quadkey(tile.At(0.05, 100.05, 15)), Service: rollup.Uplink, Kind: "http", Probe: "a"}
 	blank := rollup.Cell{Region: "99.01.02", Service: rollup.Uplink, Kind: "tcp", Probe: "b"}
 	// Three hours: the window reads whole hours from hour rows and the
 	// edges from minute rows; every result must count once.
@@ -112,13 +113,13 @@ func TestRegionsStatusesAndRollUp(t *testing.T) {
 	m := byCode(cells)
 	// 150 minutes and 30 s; the start truncated to the minute: 151 minutes,
 	// two results a minute.
-	if g := m["99.01.01"]; g.Status != geo.StatusGood || g.Samples != 302 || g.Availability != 1 || g.Probes != 1 {
+	if g := m["99.01.01"]; g.Status != StatusGood || g.Samples != 302 || g.Availability != 1 || g.Probes != 1 {
 		t.Errorf("good kecamatan: %+v (fed %d)", g, nGood)
 	}
-	if b := m["99.01.02"]; b.Status != geo.StatusBlank || b.Samples != 302 || math.Abs(b.Availability-60.0/302) > 1e-9 { // results 58..359, every fifth ok
+	if b := m["99.01.02"]; b.Status != StatusBlank || b.Samples != 302 || math.Abs(b.Availability-60.0/302) > 1e-9 { // results 58..359, every fifth ok
 		t.Errorf("blank kecamatan: %+v (fed %d)", b, nBlank)
 	}
-	if u := m["99.02.01"]; u.Status != geo.StatusUnmeasured || u.Samples != 0 || !math.IsNaN(u.P95) {
+	if u := m["99.02.01"]; u.Status != StatusUnmeasured || u.Samples != 0 || !math.IsNaN(u.P95) {
 		t.Errorf("kecamatan without probes: %+v", u)
 	}
 	// Exact p95 of the good probe's latencies 10..59 repeating: 57.
@@ -136,12 +137,12 @@ func TestRegionsStatusesAndRollUp(t *testing.T) {
 
 	cells, _ = e.Regions(context.Background(), s.source(), probes, 2, q)
 	k := byCode(cells)["99.01"]
-	if k.Samples != 604 || k.Probes != 2 || k.Status != geo.StatusDegraded || k.PeopleAffected != 5000 || k.Population != 10000 {
+	if k.Samples != 604 || k.Probes != 2 || k.Status != StatusDegraded || k.PeopleAffected != 5000 || k.Population != 10000 {
 		t.Errorf("kabupaten roll-up: %+v", k)
 	}
 	cells, _ = e.Regions(context.Background(), s.source(), probes, 1, q)
 	// The province's own population is unknown here (99.01's was set after
-	// geo.New summed the kecamatan); people affected still add up.
+	// region.New summed the kecamatan); people affected still add up.
 	if p := byCode(cells)["99"]; p.Samples != 604 || p.PeopleAffected != 5000 || p.PopulationKnown {
 		t.Errorf("province: samples %d affected %d population %d", p.Samples, p.PeopleAffected, p.Population)
 	}
@@ -156,7 +157,7 @@ func TestSilentOnlyWhileLive(t *testing.T) {
 	live := Query{From: now.Add(-15 * time.Minute), To: now, Now: now}
 	cells, _ := e.Regions(context.Background(), s.source(), probes, 3, live)
 	m := byCode(cells)
-	if st := m["99.02.01"].Status; st != geo.StatusSilent {
+	if st := m["99.02.01"].Status; st != StatusSilent {
 		t.Errorf("probe quiet for 10 min, live window: %s, want silent", st)
 	}
 	if a := m["99.02.01"].PeopleAffected; a != 3000 {
@@ -164,7 +165,7 @@ func TestSilentOnlyWhileLive(t *testing.T) {
 	}
 	past := Query{From: now.Add(-time.Hour), To: now.Add(-30 * time.Minute), Now: now}
 	cells, _ = e.Regions(context.Background(), s.source(), probes, 3, past)
-	if st := byCode(cells)["99.02.01"].Status; st != geo.StatusGood {
+	if st := byCode(cells)["99.02.01"].Status; st != StatusGood {
 		t.Errorf("a past window is judged by its results: %s, want good", st)
 	}
 }
@@ -198,11 +199,11 @@ func TestServiceOutageIsNotADistrictOutage(t *testing.T) {
 	}
 	m := byCode(cells)
 	for _, code := range []string{"99.01.01", "99.01.02", "99.02.01"} {
-		if c := m[code]; c.Status != geo.StatusGood || c.Availability != 1 {
+		if c := m[code]; c.Status != StatusGood || c.Availability != 1 {
 			t.Errorf("%s during the portal's outage: %s, availability %g; want good, 1", code, c.Status, c.Availability)
 		}
 	}
-	if st := m["99.02.02"].Status; st != geo.StatusBlank {
+	if st := m["99.02.02"].Status; st != StatusBlank {
 		t.Errorf("region whose every check fails: %s, want blank", st)
 	}
 	v, err := e.Services(context.Background(), s.source(), 3, q)
@@ -226,8 +227,8 @@ func TestServiceOutageIsNotADistrictOutage(t *testing.T) {
 func TestFiltersAndTiles(t *testing.T) {
 	e := newEngine(t)
 	s := &rows{rollup.Delta{}}
-	qkA := geo.Quadkey(geo.TileAt(0.05, 100.05, 15))
-	qkB := geo.Quadkey(geo.TileAt(0.05, 100.35, 15))
+	qkA := tile.Quadkey(tile.At(0.05, 100.05, 15))
+	qkB := tile.Quadkey(tile.At(0.05, 100.35, 15))
 	feed(s, rollup.Cell{Region: "99.01.01", Tile: qkA, Carrier: "telkom", Service: rollup.Uplink, Kind: "icmp", Probe: "a"}, 10*time.Minute, always, flat(40))
 	feed(s, rollup.Cell{Region: "99.02.02", Tile: qkB, Carrier: "xl", Service: rollup.Uplink, Kind: "icmp", Probe: "b"}, 10*time.Minute, never, flat(0))
 	q := Query{From: now.Add(-10 * time.Minute), To: now, Now: now}
@@ -237,7 +238,7 @@ func TestFiltersAndTiles(t *testing.T) {
 		t.Fatalf("tiles: %v %+v", err, tiles)
 	}
 	for _, tc := range tiles {
-		want := map[string]geo.Status{qkA: geo.StatusGood, qkB: geo.StatusBlank}[tc.Quadkey]
+		want := map[string]Status{qkA: StatusGood, qkB: StatusBlank}[tc.Quadkey]
 		if tc.Status != want || tc.Samples != 20 || tc.Probes != 1 {
 			t.Errorf("tile %s: %+v, want %s with 20 samples", tc.Quadkey, tc, want)
 		}

@@ -10,7 +10,8 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // A fold is a window's rows merged once per cell, outage buckets left
@@ -129,7 +130,7 @@ func (e *Engine) cells(m cellFold) []foldCell {
 func (e *Engine) foldCell(c rollup.Cell, g *rollup.Agg) foldCell {
 	fc := foldCell{Cell: c, Agg: g}
 	if c.Tile != "" {
-		if t, err := geo.ParseQuadkey(c.Tile); err == nil && int(t.Z) == e.zoom {
+		if t, err := tile.ParseQuadkey(c.Tile); err == nil && int(t.Z) == e.zoom {
 			fc.tile, fc.tileOK = t, true
 		}
 	}
@@ -230,7 +231,7 @@ func (f *folded) byRegionLocked(level, deepest int) (map[string]*acc, error) {
 			return nil, err
 		}
 		for code, a := range deep {
-			anc := geo.Ancestor(code, level)
+			anc := region.Ancestor(code, level)
 			if anc == "" {
 				continue
 			}

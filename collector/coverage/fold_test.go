@@ -11,7 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -27,7 +27,7 @@ type measured struct {
 // for the whole hour 10:00 (an outage at hour resolution), portal down for
 // ten minutes near each end of the day (at minute resolution).
 func busyDay() []measured {
-	qk := func(lat, lon float64) string { return geo.Quadkey(geo.TileAt(lat, lon, 15)) }
+	qk := func(lat, lon float64) string { return tile.Quadkey(tile.At(lat, lon, 15)) }
 	type pr struct {
 		id, region, carrier, tile string
 		ok                        float64
@@ -113,7 +113,7 @@ func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
 		{ID: "c", Region: "99.02.01", Carrier: "telkom", LastSeen: now.Add(-time.Hour)}, {ID: "d", Region: "99.02.02", Carrier: "xl", LastSeen: now}}
 	ctx := context.Background()
 	gs := NewGenerationSource(s.source(), func(time.Duration, time.Time, time.Time) uint64 { return 1 })
-	checked := map[geo.Status]bool{}
+	checked := map[Status]bool{}
 	for _, q := range foldCases() {
 		name := fmt.Sprintf("%s..%s carrier=%q service=%q", q.From.Format("15:04:05"), q.To.Format("15:04"), q.Carrier, q.Service)
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
 		})
 	}
 	// The fixture must tell statuses apart, or equal answers prove little.
-	for _, st := range []geo.Status{geo.StatusGood, geo.StatusBlank, geo.StatusUnmeasured} {
+	for _, st := range []Status{StatusGood, StatusBlank, StatusUnmeasured} {
 		if !checked[st] {
 			t.Errorf("no region was %s in any case", st)
 		}

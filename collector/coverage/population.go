@@ -3,7 +3,7 @@ package coverage
 import (
 	"github.com/paulmach/orb/geo"
 
-	jgeo "github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // population is a region's population: its own figure, or estimated.
@@ -19,10 +19,10 @@ type population struct {
 // files rarely carry population below the kabupaten, and people affected
 // must still add up; the estimate assumes people spread evenly, which is
 // said wherever it is shown.
-func estimatePopulation(rs *jgeo.Regions) map[string]population {
+func estimatePopulation(rs *region.Regions) map[string]population {
 	out := map[string]population{}
 	area := map[string]float64{}
-	areaOf := func(r *jgeo.Region) float64 {
+	areaOf := func(r *region.Region) float64 {
 		a, ok := area[r.Code]
 		if !ok {
 			a = geo.Area(r.Geometry)
@@ -36,7 +36,7 @@ func estimatePopulation(rs *jgeo.Regions) map[string]population {
 				out[r.Code] = population{n: r.Population, known: true}
 				continue
 			}
-			for anc := jgeo.Parent(r.Code); anc != ""; anc = jgeo.Parent(anc) {
+			for anc := region.Parent(r.Code); anc != ""; anc = region.Parent(anc) {
 				a := rs.Get(anc)
 				if a == nil || !a.PopulationKnown {
 					continue

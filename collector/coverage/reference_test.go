@@ -4,7 +4,8 @@ import (
 	"context"
 	"sort"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // The engine's answers before folds, kept as the oracle that folded
@@ -37,12 +38,12 @@ func (e *Engine) refRegions(ctx context.Context, src Feed, probes []Probe, level
 	for _, d := range e.regions.Level(e.regions.Deepest()) {
 		p := placed[d.Code]
 		st := e.th.Classify(deepest[d.Code].figures().stats(p.probes(deepest[d.Code]), p.lastSeen(), live), q.Now)
-		if st != geo.StatusBlank && st != geo.StatusSilent {
+		if st != StatusBlank && st != StatusSilent {
 			continue
 		}
 		if pop := e.pop[d.Code]; pop.known {
 			for l := 1; l <= d.Level; l++ {
-				affected[geo.Ancestor(d.Code, l)] += pop.n
+				affected[region.Ancestor(d.Code, l)] += pop.n
 			}
 		}
 	}
@@ -50,7 +51,7 @@ func (e *Engine) refRegions(ctx context.Context, src Feed, probes []Probe, level
 	if level != e.regions.Deepest() {
 		cells = map[string]*acc{}
 		for code, a := range deepest {
-			anc := geo.Ancestor(code, level)
+			anc := region.Ancestor(code, level)
 			if anc == "" {
 				continue
 			}
@@ -110,7 +111,7 @@ func (e *Engine) refTiles(ctx context.Context, src Feed, z int, q Query) ([]Tile
 	}
 	var result []TileCell
 	for qk, a := range cells {
-		t, err := geo.ParseQuadkey(qk)
+		t, err := tile.ParseQuadkey(qk)
 		if err != nil {
 			continue
 		}

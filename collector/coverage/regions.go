@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // RegionCell is one region's coverage over a window.
 type RegionCell struct {
-	Region *geo.Region
-	Status geo.Status
+	Region *region.Region
+	Status Status
 	figures
 	Probes   int
 	LastSeen time.Time
@@ -59,12 +60,12 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 	for _, d := range e.regions.Level(e.regions.Deepest()) {
 		p := placed[d.Code]
 		st := e.th.Classify(deepest[d.Code].figures().stats(p.probes(deepest[d.Code]), p.lastSeen(), live), q.Now)
-		if st != geo.StatusBlank && st != geo.StatusSilent {
+		if st != StatusBlank && st != StatusSilent {
 			continue
 		}
 		if pop := e.pop[d.Code]; pop.known {
 			for l := 1; l <= d.Level; l++ {
-				affected[geo.Ancestor(d.Code, l)] += pop.n
+				affected[region.Ancestor(d.Code, l)] += pop.n
 			}
 		}
 	}
@@ -73,7 +74,7 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 	if err != nil {
 		return nil, err
 	}
-	var cover *geo.Cover
+	var cover *tile.Cover
 	if e.tiles != nil {
 		if cover, err = e.tiles.Cover(level, e.zoom); err != nil {
 			return nil, err
@@ -115,7 +116,7 @@ func placeProbes(probes []Probe, q Query) placement {
 		if q.Carrier != "" && p.Carrier != q.Carrier {
 			continue
 		}
-		for code := p.Region; code != ""; code = geo.Parent(code) {
+		for code := p.Region; code != ""; code = region.Parent(code) {
 			x := pl[code]
 			if x == nil {
 				x = &placed{ids: map[string]bool{}}

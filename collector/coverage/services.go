@@ -3,7 +3,7 @@ package coverage
 import (
 	"context"
 	"fmt"
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/region"
 	"sort"
 	"time"
 )
@@ -43,7 +43,7 @@ func (e *Engine) Services(ctx context.Context, src Feed, level int, q Query) (*S
 	cells := map[key]*acc{}
 	services := map[string]bool{}
 	for r := range rows.all() {
-		anc := geo.Ancestor(r.Cell.Region, level)
+		anc := region.Ancestor(r.Cell.Region, level)
 		if anc == "" {
 			continue
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
-	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // TileCell is one map tile's coverage over a window, with the columns of
@@ -17,7 +17,7 @@ import (
 type TileCell struct {
 	Tile    maptile.Tile
 	Quadkey string
-	Status  geo.Status
+	Status  Status
 	figures
 	Probes int
 }
@@ -40,7 +40,7 @@ func (e *Engine) Tiles(ctx context.Context, src Feed, z int, bound orb.Bound, q 
 	all := bound == orb.Bound{}
 	result := make([]TileCell, 0, len(cells))
 	for qk, a := range cells {
-		t, err := geo.ParseQuadkey(qk)
+		t, err := tile.ParseQuadkey(qk)
 		if err != nil || (!all && !t.Bound().Intersects(bound)) {
 			continue
 		}

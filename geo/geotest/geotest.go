@@ -1,6 +1,7 @@
-// Package geotest finds the real Banten boundary files for tests. They are
-// never copied into the repository, so every package's tests look for them
-// the same way: skipped on a fresh clone, required in CI.
+// Package geotest finds boundary files for tests: the real Banten files,
+// which are never copied into the repository, so every package's tests look
+// for them the same way (skipped on a fresh clone, required in CI), and the
+// small hand-made fixtures that the geo packages share.
 package geotest
 
 import (
@@ -45,6 +46,22 @@ func File(t testing.TB, name string) string {
 	p := filepath.Join(Dir(t), name)
 	if _, err := os.Stat(p); err != nil {
 		missing(t, "boundary file %s: %v", p, err)
+	}
+	return p
+}
+
+// Fixture returns the path of a small hand-made boundary file kept in
+// geotest/testdata, such as "province99.geojson", so that the region, tile
+// and draw tests share one copy of each.
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	root, ok := repoRoot()
+	if !ok {
+		t.Fatalf("fixture %s: no go.mod above the working directory", name)
+	}
+	p := filepath.Join(root, "geo", "geotest", "testdata", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
 	}
 	return p
 }

@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jangkau/jangkau/geo"
-	"github.com/jangkau/jangkau/wire"
-
 	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/wire"
 )
 
 // Line protocol is written here rather than through write.Point: one
@@ -54,7 +53,7 @@ func appendResult(b []byte, probeID string, r *wire.Result, cell rollup.Cell, pr
 	// Tags in key order, as InfluxDB sorts them anyway.
 	b = appendTag(b, "carrier", cell.Carrier)
 	b = appendTag(b, "check", r.Check)
-	b = appendTag(b, "kab", geo.Ancestor(cell.Region, 2))
+	b = appendTag(b, "kab", region.Ancestor(cell.Region, 2))
 	b = appendTag(b, "kind", kind)
 	b = appendTag(b, "probe", probeID)
 	b = appendTag(b, "region", cell.Region)

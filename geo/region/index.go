@@ -1,4 +1,4 @@
-package geo
+package region
 
 import (
 	"errors"
@@ -125,7 +125,7 @@ func dissolveChildren(s *Region, kids []*Region) {
 	s.Bound = kids[0].Bound
 	all := true
 	for _, k := range kids {
-		mp = append(mp, polygons(k.Geometry)...)
+		mp = append(mp, Polygons(k.Geometry)...)
 		s.Bound = s.Bound.Union(k.Bound)
 		s.Population += k.Population
 		all = all && k.PopulationKnown
@@ -137,8 +137,10 @@ func dissolveChildren(s *Region, kids []*Region) {
 	}
 }
 
-// polygons flattens the two geometries a region may have.
-func polygons(g orb.Geometry) []orb.Polygon {
+// Polygons flattens the two geometries a region may have, Polygon and
+// MultiPolygon, into one list, so that drawing and indexing need one loop;
+// nil for any other geometry.
+func Polygons(g orb.Geometry) []orb.Polygon {
 	switch g := g.(type) {
 	case orb.Polygon:
 		return []orb.Polygon{g}
@@ -236,7 +238,7 @@ func newGrid(regions []*Region) grid {
 	}
 	var entries []entry
 	for _, r := range regions {
-		for _, p := range polygons(r.Geometry) {
+		for _, p := range Polygons(r.Geometry) {
 			g.split(p, func(cell int, poly orb.Polygon) {
 				e := entry{cell: int32(cell), piece: piece{poly: poly, region: r}}
 				if poly != nil {

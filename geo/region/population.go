@@ -1,4 +1,4 @@
-package geo
+package region
 
 import (
 	"encoding/csv"

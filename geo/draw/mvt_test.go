@@ -1,4 +1,4 @@
-package geo
+package draw
 
 import (
 	"errors"
@@ -18,14 +18,26 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/geo/geotest"
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
+// loadTestdata loads one of the hand-made fixtures the geo packages share.
+func loadTestdata(t testing.TB, name string) *region.Regions {
+	t.Helper()
+	rs, err := region.LoadFile(geotest.Fixture(t, name), region.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 // regionLayer is the regions layer as the collector will make it.
-func regionLayer(regions []*Region) MVTLayer {
+func regionLayer(regions []*region.Region) MVTLayer {
 	l := MVTLayer{Name: MVTLayerRegions}
 	for i, r := range regions {
 		l.Features = append(l.Features, MVTFeature{Geometry: r.Geometry, Properties: map[string]any{
-			"code": r.Code, "name": r.Name, "status": string(StatusGood), "samples": int64(10 * (i + 1)),
+			"code": r.Code, "name": r.Name, "status": "good", "samples": int64(10 * (i + 1)),
 			"availability": 0.5 + float64(i)/4, "population": nil,
 		}})
 	}
@@ -80,7 +92,7 @@ func TestEncodeMVTFixture(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.tile), func(t *testing.T) {
 			probes := MVTLayer{Name: MVTLayerProbes, Features: []MVTFeature{
-				{Geometry: TileBound(tc.tile).Center(), Properties: map[string]any{"id": "in-tile", "online": true}},
+				{Geometry: tile.Bound(tc.tile).Center(), Properties: map[string]any{"id": "in-tile", "online": true}},
 				{Geometry: orb.Point{100, 0}, Properties: map[string]any{"id": "far-away"}},
 			}}
 			data, err := EncodeMVT(uint32(tc.tile.Z), tc.tile.X, tc.tile.Y, []MVTLayer{regionLayer(regions), probes})
@@ -135,12 +147,12 @@ func TestEncodeMVTRingsAndParts(t *testing.T) {
 		tile  maptile.Tile
 		parts []int // rings per decoded polygon
 	}{
-		{"99.01.01", TileAt(-0.5, 100.5, 9), []int{2}},
-		{"99.02.01", TileAt(-1, 102.5, 7), []int{1, 1}},
+		{"99.01.01", tile.At(-0.5, 100.5, 9), []int{2}},
+		{"99.02.01", tile.At(-1, 102.5, 7), []int{1, 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.code, func(t *testing.T) {
-			data, err := EncodeMVT(uint32(tc.tile.Z), tc.tile.X, tc.tile.Y, []MVTLayer{regionLayer([]*Region{rs.Get(tc.code)})})
+			data, err := EncodeMVT(uint32(tc.tile.Z), tc.tile.X, tc.tile.Y, []MVTLayer{regionLayer([]*region.Region{rs.Get(tc.code)})})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +161,7 @@ func TestEncodeMVTRingsAndParts(t *testing.T) {
 				t.Fatalf("decoded %v, %v; want one feature", raw, err)
 			}
 			var parts []int
-			for _, p := range polygons(raw[0].Features[0].Geometry) {
+			for _, p := range region.Polygons(raw[0].Features[0].Geometry) {
 				parts = append(parts, len(p))
 				for i, r := range p {
 					// MVT 2: exterior positive area in tile coordinates.
@@ -167,7 +179,7 @@ func TestEncodeMVTRingsAndParts(t *testing.T) {
 
 func TestEncodeMVTEmpty(t *testing.T) {
 	rs := loadTestdata(t, "tiles.geojson")
-	far := TileAt(51.5, 0, 12)
+	far := tile.At(51.5, 0, 12)
 	data, err := EncodeMVT(uint32(far.Z), far.X, far.Y, []MVTLayer{regionLayer(rs.Level(3)), {Name: MVTLayerProbes}})
 	if err != nil {
 		t.Fatal(err)
@@ -212,12 +224,12 @@ func TestEncodeMVTErrors(t *testing.T) {
 }
 
 func TestEncodeMVTBanten(t *testing.T) {
-	rs, err := LoadFile(geotest.File(t, "banten-adm3.geojson"), LoadOptions{})
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm3.geojson"), region.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kec := regionLayer(rs.Level(3))
-	serang := TileAt(-6.12, 106.15, 10)
+	serang := tile.At(-6.12, 106.15, 10)
 	data, err := EncodeMVT(uint32(serang.Z), serang.X, serang.Y, []MVTLayer{kec})
 	if err != nil {
 		t.Fatal(err)
@@ -250,17 +262,17 @@ func TestEncodeMVTBanten(t *testing.T) {
 }
 
 func BenchmarkEncodeMVTBanten(b *testing.B) {
-	rs, err := LoadFile(geotest.File(b, "banten-adm3.geojson"), LoadOptions{})
+	rs, err := region.LoadFile(geotest.File(b, "banten-adm3.geojson"), region.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	layers := []MVTLayer{regionLayer(rs.Level(3))}
-	for _, z := range []int{10, DefaultZoom} {
-		tile := TileAt(-6.12, 106.15, z)
+	for _, z := range []int{10, tile.DefaultZoom} {
+		at := tile.At(-6.12, 106.15, z)
 		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
 			var data []byte
 			for b.Loop() {
-				if data, err = EncodeMVT(uint32(tile.Z), tile.X, tile.Y, layers); err != nil {
+				if data, err = EncodeMVT(uint32(at.Z), at.X, at.Y, layers); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -271,7 +283,7 @@ func BenchmarkEncodeMVTBanten(b *testing.B) {
 
 // tilesOf lists the tiles of zoom z over bound b.
 func tilesOf(b orb.Bound, z int) map[maptile.Tile]bool {
-	lo, hi := TileAt(b.Min[1], b.Min[0], z), TileAt(b.Max[1], b.Max[0], z)
+	lo, hi := tile.At(b.Min[1], b.Min[0], z), tile.At(b.Max[1], b.Max[0], z)
 	set := make(map[maptile.Tile]bool)
 	for x := lo.X; x <= hi.X; x++ {
 		for y := hi.Y; y <= lo.Y; y++ {

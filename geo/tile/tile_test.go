@@ -1,4 +1,4 @@
-package geo
+package tile
 
 import (
 	"errors"
@@ -53,7 +53,7 @@ func TestQuadkeyPublishedExample(t *testing.T) {
 	}
 }
 
-func TestTileAtAndQuadkey(t *testing.T) {
+func TestAtAndQuadkey(t *testing.T) {
 	// Every place lies more than half a Bing pixel from a tile edge, where
 	// Bing's pixel rounding and exact tile fractions could disagree.
 	places := []struct {
@@ -70,10 +70,10 @@ func TestTileAtAndQuadkey(t *testing.T) {
 	for _, p := range places {
 		for _, z := range []int{1, 10, DefaultZoom, 16, MaxZoom} {
 			t.Run(p.name+"/z"+strconv.Itoa(z), func(t *testing.T) {
-				tile := TileAt(p.lat, p.lon, z)
+				tile := At(p.lat, p.lon, z)
 				x, y := bingTile(p.lat, p.lon, z)
 				if int(tile.X) != x || int(tile.Y) != y || int(tile.Z) != z {
-					t.Fatalf("TileAt = %d/%d/%d, Bing gives %d/%d/%d", tile.Z, tile.X, tile.Y, z, x, y)
+					t.Fatalf("At = %d/%d/%d, Bing gives %d/%d/%d", tile.Z, tile.X, tile.Y, z, x, y)
 				}
 				key := Quadkey(tile)
 				if want := bingQuadkey(x, y, z); key != want {
@@ -83,8 +83,8 @@ func TestTileAtAndQuadkey(t *testing.T) {
 				if err != nil || back != tile {
 					t.Fatalf("ParseQuadkey(%q) = %v, %v; want %v", key, back, err, tile)
 				}
-				if !TileBound(tile).Contains(orb.Point{p.lon, p.lat}) {
-					t.Errorf("bound %v does not contain the point", TileBound(tile))
+				if !Bound(tile).Contains(orb.Point{p.lon, p.lat}) {
+					t.Errorf("bound %v does not contain the point", Bound(tile))
 				}
 			})
 		}
@@ -94,8 +94,8 @@ func TestTileAtAndQuadkey(t *testing.T) {
 func TestQuadkeyOokla(t *testing.T) {
 	// Ookla's zoom-16 tile over Serang: 16 digits, and its first 15 are the
 	// zoom-15 cell jangkau draws.
-	k16 := Quadkey(TileAt(-6.1200, 106.1503, 16))
-	k15 := Quadkey(TileAt(-6.1200, 106.1503, DefaultZoom))
+	k16 := Quadkey(At(-6.1200, 106.1503, 16))
+	k15 := Quadkey(At(-6.1200, 106.1503, DefaultZoom))
 	if len(k16) != 16 || k16[:15] != k15 {
 		t.Errorf("zoom 16 key %q, zoom 15 key %q: want 16 digits extending the other", k16, k15)
 	}
@@ -138,7 +138,7 @@ func TestParseQuadkeyErrors(t *testing.T) {
 	}
 }
 
-func TestTileAtEdges(t *testing.T) {
+func TestAtEdges(t *testing.T) {
 	last := uint32(1)<<DefaultZoom - 1
 	tests := []struct {
 		name     string
@@ -153,9 +153,9 @@ func TestTileAtEdges(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := TileAt(tc.lat, tc.lon, DefaultZoom)
+			got := At(tc.lat, tc.lon, DefaultZoom)
 			if got.X != tc.x || got.Y != tc.y || !got.Valid() {
-				t.Errorf("TileAt(%g, %g) = %v, want x=%d y=%d", tc.lat, tc.lon, got, tc.x, tc.y)
+				t.Errorf("At(%g, %g) = %v, want x=%d y=%d", tc.lat, tc.lon, got, tc.x, tc.y)
 			}
 		})
 	}
@@ -163,25 +163,25 @@ func TestTileAtEdges(t *testing.T) {
 		func() {
 			defer func() {
 				if recover() == nil {
-					t.Errorf("TileAt at zoom %d did not panic", z)
+					t.Errorf("At at zoom %d did not panic", z)
 				}
 			}()
-			TileAt(0, 0, z)
+			At(0, 0, z)
 		}()
 	}
 }
 
 func TestTileShape(t *testing.T) {
-	tile := TileAt(-6.12, 106.15, DefaultZoom)
-	p := TilePolygon(tile)
+	tile := At(-6.12, 106.15, DefaultZoom)
+	p := Polygon(tile)
 	if len(p) != 1 || len(p[0]) != 5 || p[0].Orientation() != orb.CCW {
-		t.Fatalf("TilePolygon = %v, want one closed counter-clockwise ring", p)
+		t.Fatalf("Polygon = %v, want one closed counter-clockwise ring", p)
 	}
-	if got, want := planar.Area(p), TileBound(tile).ToPolygon(); got != planar.Area(want) {
+	if got, want := planar.Area(p), Bound(tile).ToPolygon(); got != planar.Area(want) {
 		t.Errorf("polygon area %g differs from its bound's", got)
 	}
 	// The zoom-15 cell is about 1.2 km across here, as DefaultZoom says.
-	if m := TileSizeMetres(-6.12, DefaultZoom); m < 1200 || m > 1230 {
+	if m := SizeMetres(-6.12, DefaultZoom); m < 1200 || m > 1230 {
 		t.Errorf("zoom 15 tile at 6° S is %.0f m, want about 1.2 km", m)
 	}
 }

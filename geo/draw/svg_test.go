@@ -1,4 +1,4 @@
-package geo
+package draw
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+
+	"github.com/jangkau/jangkau/geo/geotest"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 type svgDoc struct {
@@ -99,8 +102,12 @@ func centre(t *testing.T, d string) orb.Point {
 	return b.Center()
 }
 
+func square(x0, y0, x1, y1 float64) orb.Polygon {
+	return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
+}
+
 func TestWriteSVG(t *testing.T) {
-	rs, err := New([]*Region{
+	rs, err := region.New([]*region.Region{
 		{Code: "1.1", Name: "West", Geometry: square(100, -1, 101, 0)},
 		{Code: "1.2", Name: "A & <B>", Geometry: square(101, -1, 102, 0)},
 		{Code: "1.3", Name: "East", Geometry: square(102, -1, 103, 0)},
@@ -113,8 +120,8 @@ func TestWriteSVG(t *testing.T) {
 	var buf bytes.Buffer
 	err = WriteSVG(&buf, regions, SVGOptions{
 		Width: 300, Height: 200,
-		Fill: func(r *Region) string { return StatusGood.Colour() },
-		Href: func(r *Region) string {
+		Fill: func(r *region.Region) string { return "#009E73" },
+		Href: func(r *region.Region) string {
 			if r.Code == "1.4" {
 				return "/region/1.4?a=1&b=2"
 			}
@@ -176,7 +183,7 @@ func TestWriteSVG(t *testing.T) {
 }
 
 func TestWriteSVGHoleAndIsland(t *testing.T) {
-	rs := loadFixture(t)
+	rs := loadTestdata(t, "province99.geojson")
 	var buf bytes.Buffer
 	if err := WriteSVG(&buf, rs.Level(3), SVGOptions{}); err != nil {
 		t.Fatal(err)
@@ -203,7 +210,10 @@ func TestTenths(t *testing.T) {
 }
 
 func TestWriteSVGBantenADM4(t *testing.T) {
-	rs := loadADM4(t)
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm4.geojson"), region.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	desa := rs.Level(4)
 	var buf bytes.Buffer
 	if err := WriteSVG(&buf, desa, SVGOptions{}); err != nil {

@@ -1,4 +1,4 @@
-package geo
+package tile
 
 import (
 	"fmt"
@@ -12,11 +12,12 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/geo/geotest"
+	"github.com/jangkau/jangkau/geo/region"
 )
 
-func loadTestdata(t testing.TB, name string) *Regions {
+func loadTestdata(t testing.TB, name string) *region.Regions {
 	t.Helper()
-	rs, err := LoadFile("testdata/"+name, LoadOptions{})
+	rs, err := region.LoadFile(geotest.Fixture(t, name), region.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func sameTiles(t *testing.T, what string, got, want []maptile.Tile) {
 func TestCoverSquares(t *testing.T) {
 	// Two squares near Serang sharing the meridian 106.129, whose zoom-15
 	// column x=26044 both reach into (edges are off tile lines on purpose).
-	ti := NewTileIndex(loadTestdata(t, "tiles.geojson"))
+	ti := NewIndex(loadTestdata(t, "tiles.geojson"))
 	c, err := ti.Cover(3, DefaultZoom)
 	if err != nil {
 		t.Fatal(err)
@@ -103,14 +104,14 @@ func TestCoverSquares(t *testing.T) {
 func TestCoverHole(t *testing.T) {
 	// 99.01.01 is a 1° square with a 0.2° hole (a lake); at zoom 12 (about
 	// 0.088° tiles) some tiles lie wholly in the lake and must be left out.
-	c, err := NewTileIndex(loadTestdata(t, "province99.geojson")).Cover(3, 12)
+	c, err := NewIndex(loadTestdata(t, "province99.geojson")).Cover(3, 12)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hole := orb.Bound{Min: orb.Point{100.4, -0.6}, Max: orb.Point{100.6, -0.4}}
 	inLake := 0
 	for _, tile := range rect(0, 100, -1, 101, 12) {
-		b := TileBound(tile)
+		b := Bound(tile)
 		lake := hole.Contains(b.Min) && hole.Contains(b.Max)
 		got := slices.Contains(c.Regions(tile), "99.01.01")
 		if lake {
@@ -128,7 +129,7 @@ func TestCoverHole(t *testing.T) {
 
 // checkCover asserts what holds for every cover: each tile reaches into its
 // region, and the two directions agree.
-func checkCover(t *testing.T, c *Cover, rs *Regions) {
+func checkCover(t *testing.T, c *Cover, rs *region.Regions) {
 	t.Helper()
 	pairs := 0
 	for _, r := range rs.Level(c.Level()) {
@@ -140,7 +141,7 @@ func checkCover(t *testing.T, c *Cover, rs *Regions) {
 			if int(tile.Z) != c.Zoom() {
 				t.Fatalf("%s: tile %v of zoom %d in a zoom %d cover", r.Code, tile, tile.Z, c.Zoom())
 			}
-			b := TileBound(tile).Pad(1e-9)
+			b := Bound(tile).Pad(1e-9)
 			if !b.Intersects(r.Bound) || clip.Geometry(b, orb.Clone(r.Geometry)) == nil {
 				t.Errorf("%s: tile %s misses the region", r.Code, Quadkey(tile))
 			}
@@ -162,8 +163,8 @@ func checkCover(t *testing.T, c *Cover, rs *Regions) {
 	}
 }
 
-func TestTileIndexErrors(t *testing.T) {
-	ti := NewTileIndex(loadTestdata(t, "province99.geojson"))
+func TestIndexErrors(t *testing.T) {
+	ti := NewIndex(loadTestdata(t, "province99.geojson"))
 	tests := []struct {
 		name        string
 		level, zoom int
@@ -187,8 +188,8 @@ func TestTileIndexErrors(t *testing.T) {
 	}
 }
 
-func TestTileIndexConcurrent(t *testing.T) {
-	ti := NewTileIndex(loadTestdata(t, "province99.geojson"))
+func TestIndexConcurrent(t *testing.T) {
+	ti := NewIndex(loadTestdata(t, "province99.geojson"))
 	const n = 16
 	got := make([]*Cover, n)
 	var wg sync.WaitGroup
@@ -210,11 +211,11 @@ func TestTileIndexConcurrent(t *testing.T) {
 }
 
 func TestCoverBanten(t *testing.T) {
-	rs, err := LoadFile(geotest.File(t, "banten-adm3.geojson"), LoadOptions{})
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm3.geojson"), region.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ti := NewTileIndex(rs)
+	ti := NewIndex(rs)
 	c, err := ti.Cover(3, DefaultZoom)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +240,7 @@ func TestCoverBanten(t *testing.T) {
 	for _, k := range rs.Level(2) {
 		var union []maptile.Tile
 		for _, kec := range rs.Level(3) {
-			if Parent(kec.Code) == k.Code {
+			if region.Parent(kec.Code) == k.Code {
 				union = append(union, c.Tiles(kec.Code)...)
 			}
 		}
@@ -249,7 +250,7 @@ func TestCoverBanten(t *testing.T) {
 }
 
 func BenchmarkCoverBanten(b *testing.B) {
-	rs, err := LoadFile(geotest.File(b, "banten-adm3.geojson"), LoadOptions{})
+	rs, err := region.LoadFile(geotest.File(b, "banten-adm3.geojson"), region.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -257,14 +258,14 @@ func BenchmarkCoverBanten(b *testing.B) {
 		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
 			var c *Cover
 			for b.Loop() {
-				// Uncached on purpose: the cost of a TileIndex's first call.
-				c, err = computeCover(rs.levels[3], 3, z)
+				// Uncached on purpose: the cost of an Index's first call.
+				c, err = computeCover(rs.Level(3), 3, z)
 				if err != nil {
 					b.Fatal(err)
 				}
 			}
 			pairs := 0
-			for _, r := range rs.levels[3] {
+			for _, r := range rs.Level(3) {
 				pairs += len(c.Tiles(r.Code))
 			}
 			b.ReportMetric(float64(c.NumTiles()), "tiles")

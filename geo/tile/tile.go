@@ -1,4 +1,4 @@
-package geo
+package tile
 
 import (
 	"errors"
@@ -28,13 +28,13 @@ const MaxZoom = 23
 // answer 400 without matching texts.
 var ErrQuadkey = errors.New("geo: invalid quadkey")
 
-// TileAt returns the web-mercator tile of zoom z that holds the point. Points
+// At returns the web-mercator tile of zoom z that holds the point. Points
 // off the mercator square (beyond ±85.0511° latitude, or on the 180th
 // meridian) snap to the nearest edge tile, so every finite point has a valid
 // tile. NaN has no tile: callers must reject it first, and get the tile at
 // x = 0 or y = 0 if they do not. It panics if z is outside 0..MaxZoom, which
 // only code, never input, can get wrong.
-func TileAt(lat, lon float64, z int) maptile.Tile {
+func At(lat, lon float64, z int) maptile.Tile {
 	checkZoom(z)
 	f := maptile.Fraction(orb.Point{lon, lat}, maptile.Zoom(z))
 	n := float64(uint32(1) << z)
@@ -100,18 +100,18 @@ func ParseQuadkey(s string) (maptile.Tile, error) {
 	return t, nil
 }
 
-// TileBound is the tile's extent in lon/lat: tiles are squares in mercator,
+// Bound is the tile's extent in lon/lat: tiles are squares in mercator,
 // so their corners are exact and their edges follow meridians and parallels.
-func TileBound(t maptile.Tile) orb.Bound { return t.Bound() }
+func Bound(t maptile.Tile) orb.Bound { return t.Bound() }
 
-// TilePolygon is the tile as a GeoJSON-ready polygon (exterior ring
+// Polygon is the tile as a GeoJSON-ready polygon (exterior ring
 // counter-clockwise, RFC 7946), for exports that draw tiles as cells.
-func TilePolygon(t maptile.Tile) orb.Polygon { return t.Bound().ToPolygon() }
+func Polygon(t maptile.Tile) orb.Polygon { return t.Bound().ToPolygon() }
 
-// TileSizeMetres is the approximate width of a tile of zoom z at latitude
+// SizeMetres is the approximate width of a tile of zoom z at latitude
 // lat on the ground, for labels and for choosing a zoom; mercator stretches
 // tiles by 1/cos(lat), so they shrink towards the poles.
-func TileSizeMetres(lat float64, z int) float64 {
+func SizeMetres(lat float64, z int) float64 {
 	const equator = 2 * math.Pi * 6378137 // WGS 84 semi-major axis
 	return equator * math.Cos(lat*math.Pi/180) / math.Exp2(float64(z))
 }

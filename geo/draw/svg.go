@@ -1,4 +1,4 @@
-package geo
+package draw
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/project"
 	"github.com/paulmach/orb/simplify"
+
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // SVGPoint is a marker drawn over the regions, such as a probe.
@@ -24,13 +26,18 @@ type SVGPoint struct {
 // SVGOptions say what to draw. Colours and texts come from functions so the
 // writer knows nothing of statuses or of where the figures come from.
 type SVGOptions struct {
-	Width, Height int                  // pixels; defaults 900x600
-	Fill          func(*Region) string // fill colour per region; default the unmeasured grey
-	Title         func(*Region) string // tooltip (<title>); default "name (code)"
-	Href          func(*Region) string // optional link per region ("" = none)
-	Points        []SVGPoint           // markers, e.g. probes
-	Bound         orb.Bound            // optional view bound; default union of regions
+	Width, Height int                         // pixels; defaults 900x600
+	Fill          func(*region.Region) string // fill colour per region; default the unmeasured grey
+	Title         func(*region.Region) string // tooltip (<title>); default "name (code)"
+	Href          func(*region.Region) string // optional link per region ("" = none)
+	Points        []SVGPoint                  // markers, e.g. probes
+	Bound         orb.Bound                   // optional view bound; default union of regions
 }
+
+// defaultFill is the grey every jangkau map gives a cell with nothing to
+// show (the colour of the unmeasured status), so that a region drawn
+// without a Fill looks unmeasured rather than missing.
+const defaultFill = "#C8C8C8"
 
 // svgTolerance is the Douglas-Peucker tolerance in pixels: below what a
 // screen shows, and it keeps the 1,552-desa map of Banten small.
@@ -40,7 +47,7 @@ const svgTolerance = 0.5
 // the way the map page and reports show them. One <path> per region with
 // id "region-<code with - for .>" and data-code, so that pages can style
 // and script it without parsing the geometry.
-func WriteSVG(w io.Writer, regions []*Region, opt SVGOptions) error {
+func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 	if opt.Width <= 0 {
 		opt.Width = 900
 	}
@@ -64,7 +71,7 @@ func WriteSVG(w io.Writer, regions []*Region, opt SVGOptions) error {
 	for _, r := range regions {
 		d.Reset()
 		pr.pathData(&d, r.Geometry)
-		fill, title, href := StatusUnmeasured.Colour(), r.Name+" ("+r.Code+")", ""
+		fill, title, href := defaultFill, r.Name+" ("+r.Code+")", ""
 		if opt.Fill != nil {
 			fill = opt.Fill(r)
 		}
@@ -138,7 +145,7 @@ func (pr pixelProjection) pixel(p orb.Point) (x, y float64) {
 func (pr pixelProjection) pathData(d *strings.Builder, g orb.Geometry) {
 	var cur [2]int64 // the pen, in tenths of a pixel
 	wrote := false
-	for _, poly := range polygons(g) {
+	for _, poly := range region.Polygons(g) {
 		for i, ring := range poly {
 			pts := pr.ring(ring, true)
 			if len(pts) < 4 {
@@ -152,7 +159,7 @@ func (pr pixelProjection) pathData(d *strings.Builder, g orb.Geometry) {
 		}
 	}
 	if !wrote {
-		if ps := polygons(g); len(ps) > 0 && len(ps[0]) > 0 {
+		if ps := region.Polygons(g); len(ps) > 0 && len(ps[0]) > 0 {
 			writeRing(d, pr.ring(ps[0][0], false), &cur)
 		}
 	}

@@ -1,4 +1,4 @@
-package geo
+package draw
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
+
+	"github.com/jangkau/jangkau/geo/tile"
 )
 
 // The layers the collector serves, named here so that it and map styles
@@ -88,11 +90,11 @@ func EncodeMVTGzip(z, x, y uint32, layers []MVTLayer) ([]byte, error) {
 }
 
 func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
-	if z > MaxZoom || x >= 1<<z || y >= 1<<z {
-		return nil, fmt.Errorf("%w: %d/%d/%d (zoom 0..%d, x and y below 2^zoom)", ErrTile, z, x, y, MaxZoom)
+	if z > tile.MaxZoom || x >= 1<<z || y >= 1<<z {
+		return nil, fmt.Errorf("%w: %d/%d/%d (zoom 0..%d, x and y below 2^zoom)", ErrTile, z, x, y, tile.MaxZoom)
 	}
-	tile := maptile.New(x, y, maptile.Zoom(z))
-	clipBound := tile.Bound(float64(mvtBuffer) / MVTExtent)
+	t := maptile.New(x, y, maptile.Zoom(z))
+	clipBound := t.Bound(float64(mvtBuffer) / MVTExtent)
 	dp := simplify.DouglasPeucker(mvtTolerance)
 	seen := make(map[string]bool, len(layers))
 	var out mvt.Layers
@@ -128,7 +130,7 @@ func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
 			}
 			ml.Features = append(ml.Features, gf)
 		}
-		ml.ProjectToTile(tile)
+		ml.ProjectToTile(t)
 		kept := ml.Features[:0]
 		for _, f := range ml.Features {
 			if f.Geometry = tidy(dp.Simplify(f.Geometry)); f.Geometry != nil {

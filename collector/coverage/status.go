@@ -1,4 +1,4 @@
-package geo
+package coverage
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func (k *KindLatency) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&m); err != nil {
 		return err
 	}
-	out := maps(*k)
+	out := copyLatency(*k)
 	for kind, d := range m {
 		out[kind] = d
 	}
@@ -72,7 +72,7 @@ func (k *KindLatency) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func maps(k KindLatency) KindLatency {
+func copyLatency(k KindLatency) KindLatency {
 	out := KindLatency{}
 	for kind, d := range k {
 		out[kind] = d

@@ -1,12 +1,14 @@
-package geo
+package region
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/jangkau/jangkau/geo/geotest"
 )
 
 func TestApplyPopulationCSV(t *testing.T) {
-	rs, err := LoadFile("testdata/province99.geojson", LoadOptions{})
+	rs, err := LoadFile(geotest.Fixture(t, "province99.geojson"), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

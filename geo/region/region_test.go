@@ -1,4 +1,4 @@
-package geo
+package region
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 
 func loadFixture(t testing.TB) *Regions {
 	t.Helper()
-	rs, err := LoadFile(filepath.Join("testdata", "province99.geojson"), LoadOptions{PopulationProperty: "pop"})
+	rs, err := LoadFile(geotest.Fixture(t, "province99.geojson"), LoadOptions{PopulationProperty: "pop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLoadFixture(t *testing.T) {
 			if !r.PopulationKnown || r.Population != tc.pop {
 				t.Errorf("population %d (known %v), want %d", r.Population, r.PopulationKnown, tc.pop)
 			}
-			if got := len(polygons(r.Geometry)); got != tc.polygons {
+			if got := len(Polygons(r.Geometry)); got != tc.polygons {
 				t.Errorf("%d polygons, want %d", got, tc.polygons)
 			}
 		})
@@ -75,7 +75,7 @@ func TestLoadFixture(t *testing.T) {
 }
 
 func TestLoadWithoutPopulation(t *testing.T) {
-	rs, err := LoadFile(filepath.Join("testdata", "province99.geojson"), LoadOptions{})
+	rs, err := LoadFile(geotest.Fixture(t, "province99.geojson"), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +261,8 @@ func TestLoadBantenADM3(t *testing.T) {
 	if len(prov) != 1 || prov[0].Code != "36" || !strings.EqualFold(prov[0].Name, "Banten") {
 		t.Errorf("level 1 = %+v", prov)
 	}
-	if len(polygons(prov[0].Geometry)) < 155 {
-		t.Errorf("province has %d polygons, want all of its kecamatan's", len(polygons(prov[0].Geometry)))
+	if len(Polygons(prov[0].Geometry)) < 155 {
+		t.Errorf("province has %d polygons, want all of its kecamatan's", len(Polygons(prov[0].Geometry)))
 	}
 }
 

@@ -1,4 +1,4 @@
-package geo
+package tile
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
+
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // Cover is which tiles of one zoom the regions of one level reach, both
@@ -69,12 +71,12 @@ func (c *Cover) Measured(code string, measured maptile.Set) (n, total int) {
 // has 411k tiles, takes about a second and 40 MB.
 const maxCoverTiles = 1 << 21
 
-// TileIndex computes each (level, zoom) cover once, on first use, and keeps
+// Index computes each (level, zoom) cover once, on first use, and keeps
 // it: callers ask for a cover on every query, and a cover of 155 kecamatan
 // at zoom 16 takes tens of milliseconds. It is safe for concurrent use;
 // concurrent first calls for one key wait for one computation.
-type TileIndex struct {
-	rs     *Regions
+type Index struct {
+	rs     *region.Regions
 	mu     sync.Mutex
 	covers map[coverKey]*lazyCover
 }
@@ -87,21 +89,21 @@ type lazyCover struct {
 	err   error
 }
 
-// NewTileIndex keeps its covers beside rs rather than in it, so that
-// Regions stays a plain read-only value and a collector that serves no
-// tiles pays nothing.
-func NewTileIndex(rs *Regions) *TileIndex {
-	return &TileIndex{rs: rs, covers: make(map[coverKey]*lazyCover)}
+// NewIndex keeps its covers beside rs rather than in it, so that
+// region.Regions stays a plain read-only value and a collector that serves
+// no tiles pays nothing.
+func NewIndex(rs *region.Regions) *Index {
+	return &Index{rs: rs, covers: make(map[coverKey]*lazyCover)}
 }
 
 // Cover returns the cover of the regions of level at zoom z, computing it on
 // the first call for that pair. Bad arguments are errors rather than panics
 // because they may come from a query string; they are not cached, so they
 // cannot grow the index.
-func (ti *TileIndex) Cover(level, z int) (*Cover, error) {
-	regions := ti.rs.levels[level]
+func (ti *Index) Cover(level, z int) (*Cover, error) {
+	regions := ti.rs.Level(level)
 	if len(regions) == 0 {
-		return nil, fmt.Errorf("geo: tile cover: no regions at level %d (levels %v)", level, ti.rs.order)
+		return nil, fmt.Errorf("geo: tile cover: no regions at level %d (levels %v)", level, ti.rs.Levels())
 	}
 	if z < 0 || z > MaxZoom {
 		return nil, fmt.Errorf("geo: tile cover: zoom %d outside 0..%d", z, MaxZoom)
@@ -110,7 +112,7 @@ func (ti *TileIndex) Cover(level, z int) (*Cover, error) {
 	for _, r := range regions[1:] {
 		b = b.Union(r.Bound)
 	}
-	lo, hi := TileAt(b.Min[1], b.Min[0], z), TileAt(b.Max[1], b.Max[0], z)
+	lo, hi := At(b.Min[1], b.Min[0], z), At(b.Max[1], b.Max[0], z)
 	if n := (uint64(hi.X-lo.X) + 1) * (uint64(lo.Y-hi.Y) + 1); n > maxCoverTiles {
 		return nil, fmt.Errorf("geo: tile cover of level %d at zoom %d: %d tiles in its bound, at most %d", level, z, n, maxCoverTiles)
 	}
@@ -130,7 +132,7 @@ func (ti *TileIndex) Cover(level, z int) (*Cover, error) {
 // computeCover runs tilecover per region. Synthetic regions are the
 // polygons of their children side by side, so their cover is the union of
 // their children's.
-func computeCover(regions []*Region, level, z int) (*Cover, error) {
+func computeCover(regions []*region.Region, level, z int) (*Cover, error) {
 	sets := make([]maptile.Set, len(regions))
 	pairs := 0
 	for i, r := range regions {

@@ -1,4 +1,4 @@
-package geo
+package coverage
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func TestClassify(t *testing.T) {
 func decodeThresholds(t *testing.T, doc string) (Thresholds, error) {
 	t.Helper()
 	th := DefaultThresholds
-	th.DegradedLatencyP95 = maps(th.DegradedLatencyP95)
+	th.DegradedLatencyP95 = copyLatency(th.DegradedLatencyP95)
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&th); err != nil {

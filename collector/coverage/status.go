@@ -13,7 +13,7 @@ import (
 type Status string
 
 // The statuses, from best to least known. Their meaning and the default
-// thresholds are written down in the README ("Status rules").
+// thresholds are written down in docs/status.md.
 const (
 	StatusGood       Status = "good"
 	StatusDegraded   Status = "degraded"
@@ -110,7 +110,7 @@ type Thresholds struct {
 	OutageMinRegions int     `yaml:"outage_min_regions"`
 }
 
-// DefaultThresholds are defended in the README.
+// DefaultThresholds are defended in docs/status.md.
 var DefaultThresholds = Thresholds{
 	MinSamples:    3,
 	BlankBelow:    0.5,

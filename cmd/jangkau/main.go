@@ -140,10 +140,8 @@ func newSecret() string {
 // allocates is short-lived, so with no limit the heap floated to twice
 // its live size and kept idle pages. With the limit the runtime returns
 // them and collects a little sooner; GOGC stays 100, so a probe under
-// the limit collects no more often than before. Measured with 500 http
-// targets (cmd/jangkau-probebench): peak RSS 28.0 MB without a limit,
-// 25.7 MB at 16 MiB, and GOGC=50 instead cost 20% more CPU per check.
-// It is soft: a probe that needs more gets more, the collector only runs
+// the limit collects no more often than before (docs/benchmarks.md has
+// the measurements). It is soft: a probe that needs more gets more, the collector only runs
 // more often (at most half the CPU, the runtime's own cap).
 func probeMemoryLimit(checks int) int64 {
 	return 12<<20 + int64(checks)*4<<10

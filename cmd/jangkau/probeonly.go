@@ -12,9 +12,9 @@ import (
 
 // A probe-only build, for district servers: `go build -tags probeonly
 // ./cmd/jangkau`. It leaves out the collector, the demo and the lab and
-// their dependencies (InfluxDB client, tiles, maps): a 19 MB binary
-// instead of 27 MB, and a running probe keeps about 4 MB fewer of its
-// pages resident.
+// their dependencies (InfluxDB client, tiles, maps), so the binary is
+// smaller and a running probe keeps fewer pages resident
+// (docs/benchmarks.md).
 const (
 	serverUsage     = ""
 	serverUsageTail = ""

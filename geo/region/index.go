@@ -202,10 +202,10 @@ type piece struct {
 	region *Region
 }
 
-// cellsPerRegion sets the grid's resolution from the number of regions. Finer cells mean more cells
-// wholly inside one region and smaller clipped pieces, at the cost of
-// memory. On banten-adm4 a lookup took ~415 ns at 4 cells per region, ~380 at
-// 16 and ~315 at 64, so 16 is past the knee (grid about 25k cells).
+// cellsPerRegion sets the grid's resolution from the number of regions.
+// Finer cells mean more cells wholly inside one region and smaller clipped
+// pieces, at the cost of memory; 16 is past the knee of the lookup time
+// (the sweep is in docs/benchmarks.md).
 const cellsPerRegion = 16
 
 // cellPad widens a cell when clipping, so that a point rounded into a

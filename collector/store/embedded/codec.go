@@ -12,9 +12,8 @@ import (
 	"github.com/jangkau/jangkau/wire"
 )
 
-// A stored result is encoded compactly rather than as JSON: about 40% of
-// the size and a fraction of the CPU of encoding/json, which was a quarter
-// of the write path. Layout (varints are encoding/binary's):
+// A stored result is encoded compactly rather than as JSON: smaller on
+// disk and far cheaper to write (docs/benchmarks.md). Layout (varints are encoding/binary's):
 //
 //	0x01 (version)
 //	uvarint seq | varint unix nanos | varint zone offset in seconds

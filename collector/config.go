@@ -3,7 +3,6 @@
 package collector
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,9 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/jangkau/jangkau/geo"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 )
 
 // Config is collector.yaml. Every key is documented in the README.
@@ -135,9 +133,7 @@ var (
 func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	cfg := DefaultConfig
 	cfg.Probes, cfg.Viewers, cfg.Services, cfg.Partners = nil, nil, nil, nil
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := strictyaml.Decode(data, &cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	for _, p := range []*string{&cfg.DataDir, &cfg.Regions.File, &cfg.Regions.PopulationCSV, &cfg.TLS.CertFile, &cfg.TLS.KeyFile, &cfg.TLS.ClientCAFile} {

@@ -2,18 +2,16 @@ package collector
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe"
 )
 
@@ -363,8 +361,8 @@ func TestPartnerConfigErrors(t *testing.T) {
 
 func TestExportAuditLog(t *testing.T) {
 	f := newExportFixture(t)
-	var buf syncBuffer
-	srv, err := NewServer(f.srv.cfg, f.srv.store, f.srv.regions, slog.New(slog.NewJSONHandler(&buf, nil)), Options{Now: f.srv.opt.Now})
+	log, buf := testlog.NewJSON()
+	srv, err := NewServer(f.srv.cfg, f.srv.store, f.srv.regions, log, Options{Now: f.srv.opt.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,22 +406,4 @@ func TestExportAuditLog(t *testing.T) {
 	if lines[0]["filters"] != "level=3&carrier=telkom" {
 		t.Errorf("filters %v", lines[0]["filters"])
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

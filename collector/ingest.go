@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/probe"
@@ -102,9 +103,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		return httpError(w, http.StatusUnauthorized, "unknown probe token")
 	}
 	// Throttle before reading the body: a refused request costs nothing.
-	if ok, wait := s.limits.allow(probeID, time.Now()); !ok {
+	if ok, wait := s.limits.Allow(probeID, time.Now()); !ok {
 		s.metrics.ingestThrottled.WithLabelValues(probeID).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
 		return httpError(w, http.StatusTooManyRequests, fmt.Sprintf(
 			"probe %s is over limits.probe_requests_per_second (%g, burst %d); retry after %s",
 			probeID, s.cfg.Limits.ProbeRequestsPerSecond, s.cfg.Limits.ProbeBurst, wait.Round(time.Millisecond)))

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -59,7 +57,7 @@ func (c *Config) validatePartners() error {
 // open every collection at once, and keep one partner from starving the
 // others or the store. A variable so that tests can tighten it.
 var exportRate = struct {
-	every rate.Limit
+	every float64
 	burst int
 }{10, 20}
 
@@ -68,13 +66,11 @@ type partners struct {
 	keys   keyring
 	scopes map[string]*scope
 	log    *slog.Logger
-
-	mu     sync.Mutex
-	limits map[string]*rate.Limiter
+	limits *ratelimit.Keyed
 }
 
 func newPartners(cfg []PartnerConfig, log *slog.Logger) *partners {
-	p := &partners{scopes: map[string]*scope{}, limits: map[string]*rate.Limiter{}, log: log}
+	p := &partners{scopes: map[string]*scope{}, limits: ratelimit.New(exportRate.every, exportRate.burst), log: log}
 	for _, pc := range cfg {
 		p.keys.add(pc.Name, pc.KeySHA256)
 		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions}
@@ -87,27 +83,6 @@ func newPartners(cfg []PartnerConfig, log *slog.Logger) *partners {
 		p.scopes[pc.Name] = sc
 	}
 	return p
-}
-
-// allow takes one request from the partner's bucket, or says how long to
-// wait for one.
-func (p *partners) allow(name string, now time.Time) (bool, time.Duration) {
-	p.mu.Lock()
-	l := p.limits[name]
-	if l == nil {
-		l = rate.NewLimiter(exportRate.every, exportRate.burst)
-		p.limits[name] = l
-	}
-	p.mu.Unlock()
-	r := l.ReserveN(now, 1)
-	if !r.OK() {
-		return false, time.Second
-	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
 }
 
 // partnerHandler is an export endpoint: it reads within sc and notes what
@@ -133,8 +108,8 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau export"`)
 			httpError(aw, http.StatusUnauthorized, "a partner key is needed: Authorization: Bearer KEY")
 		default:
-			if ok, wait := p.allow(name, start); !ok {
-				aw.Header().Set("Retry-After", fmt.Sprint(retryAfterSeconds(wait)))
+			if ok, wait := p.limits.Allow(name, start); !ok {
+				aw.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
 				httpError(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
 				break
 			}

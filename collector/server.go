@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo"
 )
@@ -43,9 +44,14 @@ type Server struct {
 	metrics *metrics
 	engine  *coverage.Engine
 	feed    coverage.Feed // the store's rollups for the engine
-	// limits bounds each probe's request rate; clock estimates each
+	// limits bounds each probe's ingest request rate with a bucket per
+	// probe id (limits.probe_requests_per_second, limits.probe_burst). A
+	// probe draining a backlog sends batch after batch, so the default of
+	// 20 requests/s with a burst of 40 is far above what a healthy probe
+	// needs (one batch per upload interval) and still far below what a
+	// runaway or a stolen token could cost the store. clock estimates each
 	// probe's clock offset (and exports it).
-	limits *probeLimits
+	limits *ratelimit.Keyed
 	clock  *clockOffsets
 	opt    Options
 
@@ -64,7 +70,7 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 	}
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
-	s.limits, s.clock = newProbeLimits(cfg.Limits), newClockOffsets()
+	s.limits, s.clock = ratelimit.New(cfg.Limits.ProbeRequestsPerSecond, cfg.Limits.ProbeBurst), newClockOffsets()
 	s.seenServices = map[string]bool{}
 	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)

@@ -174,9 +174,13 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-// Run is `jangkau collector`: it loads the regions, opens the embedded store
-// in data_dir and serves on listen until ctx ends.
-func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// OpenStore opens the store results are kept in. The command chooses it
+// (embedded or InfluxDB); Run calls it once the regions have loaded.
+type OpenStore func(ctx context.Context) (store.Store, error)
+
+// Run is `jangkau collector`: it loads the regions, opens the store and
+// serves on listen until ctx ends.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore) error {
 	if cfg.Regions.File == "" {
 		return errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
 	}
@@ -194,7 +198,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		log.Info("population joined", "file", f, "regions", n)
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package collector
 
 import (
 	"fmt"
-	"net/http"
-	"sort"
-	"time"
 
+	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/geo"
 )
 
@@ -22,7 +20,7 @@ type placedProbe struct {
 type registry struct {
 	list   []*placedProbe
 	byID   map[string]*placedProbe
-	tokens keyring
+	tokens apikey.Ring
 }
 
 // newRegistry places every probe: by its region code, or by point in
@@ -53,7 +51,7 @@ func newRegistry(probes []ProbeConfig, regions *geo.Regions, zoom int) (*registr
 		}
 		reg.list = append(reg.list, p)
 		reg.byID[p.ID] = p
-		reg.tokens.add(p.ID, pc.TokenSHA256)
+		reg.tokens.Add(p.ID, pc.TokenSHA256)
 	}
 	return reg, nil
 }
@@ -65,43 +63,4 @@ func knownOrBelowKnown(regions *geo.Regions, code string) bool {
 		}
 	}
 	return false
-}
-
-// probeView is one entry of GET /api/v1/probes.
-type probeView struct {
-	ID            string     `json:"id"`
-	Region        string     `json:"region"`
-	Carrier       string     `json:"carrier,omitempty"`
-	LastSeen      *time.Time `json:"last_seen"`
-	LastSeq       uint64     `json:"last_seq"`
-	AckedSeq      uint64     `json:"acked_seq"`
-	ResultsStored uint64     `json:"results_stored"`
-	Lost          uint64     `json:"lost"`
-}
-
-func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
-	states, err := s.store.Probes(r.Context())
-	if err != nil {
-		s.storeFailed(w, "read probes", err)
-		return
-	}
-	byID := map[string]int{}
-	for i, st := range states {
-		byID[st.ID] = i
-	}
-	out := make([]probeView, 0, len(s.probes.list))
-	for _, p := range s.probes.list {
-		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
-		if i, ok := byID[p.ID]; ok {
-			st := states[i]
-			v.LastSeq, v.AckedSeq, v.ResultsStored, v.Lost = st.LastSeq, st.AckedSeq, st.ResultsStored, st.Lost
-			if !st.LastSeen.IsZero() {
-				ls := st.LastSeen.UTC()
-				v.LastSeen = &ls
-			}
-		}
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	writeJSON(w, http.StatusOK, map[string]any{"probes": out})
 }

@@ -17,7 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/page"
+	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo"
@@ -38,7 +42,7 @@ type Server struct {
 	store   store.Store
 	regions *geo.Regions
 	probes  *registry
-	viewers keyring
+	viewers apikey.Ring
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -75,14 +79,12 @@ func NewServer(cfg *Config, st store.Store, regions *geo.Regions, log *slog.Logg
 	s.engine = coverage.NewEngine(regions, geo.NewTileIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
-		s.viewers.add(v.Name, v.KeySHA256)
+		s.viewers.Add(v.Name, v.KeySHA256)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s)
 	return s, nil
 }
-
-func (s *Server) now() time.Time { return s.opt.Now() }
 
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
@@ -98,8 +100,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /{$}", s.reader(s.handleMap))
-	s.exportRoutes(mux)
+	mux.Handle("GET /{$}", s.reader(page.New(s).ServeHTTP))
+	partner.New(s, s.cfg.Partners, s.log).Routes(mux)
 	return mux
 }
 
@@ -107,9 +109,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) reader(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.cfg.PublicRead {
-			if _, ok := s.viewers.match(credential(r)); !ok {
+			if _, ok := s.viewers.Match(apikey.FromRequest(r)); !ok {
 				w.Header().Set("WWW-Authenticate", `Basic realm="jangkau"`)
-				httpError(w, http.StatusUnauthorized, "a viewer key is needed (Authorization: Bearer KEY, or any user name with the key as password)")
+				httpapi.Error(w, http.StatusUnauthorized, "a viewer key is needed (Authorization: Bearer KEY, or any user name with the key as password)")
 				return
 			}
 		}

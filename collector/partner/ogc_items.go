@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 )
@@ -29,7 +30,7 @@ var ogcReserved = map[string]bool{"bbox": true, "datetime": true, "limit": true,
 func ogcProperties(c ogcCollectionInfo) []string {
 	switch {
 	case c.level > 0:
-		return regionColumns
+		return httpapi.RegionColumns
 	case c.id == "tiles":
 		return []string{"quadkey", "z", "x", "y", "status", "samples", "availability", "loss", "latency_p50_ms", "latency_p95_ms", "probes"}
 	case c.id == "probes":
@@ -42,7 +43,7 @@ func ogcProperties(c ogcCollectionInfo) []string {
 // ogcQuery turns datetime into the coverage window and reads the coverage
 // filters. An interval a/b is the window; an instant t, or ../t, is the 15
 // minutes up to t; a/.. runs to now.
-func (s *Server) ogcQuery(r *http.Request, sc *scope, level int) (exportQuery, error) {
+func (s *API) ogcQuery(r *http.Request, sc *scope, level int) (exportQuery, error) {
 	in := r.URL.Query()
 	v := url.Values{}
 	for _, k := range []string{"carrier", "service", "region"} {
@@ -51,9 +52,9 @@ func (s *Server) ogcQuery(r *http.Request, sc *scope, level int) (exportQuery, e
 		}
 	}
 	if dt := in.Get("datetime"); dt != "" {
-		from, to, err := parseDatetime(dt, s.now())
+		from, to, err := parseDatetime(dt, s.r.Now())
 		if err != nil {
-			return exportQuery{}, badRequest{err}
+			return exportQuery{}, &httpapi.QueryError{Field: "datetime", Value: dt, Reason: err.Error()}
 		}
 		v.Set("from", from.Format(time.RFC3339Nano))
 		v.Set("to", to.Format(time.RFC3339Nano))
@@ -61,7 +62,7 @@ func (s *Server) ogcQuery(r *http.Request, sc *scope, level int) (exportQuery, e
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = v.Encode()
 	if level == 0 {
-		level = s.regions.Deepest()
+		level = s.r.Regions().Deepest()
 	}
 	return s.parseExport(r2, sc, level)
 }
@@ -109,7 +110,7 @@ func parseDatetime(dt string, now time.Time) (from, to time.Time, err error) {
 
 // ogcFeatures is every feature of a collection within the scope and the
 // query, in the collection's order.
-func (s *Server) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuery) ([]*geojson.Feature, error) {
+func (s *API) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuery) ([]*geojson.Feature, error) {
 	var out []*geojson.Feature
 	switch {
 	case c.level > 0:
@@ -122,7 +123,7 @@ func (s *Server) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQ
 			out = append(out, regionFeature(cell))
 		}
 	case c.id == "tiles":
-		tiles, err := s.engine.Tiles(ctx, s.scopedSource(q), s.cfg.Tiles.Zoom, orb.Bound{}, q.Query)
+		tiles, err := s.r.Engine().Tiles(ctx, s.scopedSource(q), s.r.TileZoom(), orb.Bound{}, q.Query)
 		if err != nil {
 			return nil, err
 		}
@@ -134,12 +135,15 @@ func (s *Server) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQ
 		if err != nil {
 			return nil, err
 		}
+		sites := map[string]*orb.Point{}
+		for _, site := range s.r.ProbeSites() {
+			sites[site.ID] = site.Location
+		}
 		for _, p := range probes {
-			pp := s.probes.byID[p.ID]
 			var g orb.Geometry
-			if l := pp.Location; l != nil {
-				g = orb.Point{l.Lon, l.Lat}
-			} else if reg := s.regions.Get(p.Region); reg != nil {
+			if l := sites[p.ID]; l != nil {
+				g = *l
+			} else if reg := s.r.Regions().Get(p.Region); reg != nil {
 				g = reg.Bound.Center() // placed by region alone: its centre
 			} else {
 				g = orb.Point{}
@@ -167,75 +171,93 @@ func (s *Server) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQ
 // ogcItems serves /ogc/collections/{id}/items: bbox, datetime, limit and
 // offset, coverage filters (carrier, service, region) and property
 // filters, with numberMatched and a next link.
-func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcItems(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
 	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
 	if !ok {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
 		return
 	}
-	v := r.URL.Query()
-	props := map[string]bool{}
-	for _, p := range ogcProperties(c) {
-		props[p] = true
-	}
-	filters := map[string]string{}
-	for k := range v {
-		switch {
-		case ogcReserved[k]:
-		case props[k]:
-			filters[k] = v.Get(k)
-		default:
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("parameter %q: not a parameter or property of collection %s", k, c.id))
-			return
+	httpapi.Serve(w, r, "ogc items", s.r.StoreFailed, s.parseItems(sc, c),
+		func(ctx context.Context, q itemsQuery) ([]*geojson.Feature, error) {
+			all, err := s.ogcFeatures(ctx, c, q.exportQuery)
+			if err != nil {
+				return nil, err
+			}
+			matched := all[:0]
+			for _, f := range all {
+				if (q.bound != orb.Bound{}) && (f.Geometry == nil || !f.Geometry.Bound().Intersects(q.bound)) {
+					continue
+				}
+				if !propertiesMatch(f.Properties, q.filters) {
+					continue
+				}
+				matched = append(matched, f)
+			}
+			return matched, nil
+		},
+		func(w http.ResponseWriter, q itemsQuery, matched []*geojson.Feature) {
+			a.rows = s.writeItems(w, r, c, q, matched)
+		})
+}
+
+// itemsQuery is a page of a collection's items.
+type itemsQuery struct {
+	exportQuery
+	filters       map[string]string // property filters
+	limit, offset int
+	bound         orb.Bound
+}
+
+// parseItems reads the property filters, limit, offset, bbox and the
+// coverage query of an items request of collection c.
+func (s *API) parseItems(sc *scope, c ogcCollectionInfo) func(*http.Request) (itemsQuery, error) {
+	return func(r *http.Request) (itemsQuery, error) {
+		v := r.URL.Query()
+		props := map[string]bool{}
+		for _, p := range ogcProperties(c) {
+			props[p] = true
 		}
-	}
-	limit, offset := ogcDefaultLimit, 0
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("limit %q must be a positive integer (at most %d)", l, ogcMaxLimit))
-			return
+		q := itemsQuery{filters: map[string]string{}, limit: ogcDefaultLimit}
+		for k := range v {
+			switch {
+			case ogcReserved[k]:
+			case props[k]:
+				q.filters[k] = v.Get(k)
+			default:
+				return q, httpapi.Invalid(k, v.Get(k), "parameter %q: not a parameter or property of collection %s", k, c.id)
+			}
 		}
-		limit = min(n, ogcMaxLimit)
-	}
-	if o := v.Get("offset"); o != "" {
-		n, err := strconv.Atoi(o)
-		if err != nil || n < 0 {
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("offset %q must be a non-negative integer", o))
-			return
+		if l := v.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 {
+				return q, httpapi.Invalid("limit", l, "limit %q must be a positive integer (at most %d)", l, ogcMaxLimit)
+			}
+			q.limit = min(n, ogcMaxLimit)
 		}
-		offset = n
-	}
-	bound, err := parseBBox(v.Get("bbox"))
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	q, err := s.ogcQuery(r, sc, c.level)
-	if err != nil {
-		s.exportFailed(w, "ogc items", err)
-		return
-	}
-	all, err := s.ogcFeatures(r.Context(), c, q)
-	if err != nil {
-		s.exportFailed(w, "ogc items", err)
-		return
-	}
-	matched := all[:0]
-	for _, f := range all {
-		if (bound != orb.Bound{}) && (f.Geometry == nil || !f.Geometry.Bound().Intersects(bound)) {
-			continue
+		if o := v.Get("offset"); o != "" {
+			n, err := strconv.Atoi(o)
+			if err != nil || n < 0 {
+				return q, httpapi.Invalid("offset", o, "offset %q must be a non-negative integer", o)
+			}
+			q.offset = n
 		}
-		if !propertiesMatch(f.Properties, filters) {
-			continue
+		var err error
+		if q.bound, err = httpapi.ParseBBox(v.Get("bbox")); err != nil {
+			return q, err
 		}
-		matched = append(matched, f)
+		q.exportQuery, err = s.ogcQuery(r, sc, c.level)
+		return q, err
 	}
+}
+
+// writeItems writes one page of matched with its links and returns the
+// number of features on it.
+func (s *API) writeItems(w http.ResponseWriter, r *http.Request, c ogcCollectionInfo, q itemsQuery, matched []*geojson.Feature) int {
+	v, limit, offset := r.URL.Query(), q.limit, q.offset
 	page := matched[min(offset, len(matched)):min(offset+limit, len(matched))]
-	a.rows = len(page)
 	path := "/ogc/collections/" + c.id + "/items"
 	links := []ogcLink{{Href: absoluteURL(r, path, v), Rel: "self", Type: ogcGeoJSON, Title: "this page"},
 		{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON, Title: c.title}}
@@ -254,49 +276,52 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request, sc *scope, a *
 	fc.Features = page
 	fc.ExtraMembers = geojson.Properties{
 		"numberMatched": len(matched), "numberReturned": len(page), "links": links,
-		"timeStamp": s.now().UTC().Format(time.RFC3339),
+		"timeStamp": s.r.Now().UTC().Format(time.RFC3339),
 	}
 	writeFeatureJSON(w, fc)
+	return len(page)
 }
 
 // ogcItem serves /ogc/collections/{id}/items/{fid}.
-func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcItem(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
 	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
 	if !ok {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("collection %q: the collections are %s", r.PathValue("id"), s.collectionNames()))
 		return
 	}
 	fid := r.PathValue("fid")
-	if c.level > 0 && s.regions.Get(fid) != nil && !withinAny(fid, sc.regions) {
-		httpError(w, http.StatusForbidden, fmt.Sprintf("region %q is outside partner %s's scope", fid, sc.name))
-		return
+	parse := func(r *http.Request) (exportQuery, error) {
+		if c.level > 0 && s.r.Regions().Get(fid) != nil && !withinAny(fid, sc.regions) {
+			return exportQuery{}, &httpapi.ScopeError{Partner: sc.name, Field: "region", Value: fid}
+		}
+		return s.ogcQuery(r, sc, c.level)
 	}
-	q, err := s.ogcQuery(r, sc, c.level)
-	if err != nil {
-		s.exportFailed(w, "ogc item", err)
-		return
-	}
-	all, err := s.ogcFeatures(r.Context(), c, q)
-	if err != nil {
-		s.exportFailed(w, "ogc item", err)
-		return
-	}
+	compute := func(ctx context.Context, q exportQuery) ([]*geojson.Feature, error) { return s.ogcFeatures(ctx, c, q) }
+	httpapi.Serve(w, r, "ogc item", s.r.StoreFailed, parse, compute,
+		func(w http.ResponseWriter, _ exportQuery, all []*geojson.Feature) {
+			a.rows = s.writeItem(w, r, c, fid, all)
+		})
+}
+
+// writeItem writes feature fid of all, or a 404, and returns the number
+// of features written.
+func (s *API) writeItem(w http.ResponseWriter, r *http.Request, c ogcCollectionInfo, fid string, all []*geojson.Feature) int {
 	for _, f := range all {
 		if f.ID == fid {
-			a.rows = 1
 			self := "/ogc/collections/" + c.id + "/items/" + url.PathEscape(fid)
 			f.ExtraMembers = geojson.Properties{"links": []ogcLink{
 				{Href: absoluteURL(r, self, nil), Rel: "self", Type: ogcGeoJSON},
 				{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON},
 			}}
 			writeFeatureJSON(w, f)
-			return
+			return 1
 		}
 	}
-	httpError(w, http.StatusNotFound, fmt.Sprintf("feature %q is not in collection %s", fid, c.id))
+	httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("feature %q is not in collection %s", fid, c.id))
+	return 0
 }
 
 func propertiesMatch(p geojson.Properties, filters map[string]string) bool {
@@ -305,7 +330,7 @@ func propertiesMatch(p geojson.Properties, filters map[string]string) bool {
 		if r, ok := v.(realNumber); ok {
 			v = float64(r)
 		}
-		if csvValue(v) != want {
+		if httpapi.CSVValue(v) != want {
 			return false
 		}
 	}
@@ -323,7 +348,7 @@ func cloneValues(v url.Values) url.Values {
 func writeFeatureJSON(w http.ResponseWriter, v json.Marshaler) {
 	data, err := v.MarshalJSON()
 	if err != nil {
-		httpError(w, http.StatusInternalServerError, err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/geo+json")

@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	"fmt"
@@ -6,51 +6,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/apikey"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/ratelimit"
-	"github.com/jangkau/jangkau/geo"
 )
-
-// PartnerConfig is a telecom partner with an API key and the scope of data
-// it may read. Empty lists mean everything.
-type PartnerConfig struct {
-	Name      string `yaml:"name"`
-	KeySHA256 string `yaml:"key_sha256"`
-	// Carriers are the carriers whose results the partner may read.
-	Carriers []string `yaml:"carriers"`
-	// Regions are region code prefixes ("36.01" is the kabupaten and
-	// everything in it).
-	Regions []string `yaml:"regions"`
-	// Raw lets the partner read raw results, not only aggregates.
-	Raw bool `yaml:"raw"`
-}
-
-func (c *Config) validatePartners() error {
-	names := map[string]int{}
-	for i, p := range c.Partners {
-		key := fmt.Sprintf("partners[%d]", i)
-		switch {
-		case !probeIDRE.MatchString(p.Name):
-			return fmt.Errorf("%s.name %q must be 1-64 of A-Z a-z 0-9 . _ -", key, p.Name)
-		case !validSHA256(p.KeySHA256):
-			return fmt.Errorf("%s.key_sha256 %q must be 64 hex digits (sha256 of the key)", key, p.KeySHA256)
-		}
-		if j, dup := names[p.Name]; dup {
-			return fmt.Errorf("%s.name %q is already partners[%d].name", key, p.Name, j)
-		}
-		names[p.Name] = i
-		for j, carrier := range p.Carriers {
-			if carrier == "" {
-				return fmt.Errorf("%s.carriers[%d] must not be empty", key, j)
-			}
-		}
-		for j, r := range p.Regions {
-			if !regionCodeRE.MatchString(r) {
-				return fmt.Errorf("%s.regions[%d] %q is not a region code prefix like 36.01", key, j, r)
-			}
-		}
-	}
-	return nil
-}
 
 // exportRate bounds each partner's request rate. Each partner has its own
 // token bucket: 10 requests a second with bursts of 20 let a GIS client
@@ -63,16 +22,16 @@ var exportRate = struct {
 
 // partners authenticates partners and holds their scopes and buckets.
 type partners struct {
-	keys   keyring
+	keys   apikey.Ring
 	scopes map[string]*scope
 	log    *slog.Logger
 	limits *ratelimit.Keyed
 }
 
-func newPartners(cfg []PartnerConfig, log *slog.Logger) *partners {
+func newPartners(cfg []Config, log *slog.Logger) *partners {
 	p := &partners{scopes: map[string]*scope{}, limits: ratelimit.New(exportRate.every, exportRate.burst), log: log}
 	for _, pc := range cfg {
-		p.keys.add(pc.Name, pc.KeySHA256)
+		p.keys.Add(pc.Name, pc.KeySHA256)
 		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions}
 		if len(pc.Carriers) > 0 {
 			sc.carriers = map[string]bool{}
@@ -97,7 +56,7 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 		start := time.Now()
 		aw := &auditWriter{ResponseWriter: w}
 		a := &auditEntry{}
-		name, ok := p.keys.match(credential(r))
+		name, ok := p.keys.Match(apikey.FromRequest(r))
 		// Deferred, so that a stream broken on purpose is logged too.
 		defer func() {
 			p.log.Info("export", "partner", name, "endpoint", endpoint, "filters", r.URL.RawQuery,
@@ -106,11 +65,11 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 		switch {
 		case !ok:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau export"`)
-			httpError(aw, http.StatusUnauthorized, "a partner key is needed: Authorization: Bearer KEY")
+			httpapi.Error(aw, http.StatusUnauthorized, "a partner key is needed: Authorization: Bearer KEY")
 		default:
 			if ok, wait := p.limits.Allow(name, start); !ok {
 				aw.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
-				httpError(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
+				httpapi.Error(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
 				break
 			}
 			h(aw, r, p.scopes[name], a)
@@ -159,42 +118,4 @@ func (w *auditWriter) status() int {
 		return http.StatusOK
 	}
 	return w.code
-}
-
-// exportRoutes registers the partners' export API and OGC API - Features.
-func (s *Server) exportRoutes(mux *http.ServeMux) {
-	p := newPartners(s.cfg.Partners, s.log)
-	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
-	for _, rt := range []struct {
-		pattern string
-		h       partnerHandler
-	}{
-		{"/api/v1/export/coverage", s.exportCoverage},
-		{"/api/v1/export/tiles", s.exportTiles},
-		{"/api/v1/export/blankspots", s.exportBlankspots},
-		{"/api/v1/export/results", s.exportResults},
-		{"/api/v1/export/tiles/{z}/{x}/{y}", s.exportMVT},
-		{"/ogc", s.ogcLanding},
-		{"/ogc/{$}", s.ogcLanding},
-		{"/ogc/conformance", s.ogcConformance},
-		{"/ogc/collections", s.ogcCollections},
-		{"/ogc/collections/{id}", s.ogcCollection},
-		{"/ogc/collections/{id}/items", s.ogcItems},
-		{"/ogc/collections/{id}/items/{fid}", s.ogcItem},
-	} {
-		mux.Handle("GET "+rt.pattern, p.guard(rt.pattern, rt.h))
-	}
-}
-
-// withinAny says whether code lies inside one of prefixes; none is all.
-func withinAny(code string, prefixes []string) bool {
-	if len(prefixes) == 0 {
-		return true
-	}
-	for _, p := range prefixes {
-		if geo.Within(code, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	_ "embed"

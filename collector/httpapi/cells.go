@@ -41,9 +41,13 @@ func RegionProperties(c coverage.RegionCell) geojson.Properties {
 
 // RegionRow is a region cell as a CSV row of RegionColumns.
 func RegionRow(c coverage.RegionCell) []string {
-	p := RegionProperties(c)
-	out := make([]string, len(RegionColumns))
-	for i, col := range RegionColumns {
+	return Row(RegionProperties(c), RegionColumns)
+}
+
+// Row is properties as a CSV row of columns; a missing one is empty.
+func Row(p geojson.Properties, columns []string) []string {
+	out := make([]string, len(columns))
+	for i, col := range columns {
 		out[i] = CSVValue(p[col])
 	}
 	return out
@@ -62,11 +66,7 @@ func TileProperties(t coverage.TileCell) geojson.Properties {
 func TileRow(t coverage.TileCell) []string {
 	p := TileProperties(t)
 	p["wkt"] = wkt.MarshalString(geo.TilePolygon(t.Tile))
-	out := make([]string, len(TileColumns))
-	for i, col := range TileColumns {
-		out[i] = CSVValue(p[col])
-	}
-	return out
+	return Row(p, TileColumns)
 }
 
 // ServiceRow is a CSV row of an e-service cell; name is its region's.

@@ -92,11 +92,7 @@ func (s *API) exportTiles(w http.ResponseWriter, r *http.Request, sc *scope, a *
 				httpapi.CSV(w, exportTileColumns, len(tiles), func(i int) []string {
 					p := httpapi.TileProperties(tiles[i])
 					p["tile"] = wkt.MarshalString(geo.TilePolygon(tiles[i].Tile))
-					out := make([]string, len(exportTileColumns))
-					for j, col := range exportTileColumns {
-						out[j] = httpapi.CSVValue(p[col])
-					}
-					return out
+					return httpapi.Row(p, exportTileColumns)
 				})
 				return
 			}

@@ -279,11 +279,7 @@ func (s *API) exportBlankspots(w http.ResponseWriter, r *http.Request, sc *scope
 				httpapi.CSV(w, blankspotColumns, len(spots), func(i int) []string {
 					p := spots[i].properties()
 					p["wkt"] = wkt.MarshalString(spots[i].Geometry)
-					out := make([]string, len(blankspotColumns))
-					for j, col := range blankspotColumns {
-						out[j] = httpapi.CSVValue(p[col])
-					}
-					return out
+					return httpapi.Row(p, blankspotColumns)
 				})
 				return
 			}

@@ -7,8 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/paulmach/orb"
+
+	"github.com/jangkau/jangkau/collector/httpapi"
 )
 
 // OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at /ogc. The

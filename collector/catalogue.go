@@ -7,6 +7,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/jangkau/jangkau/collector/apikey"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/probe"
 )
@@ -50,7 +52,7 @@ func (c *Config) validateServices() error {
 		}
 		seen[s.Name] = i
 		for j, r := range s.Regions {
-			if !regionCodeRE.MatchString(r) {
+			if !httpapi.ValidRegionCode(r) {
 				return fmt.Errorf("%s.regions[%d] %q is not a region code prefix like 36.01", key, j, r)
 			}
 		}
@@ -100,16 +102,16 @@ func (s *Server) catalogueFor(p *placedProbe) ([]byte, error) {
 // ETag is a hash of the body, so a probe polling with If-None-Match gets
 // an empty 304 until its list changes.
 func (s *Server) handleSelfChecks(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.probes.tokens.match(credential(r))
+	id, ok := s.probes.tokens.Match(apikey.FromRequest(r))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau probes"`)
-		httpError(w, http.StatusUnauthorized, "unknown probe token")
+		httpapi.Error(w, http.StatusUnauthorized, "unknown probe token")
 		return
 	}
 	body, err := s.catalogueFor(s.probes.byID[id])
 	if err != nil {
 		s.log.Error("encode catalogue", "probe", id, "err", err)
-		httpError(w, http.StatusInternalServerError, "encode catalogue")
+		httpapi.Error(w, http.StatusInternalServerError, "encode catalogue")
 		return
 	}
 	etag := probe.CatalogueETag(body)

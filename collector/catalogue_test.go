@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,16 +10,16 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
+	"github.com/jangkau/jangkau/internal/strictyaml"
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -89,9 +88,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 		return resp.StatusCode, resp.Header, nil
 	}
 	var doc probe.CatalogueDoc
-	dec := yaml.NewDecoder(bytes.NewReader(body))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
+	if err := strictyaml.Decode(body, &doc); err != nil {
 		f.t.Fatalf("decode %q: %v", body, err)
 	}
 	var names []string
@@ -177,24 +174,6 @@ func TestSelfChecksETag(t *testing.T) {
 	}
 }
 
-// logBuffer is a log sink shared by a probe's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // target is an e-service stand-in that counts its requests.
 type target struct {
 	hits atomic.Int64
@@ -226,10 +205,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // runProbe runs a probe until the returned stop is called.
-func runProbe(t *testing.T, cfg *probe.Config) (stop func(), logs *logBuffer, reg *prometheus.Registry) {
+func runProbe(t *testing.T, cfg *probe.Config) (stop func(), logs *testlog.Buffer, reg *prometheus.Registry) {
 	t.Helper()
-	logs, reg = &logBuffer{}, prometheus.NewRegistry()
-	p, err := probe.New(cfg, slog.New(slog.NewTextHandler(logs, nil)), reg)
+	log, logs := testlog.New()
+	reg = prometheus.NewRegistry()
+	p, err := probe.New(cfg, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,19 @@
-// Package collector receives probe results, stores them and serves
-// coverage: the ingest API, coverage queries, the map page and metrics.
 package collector
 
 import (
-	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 )
 
 // Config is collector.yaml. Every key is documented in the README.
@@ -43,7 +40,7 @@ type Config struct {
 	// Metrics bounds the per-region series on /metrics.
 	Metrics MetricsConfig `yaml:"metrics"`
 	// Partners may read the export API within their scope.
-	Partners []PartnerConfig `yaml:"partners"`
+	Partners []partner.Config `yaml:"partners"`
 }
 
 // TilesConfig sets the map tiles results are binned into.
@@ -126,19 +123,12 @@ var DefaultConfig = Config{
 	},
 }
 
-var (
-	probeIDRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	regionCodeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
-)
-
 // ParseConfig decodes a config strictly: unknown keys are errors. Relative
 // paths in it are taken from baseDir.
 func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	cfg := DefaultConfig
 	cfg.Probes, cfg.Viewers, cfg.Services, cfg.Partners = nil, nil, nil, nil
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := strictyaml.Decode(data, &cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	for _, p := range []*string{&cfg.DataDir, &cfg.Regions.File, &cfg.Regions.PopulationCSV, &cfg.TLS.CertFile, &cfg.TLS.KeyFile, &cfg.TLS.ClientCAFile} {
@@ -165,11 +155,6 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-func validSHA256(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == 32
-}
-
 // Validate checks the fields against each other; errors name key and value.
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -185,13 +170,13 @@ func (c *Config) Validate() error {
 	for i, p := range c.Probes {
 		key := fmt.Sprintf("probes[%d]", i)
 		switch {
-		case !probeIDRE.MatchString(p.ID):
+		case !apikey.ValidName(p.ID):
 			return fmt.Errorf("%s.id %q must be 1-64 of A-Z a-z 0-9 . _ -", key, p.ID)
-		case !validSHA256(p.TokenSHA256):
+		case !apikey.ValidHash(p.TokenSHA256):
 			return fmt.Errorf("%s.token_sha256 %q must be 64 hex digits (sha256 of the token)", key, p.TokenSHA256)
 		case p.Region == "" && p.Location == nil:
 			return fmt.Errorf("%s (%s) needs a region or a location", key, p.ID)
-		case p.Region != "" && !regionCodeRE.MatchString(p.Region):
+		case p.Region != "" && !httpapi.ValidRegionCode(p.Region):
 			return fmt.Errorf("%s.region %q is not a region code like 36.01.05", key, p.Region)
 		}
 		if p.Location != nil {
@@ -208,7 +193,7 @@ func (c *Config) Validate() error {
 		if v.Name == "" {
 			return fmt.Errorf("viewers[%d].name must not be empty", i)
 		}
-		if !validSHA256(v.KeySHA256) {
+		if !apikey.ValidHash(v.KeySHA256) {
 			return fmt.Errorf("viewers[%d].key_sha256 %q must be 64 hex digits (sha256 of the key)", i, v.KeySHA256)
 		}
 	}
@@ -244,7 +229,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if err := c.validatePartners(); err != nil {
+	if err := partner.Validate(c.Partners); err != nil {
 		return err
 	}
 	return c.validateServices()

@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/apikey"
+	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/wire"
@@ -95,17 +97,17 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
-	received := s.now()
-	probeID, ok := s.probes.tokens.match(credential(r))
+	received := s.Now()
+	probeID, ok := s.probes.tokens.Match(apikey.FromRequest(r))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau ingest"`)
-		return httpError(w, http.StatusUnauthorized, "unknown probe token")
+		return httpapi.Error(w, http.StatusUnauthorized, "unknown probe token")
 	}
 	// Throttle before reading the body: a refused request costs nothing.
-	if ok, wait := s.limits.allow(probeID, time.Now()); !ok {
+	if ok, wait := s.limits.Allow(probeID, time.Now()); !ok {
 		s.metrics.ingestThrottled.WithLabelValues(probeID).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-		return httpError(w, http.StatusTooManyRequests, fmt.Sprintf(
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+		return httpapi.Error(w, http.StatusTooManyRequests, fmt.Sprintf(
 			"probe %s is over limits.probe_requests_per_second (%g, burst %d); retry after %s",
 			probeID, s.cfg.Limits.ProbeRequestsPerSecond, s.cfg.Limits.ProbeBurst, wait.Round(time.Millisecond)))
 	}
@@ -115,21 +117,21 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		var tl errTooLarge
 		if errors.As(err, &tl) {
-			return httpError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return httpapi.Error(w, http.StatusRequestEntityTooLarge, err.Error())
 		}
-		return httpError(w, http.StatusBadRequest, err.Error())
+		return httpapi.Error(w, http.StatusBadRequest, err.Error())
 	}
 	oldest, newest := s.cfg.Clock.bounds(received)
 	batch, err := decodeBatch(data, batchRules{oldest: oldest, newest: newest, maxResults: s.cfg.Limits.MaxResults})
 	if err != nil {
 		var tl errTooLarge
 		if errors.As(err, &tl) {
-			return httpError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return httpapi.Error(w, http.StatusRequestEntityTooLarge, err.Error())
 		}
-		return httpError(w, http.StatusBadRequest, err.Error())
+		return httpapi.Error(w, http.StatusBadRequest, err.Error())
 	}
 	if batch.Probe != "" && batch.Probe != probeID {
-		return httpError(w, http.StatusForbidden, fmt.Sprintf("batch is for probe %q but the token is probe %q's", batch.Probe, probeID))
+		return httpapi.Error(w, http.StatusForbidden, fmt.Sprintf("batch is for probe %q but the token is probe %q's", batch.Probe, probeID))
 	}
 	s.clock.observe(probeID, batch.SentAt, received)
 	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, Received: received, Results: batch.Results,
@@ -161,29 +163,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		s.log.Warn("results rejected", "probe", probeID, "rejected", len(resp.Rejected),
 			"first_seq", first.Seq, "field", first.Field, "reason", first.Reason)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpapi.JSON(w, http.StatusOK, resp)
 	return http.StatusOK
 }
 
 // storeFailed answers 503 so that probes keep their results and retry.
 func (s *Server) storeFailed(w http.ResponseWriter, op string, err error) {
-	s.metrics.storeErrors.Inc()
-	s.log.Error("store failed", "op", op, "err", err)
-	w.Header().Set("Retry-After", "5")
-	httpError(w, http.StatusServiceUnavailable, op+": store unavailable")
-}
-
-func httpError(w http.ResponseWriter, code int, msg string) int {
-	writeJSON(w, code, map[string]string{"error": msg})
-	return code
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	httpapi.Fail(w, op, err, s.StoreFailed)
 }
 
 // noteServices remembers the e-services results came from.

@@ -40,17 +40,6 @@ func TestIngestThrottlesPerProbe(t *testing.T) {
 	}
 }
 
-func TestRetryAfterSeconds(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want int
-	}{{0, 1}, {time.Millisecond, 1}, {time.Second, 1}, {1001 * time.Millisecond, 2}, {49 * time.Second, 49}} {
-		if got := retryAfterSeconds(tc.d); got != tc.want {
-			t.Errorf("retryAfterSeconds(%s) = %d, want %d", tc.d, got, tc.want)
-		}
-	}
-}
-
 func TestIngestClockRule(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Clock = ClockConfig{MaxAhead: time.Minute, MaxAge: 48 * time.Hour} })
 	mk := func(seq uint64, at time.Time) wire.Result {

@@ -2,11 +2,9 @@ package collector
 
 import (
 	"fmt"
-	"net/http"
-	"sort"
 	"sync/atomic"
-	"time"
 
+	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
@@ -35,7 +33,7 @@ func (p *placedProbe) noteVersion(v string) {
 type registry struct {
 	list   []*placedProbe
 	byID   map[string]*placedProbe
-	tokens keyring
+	tokens apikey.Ring
 }
 
 // newRegistry places every probe: by its region code, or by point in
@@ -66,7 +64,7 @@ func newRegistry(probes []ProbeConfig, regions *region.Regions, zoom int) (*regi
 		}
 		reg.list = append(reg.list, p)
 		reg.byID[p.ID] = p
-		reg.tokens.add(p.ID, pc.TokenSHA256)
+		reg.tokens.Add(p.ID, pc.TokenSHA256)
 	}
 	return reg, nil
 }
@@ -78,49 +76,4 @@ func knownOrBelowKnown(regions *region.Regions, code string) bool {
 		}
 	}
 	return false
-}
-
-// probeView is one entry of GET /api/v1/probes.
-type probeView struct {
-	ID            string     `json:"id"`
-	Region        string     `json:"region"`
-	Carrier       string     `json:"carrier,omitempty"`
-	LastSeen      *time.Time `json:"last_seen"`
-	LastSeq       uint64     `json:"last_seq"`
-	AckedSeq      uint64     `json:"acked_seq"`
-	ResultsStored uint64     `json:"results_stored"`
-	Lost          uint64     `json:"lost"`
-	// Version is the probe's own version as of its last batch to this
-	// collector; empty before it (or from a probe too old to send it).
-	Version string `json:"version,omitempty"`
-}
-
-func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
-	states, err := s.store.Probes(r.Context())
-	if err != nil {
-		s.storeFailed(w, "read probes", err)
-		return
-	}
-	byID := map[string]int{}
-	for i, st := range states {
-		byID[st.ID] = i
-	}
-	out := make([]probeView, 0, len(s.probes.list))
-	for _, p := range s.probes.list {
-		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
-		if pv := p.version.Load(); pv != nil {
-			v.Version = *pv
-		}
-		if i, ok := byID[p.ID]; ok {
-			st := states[i]
-			v.LastSeq, v.AckedSeq, v.ResultsStored, v.Lost = st.LastSeq, st.AckedSeq, st.ResultsStored, st.Lost
-			if !st.LastSeen.IsZero() {
-				ls := st.LastSeen.UTC()
-				v.LastSeen = &ls
-			}
-		}
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	writeJSON(w, http.StatusOK, map[string]any{"probes": out})
 }

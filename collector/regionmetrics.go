@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 )
 
@@ -157,14 +158,14 @@ func (c *regionCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *regionCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	now := c.s.now()
-	q := viewQuery{Query: coverage.Query{From: now.Add(-c.cfg.Window), To: now, Now: now}}
+	now := c.s.Now()
+	q := httpapi.View{Query: coverage.Query{From: now.Add(-c.cfg.Window), To: now, Now: now}}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	for _, level := range c.levels {
 		q.Level = level
-		cells, err := c.s.regionCells(ctx, q)
+		cells, err := c.s.RegionCells(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -192,7 +193,7 @@ func (c *regionCollector) collect(ctx context.Context, ch chan<- prometheus.Metr
 	if c.svLevel == 0 {
 		return nil
 	}
-	v, err := c.s.engine.Services(ctx, c.s.source(), c.svLevel, q.Query)
+	v, err := c.s.engine.Services(ctx, c.s.feed, c.svLevel, q.Query)
 	if err != nil {
 		return err
 	}

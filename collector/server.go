@@ -17,7 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/page"
+	"github.com/jangkau/jangkau/collector/partner"
+	"github.com/jangkau/jangkau/collector/ratelimit"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
@@ -38,15 +43,20 @@ type Server struct {
 	store   store.Store
 	regions *region.Regions
 	probes  *registry
-	viewers keyring
+	viewers apikey.Ring
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
 	engine  *coverage.Engine
 	feed    coverage.Feed // the store's rollups for the engine
-	// limits bounds each probe's request rate; clock estimates each
+	// limits bounds each probe's ingest request rate with a bucket per
+	// probe id (limits.probe_requests_per_second, limits.probe_burst). A
+	// probe draining a backlog sends batch after batch, so the default of
+	// 20 requests/s with a burst of 40 is far above what a healthy probe
+	// needs (one batch per upload interval) and still far below what a
+	// runaway or a stolen token could cost the store. clock estimates each
 	// probe's clock offset (and exports it).
-	limits *probeLimits
+	limits *ratelimit.Keyed
 	clock  *clockOffsets
 	opt    Options
 
@@ -65,19 +75,17 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	}
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
-	s.limits, s.clock = newProbeLimits(cfg.Limits), newClockOffsets()
+	s.limits, s.clock = ratelimit.New(cfg.Limits.ProbeRequestsPerSecond, cfg.Limits.ProbeBurst), newClockOffsets()
 	s.seenServices = map[string]bool{}
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
-		s.viewers.add(v.Name, v.KeySHA256)
+		s.viewers.Add(v.Name, v.KeySHA256)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s)
 	return s, nil
 }
-
-func (s *Server) now() time.Time { return s.opt.Now() }
 
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
@@ -93,8 +101,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /{$}", s.reader(s.handleMap))
-	s.exportRoutes(mux)
+	mux.Handle("GET /{$}", s.reader(page.New(s).ServeHTTP))
+	partner.New(s, s.cfg.Partners, s.log).Routes(mux)
 	return mux
 }
 
@@ -102,9 +110,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) reader(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.cfg.PublicRead {
-			if _, ok := s.viewers.match(credential(r)); !ok {
+			if _, ok := s.viewers.Match(apikey.FromRequest(r)); !ok {
 				w.Header().Set("WWW-Authenticate", `Basic realm="jangkau"`)
-				httpError(w, http.StatusUnauthorized, "a viewer key is needed (Authorization: Bearer KEY, or any user name with the key as password)")
+				httpapi.Error(w, http.StatusUnauthorized, "a viewer key is needed (Authorization: Bearer KEY, or any user name with the key as password)")
 				return
 			}
 		}
@@ -169,9 +177,13 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-// Run is `jangkau collector`: it loads the regions, opens the embedded store
-// in data_dir and serves on listen until ctx ends.
-func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// OpenStore opens the store results are kept in. The command chooses it
+// (embedded or InfluxDB); Run calls it once the regions have loaded.
+type OpenStore func(ctx context.Context) (store.Store, error)
+
+// Run is `jangkau collector`: it loads the regions, opens the store and
+// serves on listen until ctx ends.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore) error {
 	if cfg.Regions.File == "" {
 		return errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
 	}
@@ -189,7 +201,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		log.Info("population joined", "file", f, "regions", n)
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,16 +1,10 @@
 package collector
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/jangkau/jangkau/collector/store"
-	"github.com/jangkau/jangkau/collector/store/embedded"
-	"github.com/jangkau/jangkau/collector/store/influx"
 )
 
 // StorageConfig selects where results are kept: the embedded store in
@@ -76,17 +70,6 @@ func (c *InfluxDBConfig) validate() error {
 	return nil
 }
 
-// openStore opens the configured store.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
-	if cfg.Storage.Kind != "influxdb" {
-		return embedded.Open(cfg.DataDir, cfg.Retention.StoreOption(log))
-	}
-	c := cfg.Storage.InfluxDB
-	st, err := influx.Open(ctx, influx.Config{URL: c.URL, Token: c.Token, Org: c.Org, Bucket: c.Bucket,
-		Precision: precisions[c.Precision], Timeout: c.Timeout}, log.With("store", "influxdb"))
-	if err != nil {
-		return nil, fmt.Errorf("storage.influxdb: %w", err)
-	}
-	log.Info("storing in InfluxDB", "url", c.URL, "bucket", c.Bucket)
-	return st, nil
-}
+// PrecisionDuration is precision as a duration: the unit the InfluxDB
+// store rounds times to.
+func (c InfluxDBConfig) PrecisionDuration() time.Duration { return precisions[c.Precision] }

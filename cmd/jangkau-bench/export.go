@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector"
+	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
@@ -202,7 +203,7 @@ func serveExport(dir string) error {
 		id := fmt.Sprintf("pdg-%02d", p)
 		cfg.Probes = append(cfg.Probes, collector.ProbeConfig{ID: id, TokenSHA256: sum("tok-" + id), Region: "99.01", Carrier: "telkom"})
 	}
-	cfg.Partners = []collector.PartnerConfig{{Name: "bench", KeySHA256: sum(exportKey), Raw: true}}
+	cfg.Partners = []partner.Config{{Name: "bench", KeySHA256: sum(exportKey), Raw: true}}
 	regions, err := benchRegions()
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/jangkau/jangkau/collector"
+	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/demo"
 	"github.com/jangkau/jangkau/lab"
 )
@@ -53,7 +54,9 @@ func runServerCommand(ctx context.Context, cmd string, fs *flag.FlagSet, args []
 			cfg.Regions.File = *regions
 		}
 		if err = cfg.Validate(); err == nil {
-			err = collector.Run(ctx, cfg, log)
+			err = collector.Run(ctx, cfg, log, func(ctx context.Context) (store.Store, error) {
+				return openStore(ctx, cfg, log)
+			})
 		}
 	case "demo":
 		listen := fs.String("listen", "127.0.0.1:8080", "listen `address` of the collector (a free port is taken if it is busy)")

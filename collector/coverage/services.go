@@ -3,9 +3,10 @@ package coverage
 import (
 	"context"
 	"fmt"
-	"github.com/jangkau/jangkau/geo/region"
 	"sort"
 	"time"
+
+	"github.com/jangkau/jangkau/geo/region"
 )
 
 // ServiceCell is one e-service as seen from one region.

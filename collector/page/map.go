@@ -1,7 +1,11 @@
-package collector
+// Package page is the collector's map page: a server-drawn SVG map of
+// coverage with its legend, filters and blank-spot list, in Indonesian or
+// English. It reads the collector only through Reader.
+package page
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -13,11 +17,12 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/geo/draw"
 	"github.com/jangkau/jangkau/geo/region"
 )
 
-//go:embed mappage.html
+//go:embed map.html
 var mapPageHTML string
 
 var mapPage = template.Must(template.New("map").Funcs(template.FuncMap{
@@ -77,32 +82,57 @@ type mapPageData struct {
 	RefreshAfter        int
 }
 
-func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
-	q, err := s.parseView(r, s.regions.Deepest())
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
+// Reader is what the map page reads of the collector.
+type Reader interface {
+	// Now is the collector's clock.
+	Now() time.Time
+	// Regions are the boundaries the map draws.
+	Regions() *region.Regions
+	// RegionCells computes a region level of a view over every carrier
+	// and region.
+	RegionCells(ctx context.Context, q httpapi.View) ([]coverage.RegionCell, error)
+	// ProbeSites are the registered probes, drawn where they stand.
+	ProbeSites() []httpapi.ProbeSite
+	// Banner is shown on top of the page (the demo says it simulates).
+	Banner() string
+	// ServiceNames are the e-services the filter offers.
+	ServiceNames() []string
+	// StoreFailed logs and counts a failure of the store before its 503.
+	StoreFailed(op string, err error)
+}
+
+// Page serves the map page.
+type Page struct{ r Reader }
+
+// New is the map page over r.
+func New(r Reader) *Page { return &Page{r: r} }
+
+// ServeHTTP serves GET /.
+func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parse := func(r *http.Request) (httpapi.View, error) {
+		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
-	cells, err := s.regionCells(r.Context(), q)
-	if err != nil {
-		s.storeFailed(w, "map", err)
-		return
-	}
+	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, s.r.RegionCells,
+		func(w http.ResponseWriter, q httpapi.View, cells []coverage.RegionCell) { s.write(w, r, q, cells) })
+}
+
+// write draws the page of cells.
+func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, cells []coverage.RegionCell) {
 	lang := r.URL.Query().Get("lang")
 	if lang != "en" {
 		lang = "id"
 	}
 	t := pageLabels[lang]
-	d := mapPageData{T: t, Lang: lang, Banner: s.opt.Banner, From: q.From, To: q.To, Rows: cells,
+	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), From: q.From, To: q.To, Rows: cells,
 		RefreshAfter: 15, StatusLabel: t.Status}
-	if top := s.regions.Level(1); len(top) == 1 {
+	if top := s.r.Regions().Level(1); len(top) == 1 {
 		d.Title = top[0].Name
 	}
 	link := pageLink(r.URL.Query())
 	for _, l := range []string{"id", "en"} {
 		d.Langs = append(d.Langs, choice{pageLabels[l].Name, link("lang", l), l == lang})
 	}
-	for _, l := range s.regions.Levels() {
+	for _, l := range s.r.Regions().Levels() {
 		d.Levels = append(d.Levels, choice{t.levelName(l), link("level", strconv.Itoa(l)), l == q.Level})
 	}
 	window := r.URL.Query().Get("window")
@@ -113,11 +143,11 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 		d.Windows = append(d.Windows, choice{wn, link("window", wn), wn == window})
 	}
 	d.Services = append(d.Services, choice{t.All, link("service", ""), q.Service == ""})
-	for _, sv := range s.serviceNames() {
+	for _, sv := range s.r.ServiceNames() {
 		d.Services = append(d.Services, choice{sv, link("service", sv), sv == q.Service})
 	}
 	d.Carriers = append(d.Carriers, choice{t.All, link("carrier", ""), q.Carrier == ""})
-	for _, c := range s.carrierNames() {
+	for _, c := range carrierNames(s.r.ProbeSites()) {
 		d.Carriers = append(d.Carriers, choice{c, link("carrier", c), c == q.Carrier})
 	}
 
@@ -140,13 +170,13 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 		d.Legend = append(d.Legend, legendEntry{st, t.Status[st], st.Colour(), counts[st]})
 	}
 	var points []draw.SVGPoint
-	for _, p := range s.probes.list {
+	for _, p := range s.r.ProbeSites() {
 		if p.Location != nil {
-			points = append(points, draw.SVGPoint{Lat: p.Location.Lat, Lon: p.Location.Lon, Label: "probe " + p.ID, Colour: "#000"})
+			points = append(points, draw.SVGPoint{Lat: p.Location.Lat(), Lon: p.Location.Lon(), Label: "probe " + p.ID, Colour: "#000"})
 		}
 	}
 	var svg bytes.Buffer
-	err = draw.WriteSVG(&svg, regions, draw.SVGOptions{
+	err := draw.WriteSVG(&svg, regions, draw.SVGOptions{
 		Fill: func(r *region.Region) string { return byCode[r.Code].Status.Colour() },
 		Title: func(r *region.Region) string {
 			c := byCode[r.Code]
@@ -154,7 +184,7 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 				t.Availability, pctString(c.Availability))
 		},
 		Href: func(r *region.Region) string {
-			if r.Level < s.regions.Deepest() {
+			if r.Level < s.r.Regions().Deepest() {
 				return link("level", strconv.Itoa(r.Level+1))
 			}
 			return ""
@@ -162,13 +192,13 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 		Points: points,
 	})
 	if err != nil {
-		httpError(w, http.StatusInternalServerError, err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	d.SVG = template.HTML(svg.String()) // draw.WriteSVG escapes every text it writes
 	var page bytes.Buffer
 	if err := mapPage.Execute(&page, d); err != nil {
-		httpError(w, http.StatusInternalServerError, err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -199,30 +229,10 @@ func pctString(v float64) string {
 	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
 }
 
-// serviceNames are the e-services of the catalogue and of the probes'
-// results seen recently, for the filter.
-func (s *Server) serviceNames() []string {
+// carrierNames are the carriers of the probes, for the filter.
+func carrierNames(sites []httpapi.ProbeSite) []string {
 	seen := map[string]bool{}
-	for _, sv := range s.cfg.Services {
-		seen[sv.Service] = true
-	}
-	s.mu.Lock()
-	for sv := range s.seenServices {
-		seen[sv] = true
-	}
-	s.mu.Unlock()
-	delete(seen, "")
-	out := make([]string, 0, len(seen))
-	for sv := range seen {
-		out = append(out, sv)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (s *Server) carrierNames() []string {
-	seen := map[string]bool{}
-	for _, p := range s.probes.list {
+	for _, p := range sites {
 		if p.Carrier != "" {
 			seen[p.Carrier] = true
 		}

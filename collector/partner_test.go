@@ -1,19 +1,22 @@
 package collector
 
+// These tests drive the partner surface (collector/partner) through the
+// assembled collector: every result goes in through ingest and comes out
+// of an export, so that the scope is proven on the stored data.
+
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/partner"
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -40,7 +43,7 @@ func newExportFixture(t *testing.T) *fixture {
 			{ID: "mix", TokenSHA256: hash("tok-mix"), Location: &Location{Lat: 0.3, Lon: 100.3}, Carrier: "indosat"},
 			{ID: "east", TokenSHA256: hash("tok-east"), Location: &Location{Lat: 0.25, Lon: 100.75}, Carrier: "indosat"},
 		}
-		c.Partners = []PartnerConfig{
+		c.Partners = []partner.Config{
 			{Name: "tel", KeySHA256: hash(keyTel), Carriers: []string{"telkom"}, Raw: true},
 			{Name: "ind", KeySHA256: hash(keyInd), Carriers: []string{"indosat"}},
 			{Name: "kab", KeySHA256: hash(keyKab), Regions: []string{"99.01"}, Raw: true},
@@ -212,26 +215,6 @@ func TestExportRefusals(t *testing.T) {
 	}
 }
 
-func TestExportRateLimit(t *testing.T) {
-	saved := exportRate
-	exportRate.every, exportRate.burst = 0.001, 3
-	t.Cleanup(func() { exportRate = saved })
-	f := newExportFixture(t)
-	for i := range 3 {
-		if code, _, body := f.fetch("/ogc/conformance", keyTel); code != 200 {
-			t.Fatalf("request %d: %d %s", i, code, body)
-		}
-	}
-	code, h, _ := f.fetch("/ogc/conformance", keyTel)
-	if code != 429 || h.Get("Retry-After") == "" {
-		t.Fatalf("4th request: %d Retry-After %q, want 429 with Retry-After", code, h.Get("Retry-After"))
-	}
-	// Each partner has its own bucket.
-	if code, _, _ := f.fetch("/ogc/conformance", keyInd); code != 200 {
-		t.Errorf("another partner: %d, want 200", code)
-	}
-}
-
 func TestExportBlankspots(t *testing.T) {
 	f := newExportFixture(t)
 	code, _, body := f.fetch("/api/v1/export/blankspots", keyTel)
@@ -318,7 +301,7 @@ func TestExportResultsPagesWithCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1+70 || strings.Join(recs[0], ",") != strings.Join(resultColumns, ",") {
+	if len(recs) != 1+70 || strings.Join(recs[0], ",") != strings.Join(partner.ResultColumns, ",") {
 		t.Errorf("%d CSV records, header %v; want 70 rows (west, mix, east, quiet... of 99.01)", len(recs)-1, recs[0])
 	}
 	for _, r := range recs[1:] {
@@ -334,14 +317,14 @@ func TestPartnerConfigErrors(t *testing.T) {
 	good := hash("k")
 	for _, tc := range []struct {
 		name    string
-		p       []PartnerConfig
+		p       []partner.Config
 		wantErr string
 	}{
-		{"bad hash", []PartnerConfig{{Name: "a", KeySHA256: "abc"}}, `partners[0].key_sha256 "abc" must be 64 hex digits`},
-		{"dup name", []PartnerConfig{{Name: "a", KeySHA256: good}, {Name: "a", KeySHA256: good}}, `partners[1].name "a" is already partners[0].name`},
-		{"bad region", []PartnerConfig{{Name: "a", KeySHA256: good, Regions: []string{"36..01"}}}, `partners[0].regions[0] "36..01" is not a region code prefix`},
-		{"empty name", []PartnerConfig{{KeySHA256: good}}, `partners[0].name ""`},
-		{"empty carrier", []PartnerConfig{{Name: "a", KeySHA256: good, Carriers: []string{""}}}, `partners[0].carriers[0] must not be empty`},
+		{"bad hash", []partner.Config{{Name: "a", KeySHA256: "abc"}}, `partners[0].key_sha256 "abc" must be 64 hex digits`},
+		{"dup name", []partner.Config{{Name: "a", KeySHA256: good}, {Name: "a", KeySHA256: good}}, `partners[1].name "a" is already partners[0].name`},
+		{"bad region", []partner.Config{{Name: "a", KeySHA256: good, Regions: []string{"36..01"}}}, `partners[0].regions[0] "36..01" is not a region code prefix`},
+		{"empty name", []partner.Config{{KeySHA256: good}}, `partners[0].name ""`},
+		{"empty carrier", []partner.Config{{Name: "a", KeySHA256: good, Carriers: []string{""}}}, `partners[0].carriers[0] must not be empty`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig
@@ -363,8 +346,8 @@ func TestPartnerConfigErrors(t *testing.T) {
 
 func TestExportAuditLog(t *testing.T) {
 	f := newExportFixture(t)
-	var buf syncBuffer
-	srv, err := NewServer(f.srv.cfg, f.srv.store, f.srv.regions, slog.New(slog.NewJSONHandler(&buf, nil)), Options{Now: f.srv.opt.Now})
+	log, buf := testlog.NewJSON()
+	srv, err := NewServer(f.srv.cfg, f.srv.store, f.srv.regions, log, Options{Now: f.srv.opt.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,22 +391,4 @@ func TestExportAuditLog(t *testing.T) {
 	if lines[0]["filters"] != "level=3&carrier=telkom" {
 		t.Errorf("filters %v", lines[0]["filters"])
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

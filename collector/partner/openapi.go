@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	_ "embed"
@@ -6,8 +6,8 @@ import (
 )
 
 // openAPIDocument describes the export API and OGC API - Features. Tests
-// validate real responses against it (openapi_test.go), so that it cannot
-// drift from the handlers.
+// validate real responses against it (collector/partner_openapi_test.go),
+// so that it cannot drift from the handlers.
 //
 //go:embed openapi.json
 var openAPIDocument []byte

@@ -1,12 +1,12 @@
-package collector
+package partner
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 )
 
@@ -21,44 +21,43 @@ type scope struct {
 	raw      bool
 }
 
-// errScope is a request for data outside a partner's scope. Its message
-// names the scope, never whether such data exists.
-type errScope struct{ msg string }
-
-func (e errScope) Error() string { return e.msg }
-
 func (sc *scope) carrierOK(c string) bool { return sc.carriers == nil || sc.carriers[c] }
 
 // exportQuery is a coverage query narrowed to a scope and the request's
 // own filters.
 type exportQuery struct {
-	viewQuery
+	httpapi.View
 	sc     *scope
 	region string // the request's region prefix, "" for the whole scope
 }
 
 // parseExport reads a coverage view's parameters plus region, and refuses
 // a carrier or region outside the scope.
-func (s *Server) parseExport(r *http.Request, sc *scope, defaultLevel int) (exportQuery, error) {
-	v, err := s.parseView(r, defaultLevel)
+func (s *API) parseExport(r *http.Request, sc *scope, defaultLevel int) (exportQuery, error) {
+	v, err := httpapi.ParseView(r, s.r.Now(), s.r.Regions(), defaultLevel)
 	if err != nil {
-		return exportQuery{}, badRequest{err}
+		return exportQuery{}, err
 	}
-	q := exportQuery{viewQuery: v, sc: sc, region: r.URL.Query().Get("region")}
+	q := exportQuery{View: v, sc: sc, region: r.URL.Query().Get("region")}
 	return q, q.check()
+}
+
+// parser is parseExport for httpapi.Serve.
+func (s *API) parser(sc *scope, defaultLevel int) func(*http.Request) (exportQuery, error) {
+	return func(r *http.Request) (exportQuery, error) { return s.parseExport(r, sc, defaultLevel) }
 }
 
 // check refuses filters outside the scope; the 403 names the filter.
 func (q exportQuery) check() error {
 	if q.Carrier != "" && !q.sc.carrierOK(q.Carrier) {
-		return errScope{fmt.Sprintf("carrier %q is outside partner %s's scope", q.Carrier, q.sc.name)}
+		return &httpapi.ScopeError{Partner: q.sc.name, Field: "carrier", Value: q.Carrier}
 	}
 	if q.region != "" {
-		if !regionCodeRE.MatchString(q.region) {
-			return badRequest{fmt.Errorf("region %q is not a region code like 36.01", q.region)}
+		if !httpapi.ValidRegionCode(q.region) {
+			return httpapi.Invalid("region", q.region, "region %q is not a region code like 36.01", q.region)
 		}
 		if !withinAny(q.region, q.sc.regions) {
-			return errScope{fmt.Sprintf("region %q is outside partner %s's scope", q.region, q.sc.name)}
+			return &httpapi.ScopeError{Partner: q.sc.name, Field: "region", Value: q.region}
 		}
 	}
 	return nil
@@ -80,9 +79,16 @@ func (q exportQuery) visible(code string) bool {
 	return withinAny(code, q.sc.regions) && q.regionOK(code)
 }
 
-// source is the store's rollups with every row outside the scope dropped.
-func (s *Server) scopedSource(q exportQuery) coverage.Source {
-	src := s.source()
+// probeOK says whether a probe of carrier in region is inside the scope
+// and the request.
+func (q exportQuery) probeOK(carrier, region string) bool {
+	return q.sc.carrierOK(carrier) && withinAny(region, q.sc.regions) && q.regionOK(region) &&
+		(q.Carrier == "" || carrier == q.Carrier)
+}
+
+// scopedSource is the store's rollups with every row outside the scope dropped.
+func (s *API) scopedSource(q exportQuery) coverage.Source {
+	src := s.r.Rollups()
 	return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
 		return src.Rows(ctx, res, from, to, func(r coverage.Row) error {
 			if !q.cellOK(r.Cell) {
@@ -95,15 +101,14 @@ func (s *Server) scopedSource(q exportQuery) coverage.Source {
 
 // scopedProbes are the registered probes inside the scope, so that a
 // region with only another carrier's probe is unmeasured, not silent.
-func (s *Server) scopedProbes(ctx context.Context, q exportQuery) ([]coverage.Probe, error) {
-	all, err := s.coverageProbes(ctx)
+func (s *API) scopedProbes(ctx context.Context, q exportQuery) ([]coverage.Probe, error) {
+	all, err := s.r.Probes(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := all[:0]
 	for _, p := range all {
-		if q.sc.carrierOK(p.Carrier) && withinAny(p.Region, q.sc.regions) && q.regionOK(p.Region) &&
-			(q.Carrier == "" || p.Carrier == q.Carrier) {
+		if q.probeOK(p.Carrier, p.Region) {
 			out = append(out, p)
 		}
 	}
@@ -112,12 +117,12 @@ func (s *Server) scopedProbes(ctx context.Context, q exportQuery) ([]coverage.Pr
 
 // scopedRegions computes a level within the scope and keeps the visible
 // regions.
-func (s *Server) scopedRegions(ctx context.Context, q exportQuery) ([]coverage.RegionCell, error) {
+func (s *API) scopedRegions(ctx context.Context, q exportQuery) ([]coverage.RegionCell, error) {
 	probes, err := s.scopedProbes(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	cells, err := s.engine.Regions(ctx, s.scopedSource(q), probes, q.Level, q.Query)
+	cells, err := s.r.Engine().Regions(ctx, s.scopedSource(q), probes, q.Level, q.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -128,33 +133,4 @@ func (s *Server) scopedRegions(ctx context.Context, q exportQuery) ([]coverage.R
 		}
 	}
 	return out, nil
-}
-
-// exportFailed answers a bad request, a scope refusal or a store failure.
-func (s *Server) exportFailed(w http.ResponseWriter, op string, err error) {
-	var es errScope
-	switch {
-	case asScope(err, &es):
-		httpError(w, http.StatusForbidden, es.msg)
-	case isBadRequest(err):
-		httpError(w, http.StatusBadRequest, err.Error())
-	default:
-		s.storeFailed(w, op, err)
-	}
-}
-
-func asScope(err error, es *errScope) bool {
-	e, ok := err.(errScope)
-	if ok {
-		*es = e
-	}
-	return ok
-}
-
-// badRequest marks an error of the request's parameters.
-type badRequest struct{ error }
-
-func isBadRequest(err error) bool {
-	_, ok := err.(badRequest)
-	return ok
 }

@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+
+	"github.com/jangkau/jangkau/collector/httpapi"
 )
 
 // OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at /ogc. The
@@ -54,16 +56,16 @@ func checkF(w http.ResponseWriter, r *http.Request) bool {
 	case "", "json", "geojson", "application/json", "application/geo+json":
 		return true
 	default:
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("f %q: only json (GeoJSON for features) is served", f))
+		httpapi.Error(w, http.StatusBadRequest, fmt.Sprintf("f %q: only json (GeoJSON for features) is served", f))
 		return false
 	}
 }
 
-func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcLanding(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpapi.JSON(w, http.StatusOK, map[string]any{
 		"title":       "jangkau coverage",
 		"description": "Connectivity and e-service coverage by region and map tile, as OGC API - Features.",
 		"links": []ogcLink{
@@ -75,11 +77,11 @@ func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request, sc *scope, a
 	})
 }
 
-func (s *Server) ogcConformance(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcConformance(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conformsTo": ogcConformanceClasses})
+	httpapi.JSON(w, http.StatusOK, map[string]any{"conformsTo": ogcConformanceClasses})
 }
 
 // ogcCollectionInfo is one collection's description.
@@ -90,9 +92,9 @@ type ogcCollectionInfo struct {
 
 var levelNames = map[int]string{1: "provinces", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"}
 
-func (s *Server) ogcCollectionInfos() []ogcCollectionInfo {
+func (s *API) ogcCollectionInfos() []ogcCollectionInfo {
 	var out []ogcCollectionInfo
-	for _, l := range s.regions.Levels() {
+	for _, l := range s.r.Regions().Levels() {
 		name := levelNames[l]
 		if name == "" {
 			name = "level " + strconv.Itoa(l)
@@ -102,13 +104,13 @@ func (s *Server) ogcCollectionInfos() []ogcCollectionInfo {
 			description: "Coverage status of every region at level " + strconv.Itoa(l) + " over the window (datetime; default the last 15 minutes)."})
 	}
 	return append(out,
-		ogcCollectionInfo{id: "tiles", title: "Map tiles", description: fmt.Sprintf("Measured web-mercator tiles at zoom %d, with Ookla-like columns.", s.cfg.Tiles.Zoom)},
+		ogcCollectionInfo{id: "tiles", title: "Map tiles", description: fmt.Sprintf("Measured web-mercator tiles at zoom %d, with Ookla-like columns.", s.r.TileZoom())},
 		ogcCollectionInfo{id: "probes", title: "Probes", description: "Registered probes with their carrier and last report."},
 		ogcCollectionInfo{id: "blankspots", title: "Blank spots", description: "Blank and silent regions of the deepest level and blank tiles, with the people affected and since when, most people first."},
 	)
 }
 
-func (s *Server) ogcCollectionInfo(id string) (ogcCollectionInfo, bool) {
+func (s *API) ogcCollectionInfo(id string) (ogcCollectionInfo, bool) {
 	for _, c := range s.ogcCollectionInfos() {
 		if c.id == id {
 			return c, true
@@ -118,14 +120,14 @@ func (s *Server) ogcCollectionInfo(id string) (ogcCollectionInfo, bool) {
 }
 
 // scopeBound is the extent of what the partner may read.
-func (s *Server) scopeBound(sc *scope) orb.Bound {
+func (s *API) scopeBound(sc *scope) orb.Bound {
 	if len(sc.regions) == 0 {
-		return s.regions.Bound()
+		return s.r.Regions().Bound()
 	}
 	var b orb.Bound
 	first := true
 	for _, code := range sc.regions {
-		reg := s.regions.Get(code)
+		reg := s.r.Regions().Get(code)
 		if reg == nil {
 			continue
 		}
@@ -138,7 +140,7 @@ func (s *Server) scopeBound(sc *scope) orb.Bound {
 	return b
 }
 
-func (s *Server) ogcCollectionDoc(r *http.Request, sc *scope, c ogcCollectionInfo) map[string]any {
+func (s *API) ogcCollectionDoc(r *http.Request, sc *scope, c ogcCollectionInfo) map[string]any {
 	b := s.scopeBound(sc)
 	self := "/ogc/collections/" + c.id
 	return map[string]any{
@@ -155,7 +157,7 @@ func (s *Server) ogcCollectionDoc(r *http.Request, sc *scope, c ogcCollectionInf
 	}
 }
 
-func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcCollections(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
@@ -164,26 +166,26 @@ func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request, sc *scop
 		cols = append(cols, s.ogcCollectionDoc(r, sc, c))
 	}
 	a.rows = len(cols)
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpapi.JSON(w, http.StatusOK, map[string]any{
 		"links":       []ogcLink{{Href: absoluteURL(r, "/ogc/collections", nil), Rel: "self", Type: ogcJSON, Title: "collections"}},
 		"collections": cols,
 	})
 }
 
-func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) ogcCollection(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !checkF(w, r) {
 		return
 	}
 	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
 	if !ok {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("collection %q: see /ogc/collections", r.PathValue("id")))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("collection %q: see /ogc/collections", r.PathValue("id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.ogcCollectionDoc(r, sc, c))
+	httpapi.JSON(w, http.StatusOK, s.ogcCollectionDoc(r, sc, c))
 }
 
 // collectionNames lists the collection ids for error messages.
-func (s *Server) collectionNames() string {
+func (s *API) collectionNames() string {
 	var ids []string
 	for _, c := range s.ogcCollectionInfos() {
 		ids = append(ids, c.id)

@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/store"
 )
 
@@ -24,7 +25,8 @@ const (
 	resultsFlushRows = 4096
 )
 
-var resultColumns = []string{"time", "probe", "seq", "region", "tile", "carrier", "check", "kind", "target",
+// ResultColumns are the CSV header of raw results.
+var ResultColumns = []string{"time", "probe", "seq", "region", "tile", "carrier", "check", "kind", "target",
 	"service", "ok", "duration_ms", "status_code", "error_class", "error", "lat", "lon", "phases"}
 
 // cursor is the position after the last row of a page: results are
@@ -78,7 +80,7 @@ type resultsQuery struct {
 	ndjson bool
 }
 
-func (s *Server) parseResults(r *http.Request, sc *scope) (resultsQuery, error) {
+func (s *API) parseResults(r *http.Request, sc *scope) (resultsQuery, error) {
 	v := r.URL.Query()
 	format := v.Get("format")
 	if format == "ndjson" {
@@ -89,14 +91,14 @@ func (s *Server) parseResults(r *http.Request, sc *scope) (resultsQuery, error) 
 	}
 	q := resultsQuery{limit: resultsDefaultLimit, ndjson: format != "csv"}
 	if format == "geojson" || format == "json" {
-		return q, badRequest{fmt.Errorf("format %q: ndjson or csv", format)}
+		return q, httpapi.Invalid("format", format, "format %q: ndjson or csv", format)
 	}
 	if v.Get("window") == "" && v.Get("from") == "" {
 		v.Set("window", "1h")
 		r = r.Clone(r.Context())
 		r.URL.RawQuery = v.Encode()
 	}
-	eq, err := s.parseExport(r, sc, s.regions.Deepest())
+	eq, err := s.parseExport(r, sc, s.r.Regions().Deepest())
 	if err != nil {
 		return q, err
 	}
@@ -104,14 +106,14 @@ func (s *Server) parseResults(r *http.Request, sc *scope) (resultsQuery, error) 
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > resultsMaxLimit {
-			return q, badRequest{fmt.Errorf("limit %q must be 1..%d", l, resultsMaxLimit)}
+			return q, httpapi.Invalid("limit", l, "limit %q must be 1..%d", l, resultsMaxLimit)
 		}
 		q.limit = n
 	}
 	if c := v.Get("cursor"); c != "" {
 		cur, err := parseCursor(c)
 		if err != nil {
-			return q, badRequest{err}
+			return q, &httpapi.QueryError{Field: "cursor", Value: c, Reason: err.Error()}
 		}
 		q.cursor = &cur
 	}
@@ -126,14 +128,14 @@ var errPageFull = errors.New("export: page full")
 // or CSV. A page holds at most limit rows; when more follow, the response
 // ends with a Link trailer (rel="next", with a cursor) and, in NDJSON, a
 // last line {"next": URL}.
-func (s *Server) exportResults(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+func (s *API) exportResults(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !sc.raw {
-		httpError(w, http.StatusForbidden, fmt.Sprintf("partner %s may not read raw results (raw: false)", sc.name))
+		httpapi.Error(w, http.StatusForbidden, fmt.Sprintf("partner %s may not read raw results (raw: false)", sc.name))
 		return
 	}
 	q, err := s.parseResults(r, sc)
 	if err != nil {
-		s.exportFailed(w, "export results", err)
+		httpapi.Fail(w, "export results", err, s.r.StoreFailed)
 		return
 	}
 	from := q.From
@@ -152,7 +154,7 @@ func (s *Server) exportResults(w http.ResponseWriter, r *http.Request, sc *scope
 	flusher, _ := w.(http.Flusher)
 	var last cursor
 	n, more := 0, false
-	err = s.store.Scan(r.Context(), from, q.To, func(rec store.Record) error {
+	err = s.r.ScanResults(r.Context(), from, q.To, func(rec store.Record) error {
 		if q.cursor != nil && !q.cursor.after(rec.Time, rec.Probe, rec.Seq) {
 			return nil
 		}
@@ -209,12 +211,8 @@ func (s *Server) exportResults(w http.ResponseWriter, r *http.Request, sc *scope
 }
 
 // resultRow places a result and says whether it is inside the query.
-func (s *Server) resultRow(q exportQuery, rec store.Record) (resultRecord, bool) {
-	p := s.probes.byID[rec.Probe]
-	if p == nil {
-		p = &placedProbe{ID: rec.Probe}
-	}
-	c := s.cellOf(p, &rec.Result)
+func (s *API) resultRow(q exportQuery, rec store.Record) (resultRecord, bool) {
+	c := s.r.PlaceResult(&rec)
 	if !q.cellOK(c) || (q.Carrier != "" && c.Carrier != q.Carrier) || (q.Service != "" && c.Service != q.Service) {
 		return resultRecord{}, false
 	}
@@ -243,8 +241,8 @@ func newResultWriter(w *bufio.Writer, ndjson bool) *resultWriter {
 		return rw
 	}
 	rw.cw = csv.NewWriter(w)
-	rw.cw.Write(resultColumns)
-	rw.row = make([]string, len(resultColumns))
+	rw.cw.Write(ResultColumns)
+	rw.row = make([]string, len(ResultColumns))
 	return rw
 }
 

@@ -1,4 +1,4 @@
-package collector
+package partner
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/tile"
 )
@@ -43,7 +44,7 @@ var blankspotColumns = []string{"id", "kind", "code", "name", "level", "status",
 func (b blankspot) properties() geojson.Properties {
 	p := geojson.Properties{"id": b.ID, "kind": b.Kind, "code": b.Code, "name": b.Name, "level": b.Level,
 		"status": string(b.Status), "people_affected": b.People, "since": nil,
-		"samples": b.Samples, "availability": nullable(b.Avail)}
+		"samples": b.Samples, "availability": httpapi.Nullable(b.Avail)}
 	if !b.Since.IsZero() {
 		p["since"] = b.Since.UTC().Format(time.RFC3339)
 	}
@@ -70,7 +71,7 @@ func (b blankspot) feature() *geojson.Feature {
 // extends nor breaks it, and the first hour that is not blank ends it. The
 // streak's first hour is then refined to the minute the same way over
 // minute rollups. Only the partner's results count, as everywhere.
-func (s *Server) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error) {
+func (s *API) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error) {
 	cells, err := s.scopedRegions(ctx, q)
 	if err != nil {
 		return nil, err
@@ -91,8 +92,8 @@ func (s *Server) blankspots(ctx context.Context, q exportQuery) ([]blankspot, er
 		}
 		out = append(out, b)
 	}
-	z := s.cfg.Tiles.Zoom
-	tiles, err := s.engine.Tiles(ctx, s.scopedSource(q), z, orb.Bound{}, q.Query)
+	z := s.r.TileZoom()
+	tiles, err := s.r.Engine().Tiles(ctx, s.scopedSource(q), z, orb.Bound{}, q.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +154,8 @@ func (t *tally) blank(th coverage.Thresholds) bool {
 
 // blankSince applies the streak rule of blankspots to every key that keys
 // gives a row.
-func (s *Server) blankSince(ctx context.Context, q exportQuery, keys func(rollup.Cell) []string) (map[string]time.Time, error) {
-	th := s.engine.Thresholds()
+func (s *API) blankSince(ctx context.Context, q exportQuery, keys func(rollup.Cell) []string) (map[string]time.Time, error) {
+	th := s.r.Engine().Thresholds()
 	now := q.Now
 	read := func(res time.Duration, from, to time.Time) (map[string]map[time.Time]*tally, error) {
 		m := map[string]map[time.Time]*tally{}
@@ -238,15 +239,15 @@ func codeAt(code string, level int) string {
 // of the deepest region under its centre: people spread evenly, as in the
 // region estimates.
 type densityIndex struct {
-	s   *Server
+	s   *API
 	pop map[string]float64 // people per square metre, by deepest code
 }
 
-func (s *Server) densities(ctx context.Context, q exportQuery) densityIndex {
+func (s *API) densities(ctx context.Context, q exportQuery) densityIndex {
 	d := densityIndex{s: s, pop: map[string]float64{}}
 	deep := q
-	deep.Level = s.regions.Deepest()
-	cells, err := s.engine.Regions(ctx, coverage.Source(func(context.Context, time.Duration, time.Time, time.Time, func(coverage.Row) error) error {
+	deep.Level = s.r.Regions().Deepest()
+	cells, err := s.r.Engine().Regions(ctx, coverage.Source(func(context.Context, time.Duration, time.Time, time.Time, func(coverage.Row) error) error {
 		return nil // only the population estimates are wanted
 	}), nil, deep.Level, deep.Query)
 	if err != nil {
@@ -262,7 +263,7 @@ func (s *Server) densities(ctx context.Context, q exportQuery) densityIndex {
 
 func (d densityIndex) people(tile orb.Polygon) int64 {
 	c := tile.Bound().Center()
-	r := d.s.regions.Locate(c.Lat(), c.Lon())
+	r := d.s.r.Regions().Locate(c.Lat(), c.Lon())
 	if r == nil {
 		return 0
 	}
@@ -270,33 +271,22 @@ func (d densityIndex) people(tile orb.Polygon) int64 {
 }
 
 // exportBlankspots serves GET /api/v1/export/blankspots.
-func (s *Server) exportBlankspots(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
-	q, err := s.parseExport(r, sc, s.regions.Deepest())
-	if err != nil {
-		s.exportFailed(w, "export blankspots", err)
-		return
-	}
-	spots, err := s.blankspots(r.Context(), q)
-	if err != nil {
-		s.exportFailed(w, "export blankspots", err)
-		return
-	}
-	a.rows = len(spots)
-	if q.Format == "csv" {
-		writeCSV(w, blankspotColumns, len(spots), func(i int) []string {
-			p := spots[i].properties()
-			p["wkt"] = wkt.MarshalString(spots[i].Geometry)
-			out := make([]string, len(blankspotColumns))
-			for j, col := range blankspotColumns {
-				out[j] = csvValue(p[col])
+func (s *API) exportBlankspots(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
+	httpapi.Serve(w, r, "export blankspots", s.r.StoreFailed, s.parser(sc, s.r.Regions().Deepest()), s.blankspots,
+		func(w http.ResponseWriter, q exportQuery, spots []blankspot) {
+			a.rows = len(spots)
+			if q.Format == "csv" {
+				httpapi.CSV(w, blankspotColumns, len(spots), func(i int) []string {
+					p := spots[i].properties()
+					p["wkt"] = wkt.MarshalString(spots[i].Geometry)
+					return httpapi.Row(p, blankspotColumns)
+				})
+				return
 			}
-			return out
+			fc := geojson.NewFeatureCollection()
+			for _, b := range spots {
+				fc.Append(b.feature())
+			}
+			httpapi.GeoJSON(w, fc, q.View)
 		})
-		return
-	}
-	fc := geojson.NewFeatureCollection()
-	for _, b := range spots {
-		fc.Append(b.feature())
-	}
-	writeGeoJSON(w, fc, q.viewQuery)
 }

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/paulmach/orb/encoding/wkt"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/geo/tile"
+)
+
+// The columns of each view, in GeoJSON properties and CSV alike.
+var (
+	RegionColumns = []string{"code", "name", "level", "status", "samples", "availability", "loss",
+		"latency_p50_ms", "latency_p95_ms", "probes", "last_seen", "population", "population_estimated",
+		"people_affected", "measured_share"}
+	TileColumns    = []string{"quadkey", "z", "x", "y", "status", "samples", "availability", "loss", "latency_p50_ms", "latency_p95_ms", "probes", "wkt"}
+	ServiceColumns = []string{"service", "region", "name", "samples", "availability", "latency_p95_ms"}
+)
+
+// RegionProperties are a region cell as GeoJSON properties; NaN is null.
+func RegionProperties(c coverage.RegionCell) geojson.Properties {
+	p := geojson.Properties{
+		"code": c.Region.Code, "name": c.Region.Name, "level": c.Region.Level, "status": string(c.Status),
+		"samples": c.Samples, "availability": Nullable(c.Availability), "loss": Nullable(c.Loss),
+		"latency_p50_ms": Nullable(c.P50), "latency_p95_ms": Nullable(c.P95), "probes": c.Probes,
+		"last_seen": nil, "population": nil, "population_estimated": c.PopulationEstimated,
+		"people_affected": c.PeopleAffected, "measured_share": round(c.MeasuredShare(), 4),
+	}
+	if !c.LastSeen.IsZero() {
+		p["last_seen"] = c.LastSeen.UTC().Format(time.RFC3339)
+	}
+	if c.PopulationKnown {
+		p["population"] = c.Population
+	}
+	return p
+}
+
+// RegionRow is a region cell as a CSV row of RegionColumns.
+func RegionRow(c coverage.RegionCell) []string {
+	return Row(RegionProperties(c), RegionColumns)
+}
+
+// Row is properties as a CSV row of columns; a missing one is empty.
+func Row(p geojson.Properties, columns []string) []string {
+	out := make([]string, len(columns))
+	for i, col := range columns {
+		out[i] = CSVValue(p[col])
+	}
+	return out
+}
+
+// TileProperties are a map tile cell as GeoJSON properties.
+func TileProperties(t coverage.TileCell) geojson.Properties {
+	return geojson.Properties{
+		"quadkey": t.Quadkey, "z": int(t.Tile.Z), "x": int64(t.Tile.X), "y": int64(t.Tile.Y), "status": string(t.Status),
+		"samples": t.Samples, "availability": Nullable(t.Availability), "loss": Nullable(t.Loss),
+		"latency_p50_ms": Nullable(t.P50), "latency_p95_ms": Nullable(t.P95), "probes": t.Probes,
+	}
+}
+
+// TileRow is a tile cell as a CSV row of TileColumns, its polygon as WKT.
+func TileRow(t coverage.TileCell) []string {
+	p := TileProperties(t)
+	p["wkt"] = wkt.MarshalString(tile.Polygon(t.Tile))
+	return Row(p, TileColumns)
+}
+
+// ServiceRow is a CSV row of an e-service cell; name is its region's.
+func ServiceRow(c coverage.ServiceCell, name string) []string {
+	return []string{c.Service, c.Region, name, strconv.Itoa(c.Samples),
+		CSVValue(Nullable(c.Availability)), CSVValue(Nullable(c.P95))}
+}
+
+// CSVValue writes a property as a CSV cell: null is empty.
+func CSVValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10)
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		return ""
+	}
+}
+
+// Nullable is NaN as JSON null, other values rounded for reading.
+func Nullable(v float64) any {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return round(v, 4)
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

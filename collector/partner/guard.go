@@ -1,0 +1,121 @@
+package partner
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/apikey"
+	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/ratelimit"
+)
+
+// exportRate bounds each partner's request rate. Each partner has its own
+// token bucket: 10 requests a second with bursts of 20 let a GIS client
+// open every collection at once, and keep one partner from starving the
+// others or the store. A variable so that tests can tighten it.
+var exportRate = struct {
+	every float64
+	burst int
+}{10, 20}
+
+// partners authenticates partners and holds their scopes and buckets.
+type partners struct {
+	keys   apikey.Ring
+	scopes map[string]*scope
+	log    *slog.Logger
+	limits *ratelimit.Keyed
+}
+
+func newPartners(cfg []Config, log *slog.Logger) *partners {
+	p := &partners{scopes: map[string]*scope{}, limits: ratelimit.New(exportRate.every, exportRate.burst), log: log}
+	for _, pc := range cfg {
+		p.keys.Add(pc.Name, pc.KeySHA256)
+		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions}
+		if len(pc.Carriers) > 0 {
+			sc.carriers = map[string]bool{}
+			for _, c := range pc.Carriers {
+				sc.carriers[c] = true
+			}
+		}
+		p.scopes[pc.Name] = sc
+	}
+	return p
+}
+
+// partnerHandler is an export endpoint: it reads within sc and notes what
+// it served in a.
+type partnerHandler func(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry)
+
+// guard authenticates the partner, applies its rate limit and writes one
+// audit line per request. Neither a missing nor a wrong key says anything
+// about the data.
+func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		aw := &auditWriter{ResponseWriter: w}
+		a := &auditEntry{}
+		name, ok := p.keys.Match(apikey.FromRequest(r))
+		// Deferred, so that a stream broken on purpose is logged too.
+		defer func() {
+			p.log.Info("export", "partner", name, "endpoint", endpoint, "filters", r.URL.RawQuery,
+				"status", aw.status(), "rows", a.rows, "bytes", aw.n, "duration", time.Since(start))
+		}()
+		switch {
+		case !ok:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau export"`)
+			httpapi.Error(aw, http.StatusUnauthorized, "a partner key is needed: Authorization: Bearer KEY")
+		default:
+			if ok, wait := p.limits.Allow(name, start); !ok {
+				aw.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
+				httpapi.Error(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
+				break
+			}
+			h(aw, r, p.scopes[name], a)
+		}
+	})
+}
+
+// auditEntry is what a handler reports for the audit line.
+type auditEntry struct{ rows int }
+
+// auditWriter counts the bytes of a response.
+type auditWriter struct {
+	http.ResponseWriter
+	code int
+	n    int64
+}
+
+func (w *auditWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *auditWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+// Flush lets a streamed export reach the partner as it goes.
+func (w *auditWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap serves http.ResponseController.
+func (w *auditWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *auditWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}

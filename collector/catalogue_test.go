@@ -22,6 +22,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -292,7 +293,7 @@ func TestCatalogueThroughCollector(t *testing.T) {
 
 	pcfg := &probe.Config{
 		ID: "west", Collector: collector.URL, Token: "tok-west",
-		Spool:       probe.SpoolConfig{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 50 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Allow:       probe.AllowConfig{CIDRs: []string{"127.0.0.1/32"}},

@@ -14,6 +14,7 @@ import (
 	"github.com/jangkau/jangkau/geo"
 	"github.com/jangkau/jangkau/internal/gpsfake"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -45,7 +46,7 @@ func TestSurveyProbeBinsByItsRoute(t *testing.T) {
 	defer eservice.Close()
 	cfg := &probe.Config{
 		ID: "survey", Collector: f.http.URL, Token: "tok-survey", GPSD: fake.Addr,
-		Spool:       probe.SpoolConfig{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 200 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks: []probe.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -132,7 +133,7 @@ func withHTTP(cc CheckConfig, o HTTPOptions) CheckConfig {
 func TestNewRefusesLocalCheckOutsideAllow(t *testing.T) {
 	cfg := &Config{
 		ID: "p1", Collector: "http://127.0.0.1:1", Token: "tok",
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      DefaultConfig.Upload,
 		Concurrency: 1,
 		Allow:       AllowConfig{CIDRs: []string{"127.0.0.1/32"}},

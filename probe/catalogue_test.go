@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -123,7 +124,7 @@ func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...
 	reg := prometheus.NewRegistry()
 	cfg := &Config{
 		ID: "p1", Collector: collector, Token: "tok",
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks:      local,

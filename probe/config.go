@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"go.yaml.in/yaml/v3"
 )
@@ -39,7 +40,7 @@ type Config struct {
 	// result takes the latest fix's position, if it is at most 10 s old,
 	// and Location otherwise.
 	GPSD        string        `yaml:"gpsd,omitempty"`
-	Spool       SpoolConfig   `yaml:"spool"`
+	Spool       spool.Config  `yaml:"spool"`
 	Upload      UploadConfig  `yaml:"upload"`
 	Concurrency int           `yaml:"concurrency"`
 	Checks      []CheckConfig `yaml:"checks"`
@@ -54,23 +55,6 @@ type Config struct {
 	token string
 }
 
-// SpoolConfig says where unacknowledged results are kept.
-type SpoolConfig struct {
-	// Dir defaults to jangkau-spool-<id> beside the config file (in the
-	// working directory for a config parsed without a base directory).
-	Dir string `yaml:"dir"`
-	// MaxBytes bounds the spool file; when full the oldest results go
-	// first, counted in jangkau_probe_spool_dropped_total.
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxAge drops results older than this (0: no age limit).
-	MaxAge time.Duration `yaml:"max_age"`
-	// SyncInterval is the longest a result waits in memory before it is
-	// committed and fsynced with those that came in meanwhile (default
-	// 1s, at most 10s; 0 commits each result at once). A power cut loses
-	// at most that much; a clean stop loses nothing.
-	SyncInterval time.Duration `yaml:"sync_interval"`
-}
-
 // UploadConfig tunes how results are sent to the collector.
 type UploadConfig struct {
 	// Interval is the longest a new result waits before it is sent, and
@@ -82,7 +66,7 @@ type UploadConfig struct {
 
 // DefaultConfig holds the values a config file starts from.
 var DefaultConfig = Config{
-	Spool:       SpoolConfig{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour, SyncInterval: DefaultGroupDelay},
+	Spool:       spool.Config{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour, SyncInterval: spool.DefaultGroupDelay},
 	Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 	Concurrency: 32,
 }
@@ -207,7 +191,7 @@ func (c *Config) Validate() error {
 	case c.Concurrency <= 0:
 		return fmt.Errorf("concurrency (%d) must be positive", c.Concurrency)
 	}
-	if err := c.Spool.validate(); err != nil {
+	if err := c.Spool.Validate(); err != nil {
 		return err
 	}
 	if err := c.Allow.validate(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -65,7 +66,7 @@ func TestLoadConfigGood(t *testing.T) {
 				Collector:   "http://127.0.0.1:8080",
 				TokenFile:   filepath.Join(dir, "token"),
 				Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
+				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 				Concurrency: 32,
 				Checks: []CheckConfig{
@@ -81,7 +82,7 @@ func TestLoadConfigGood(t *testing.T) {
 				ID:          "pdg-02",
 				Collector:   "https://127.0.0.1:8443/",
 				Token:       "abc",
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
+				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      DefaultConfig.Upload,
 				Concurrency: DefaultConfig.Concurrency,
 				Checks: []CheckConfig{

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,7 +25,7 @@ const flushTimeout = 5 * time.Second
 type Probe struct {
 	cfg      *Config
 	log      *slog.Logger
-	spool    *Spool
+	spool    *spool.Spool
 	sched    *Scheduler
 	uploader *Uploader
 	metrics  *metrics
@@ -54,19 +55,19 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	}
 	p.cat = cat
 	p.gps = newGPSClient(cfg.GPSD, log)
-	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log),
-		SpoolGroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
+	sp, err := spool.Open(cfg.Spool.Dir, spool.Limits(cfg.Spool), spool.Logger(log),
+		spool.GroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
 	if err != nil {
 		return nil, err
 	}
-	p.spool = spool
-	if p.uploader, err = NewUploader(cfg, spool, log); err != nil {
-		spool.Close()
+	p.spool = sp
+	if p.uploader, err = NewUploader(cfg, sp, log); err != nil {
+		sp.Close()
 		return nil, err
 	}
 	if reg != nil {
-		if p.metrics, err = newMetrics(reg, spool); err != nil {
-			spool.Close()
+		if p.metrics, err = newMetrics(reg, sp); err != nil {
+			sp.Close()
 			return nil, fmt.Errorf("register probe metrics: %w", err)
 		}
 		p.uploader.metrics = p.metrics

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,7 +45,7 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 	cfg := &Config{
 		ID: "pdg-01", Collector: collector.URL, Token: "tok",
 		Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks: []CheckConfig{

@@ -1,4 +1,4 @@
-package probe
+package spool
 
 import (
 	"errors"
@@ -16,9 +16,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func openSpool(t *testing.T, dir string, opts ...SpoolOption) *Spool {
+func openSpool(t *testing.T, dir string, opts ...Option) *Spool {
 	t.Helper()
-	s, err := OpenSpool(dir, opts...)
+	s, err := Open(dir, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,10 +151,10 @@ func TestSpoolTakeAck(t *testing.T) {
 func TestSpoolSecondOpenFails(t *testing.T) {
 	dir := t.TempDir()
 	openSpool(t, dir)
-	s, err := OpenSpool(dir)
+	s, err := Open(dir)
 	if err == nil {
 		s.Close()
-		t.Fatal("second OpenSpool of an open spool succeeded")
+		t.Fatal("second Open of an open spool succeeded")
 	}
 	if !strings.Contains(err.Error(), "in use by another probe") {
 		t.Errorf("error %q does not say the spool is in use", err)
@@ -164,8 +164,8 @@ func TestSpoolSecondOpenFails(t *testing.T) {
 func TestSpoolClosed(t *testing.T) {
 	s := openSpool(t, t.TempDir())
 	s.Close()
-	if _, err := s.Add(results(1)...); err != ErrSpoolClosed {
-		t.Errorf("Add after Close: %v, want ErrSpoolClosed", err)
+	if _, err := s.Add(results(1)...); err != ErrClosed {
+		t.Errorf("Add after Close: %v, want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
@@ -173,7 +173,7 @@ func TestSpoolClosed(t *testing.T) {
 }
 
 // withClock sets the clock of the spool's age bound.
-func withClock(now func() time.Time) SpoolOption {
+func withClock(now func() time.Time) Option {
 	return func(o *spoolOptions) { o.now = now }
 }
 
@@ -200,7 +200,7 @@ func TestSpoolSizeBoundDropsOldestExactly(t *testing.T) {
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	const maxBytes = 1 << 20
-	s := openSpool(t, dir, SpoolLimits(SpoolConfig{MaxBytes: maxBytes}), SpoolLogger(log))
+	s := openSpool(t, dir, Limits(Config{MaxBytes: maxBytes}), Logger(log))
 	for range 30 { // about 3 MiB in groups, as the writer commits them
 		if _, err := s.Add(results(500)...); err != nil {
 			t.Fatal(err)
@@ -246,7 +246,7 @@ func TestSpoolSizeBoundDropsOldestExactly(t *testing.T) {
 		t.Errorf("pages in use %d B, more than 1.25× max_bytes", used)
 	}
 	// Reopened, the size is counted again from what is held.
-	s = openSpool(t, dir, SpoolLimits(SpoolConfig{MaxBytes: maxBytes}))
+	s = openSpool(t, dir, Limits(Config{MaxBytes: maxBytes}))
 	if s.Bytes() != held {
 		t.Errorf("reopened Bytes() = %d, want %d", s.Bytes(), held)
 	}
@@ -258,8 +258,8 @@ func TestSpoolAgeBound(t *testing.T) {
 	var now atomic.Int64
 	now.Store(start.UnixNano())
 	clock := withClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
-	limits := SpoolLimits(SpoolConfig{MaxBytes: 1 << 30, MaxAge: time.Hour})
-	quiet := SpoolLogger(discard)
+	limits := Limits(Config{MaxBytes: 1 << 30, MaxAge: time.Hour})
+	quiet := Logger(discard)
 	s := openSpool(t, dir, limits, clock, quiet)
 
 	at := func(t0 time.Time, n int) []wire.Result { // n results, a minute apart from t0
@@ -319,8 +319,8 @@ func TestSpoolOfferSyncAndClose(t *testing.T) {
 		s.Offer(r)
 	}
 	s.Close() // commits what is queued
-	if err := s.Offer(results(1)[0]); !errors.Is(err, ErrSpoolClosed) {
-		t.Errorf("Offer after Close: %v, want ErrSpoolClosed", err)
+	if err := s.Offer(results(1)[0]); !errors.Is(err, ErrClosed) {
+		t.Errorf("Offer after Close: %v, want ErrClosed", err)
 	}
 	s.Sync() // returns at once on a closed spool
 	s = openSpool(t, dir)
@@ -335,7 +335,7 @@ func TestSpoolOfferSyncAndClose(t *testing.T) {
 func TestSpoolGroupDelayGathersOneCommit(t *testing.T) {
 	var commits atomic.Int32
 	count := func(o *spoolOptions) { o.beforeCommit = func() { commits.Add(1) } }
-	s := openSpool(t, t.TempDir(), SpoolGroupDelay(time.Hour), count)
+	s := openSpool(t, t.TempDir(), GroupDelay(time.Hour), count)
 	for _, r := range results(20) {
 		if err := s.Offer(r); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package probe
+package spool
 
 import (
 	"encoding/binary"
@@ -17,8 +17,8 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// ErrSpoolClosed is returned by a Spool used after Close.
-var ErrSpoolClosed = errors.New("spool: closed")
+// ErrClosed is returned by a Spool used after Close.
+var ErrClosed = errors.New("spool: closed")
 
 var (
 	bucketResults = []byte("results")
@@ -38,11 +38,11 @@ var (
 // result counts as done (it has a seq, Len and the uploader see it) only
 // once the commit holding it returned. Offer hands a result to one writer
 // goroutine that commits everything queued in one transaction (group
-// commit), so checks never wait for the disk. With SpoolGroupDelay (the
+// commit), so checks never wait for the disk. With GroupDelay (the
 // probe sets it) the writer lets a group gather after its first result,
 // so that a probe checking 100 targets a second commits (and fsyncs) a
 // few times a second instead of 100 times. A crash can lose what sits in
-// that queue (at most DefaultSpoolQueue results, normally the results of
+// that queue (at most DefaultQueue results, normally the results of
 // the last group delay), and shutdown commits it at once through Sync.
 //
 // The spool is bounded by MaxBytes and MaxAge (see spoollimit.go): the
@@ -78,13 +78,13 @@ type spoolState struct {
 	oldest time.Time // Time of the lowest seq held; zero when empty
 }
 
-// OpenSpool opens (creating it if needed) the spool in dir and starts its
+// Open opens (creating it if needed) the spool in dir and starts its
 // writer; Close stops it. Only one process may hold a spool: a second
 // open fails after about a second. Without options the spool is
 // unbounded, commits each result as soon as the last commit is done and
 // logs to slog.Default.
-func OpenSpool(dir string, opts ...SpoolOption) (*Spool, error) {
-	o := spoolOptions{queueLen: DefaultSpoolQueue, log: slog.Default(), now: time.Now}
+func Open(dir string, opts ...Option) (*Spool, error) {
+	o := spoolOptions{queueLen: DefaultQueue, log: slog.Default(), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -146,7 +146,7 @@ func (s *Spool) Add(rs ...wire.Result) ([]uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrSpoolClosed
+		return nil, ErrClosed
 	}
 	seqs := make([]uint64, len(rs))
 	st := s.st
@@ -213,6 +213,24 @@ func (s *Spool) OldestTime() time.Time {
 	return s.st.oldest
 }
 
+// OldestAge is how many seconds ago, by the spool's clock, the oldest
+// result held was taken; 0 when none is held.
+func (s *Spool) OldestAge() float64 {
+	return oldestAge(s.OldestTime(), s.opt.now())
+}
+
+// oldestAge is how long ago oldest was, 0 for the zero time.
+func oldestAge(oldest, now time.Time) float64 {
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(now.Sub(oldest).Seconds(), 0)
+}
+
+// Added wakes the uploader: it holds one pending signal after an Add
+// commits, however many commits came since it was last read.
+func (s *Spool) Added() <-chan struct{} { return s.added }
+
 // FirstSeq is the lowest seq held, 0 if the spool is empty.
 func (s *Spool) FirstSeq() uint64 {
 	var first uint64
@@ -252,7 +270,7 @@ func (s *Spool) view(fn func(*bolt.Tx) error) error {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		return ErrSpoolClosed
+		return ErrClosed
 	}
 	return s.db.View(fn)
 }

@@ -1,4 +1,4 @@
-package probe
+package spool
 
 import (
 	"errors"
@@ -7,9 +7,9 @@ import (
 	"github.com/jangkau/jangkau/wire"
 )
 
-// ErrSpoolQueueFull is returned by Offer when the writer is that far
+// ErrQueueFull is returned by Offer when the writer is that far
 // behind: the result was dropped and counted (reason queue_full).
-var ErrSpoolQueueFull = errors.New("spool: queue full, result dropped")
+var ErrQueueFull = errors.New("spool: queue full, result dropped")
 
 // maxGroup bounds the results of one group commit, so that a transaction
 // stays small however far the writer fell behind.
@@ -24,7 +24,7 @@ const queueFullLogEvery = 10 * time.Second
 func (s *Spool) Offer(r wire.Result) error {
 	select {
 	case <-s.stop:
-		return ErrSpoolClosed
+		return ErrClosed
 	default:
 	}
 	select {
@@ -38,7 +38,7 @@ func (s *Spool) Offer(r wire.Result) error {
 		return nil
 	default:
 		s.dropped[dropQueueFull].Add(1)
-		return ErrSpoolQueueFull
+		return ErrQueueFull
 	}
 }
 

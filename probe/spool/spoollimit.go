@@ -1,11 +1,11 @@
-package probe
+package spool
 
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,13 +25,13 @@ const entryOverhead = 24
 // file past that in steps of up to 16 MiB.
 func entryBytes(v []byte) int64 { return int64(len(v)) + entryOverhead }
 
-// DefaultSpoolQueue is how many results may wait for the spool's writer;
+// DefaultQueue is how many results may wait for the spool's writer;
 // past it Offer drops (reason queue_full). At 100 checks/s it covers a
 // disk stalled for 40 s.
-const DefaultSpoolQueue = 4096
+const DefaultQueue = 4096
 
-// SpoolOption tunes OpenSpool.
-type SpoolOption func(*spoolOptions)
+// Option tunes Open.
+type Option func(*spoolOptions)
 
 type spoolOptions struct {
 	maxBytes int64         // 0: unbounded
@@ -47,8 +47,8 @@ type spoolOptions struct {
 	beforeCommit func()
 }
 
-// SpoolLimits bounds the spool by c.MaxBytes and c.MaxAge (0: none).
-func SpoolLimits(c SpoolConfig) SpoolOption {
+// Limits bounds the spool by c.MaxBytes and c.MaxAge (0: none).
+func Limits(c Config) Option {
 	return func(o *spoolOptions) { o.maxBytes, o.maxAge = c.MaxBytes, c.MaxAge }
 }
 
@@ -69,15 +69,27 @@ const DefaultGroupDelay = time.Second
 // more at risk than a district's power supply warrants.
 const maxSyncInterval = 10 * time.Second
 
-// SpoolGroupDelay sets how long the writer gathers a group before it
+// GroupDelay sets how long the writer gathers a group before it
 // commits (0: each commit takes what is queued at once, the lowest
 // latency and the most fsyncs).
-func SpoolGroupDelay(d time.Duration) SpoolOption {
+func GroupDelay(d time.Duration) Option {
 	return func(o *spoolOptions) { o.groupDelay = max(d, 0) }
 }
 
-// SpoolLogger is where the spool says what it dropped and why.
-func SpoolLogger(log *slog.Logger) SpoolOption {
+// QueueLen sets how many results may wait for the writer before Offer
+// drops (default DefaultQueue).
+func QueueLen(n int) Option {
+	return func(o *spoolOptions) { o.queueLen = n }
+}
+
+// BeforeCommit runs fn in the writer before each group commit: a seam for
+// tests that play a slow disk.
+func BeforeCommit(fn func()) Option {
+	return func(o *spoolOptions) { o.beforeCommit = fn }
+}
+
+// Logger is where the spool says what it dropped and why.
+func Logger(log *slog.Logger) Option {
 	return func(o *spoolOptions) { o.log = log }
 }
 
@@ -169,6 +181,9 @@ func (s *Spool) noteDrops(d *drops) {
 	}
 }
 
+// DropReasons are the reasons Dropped counts, in a stable order.
+func DropReasons() []string { return slices.Clone(dropReasons[:]) }
+
 // Dropped is how many results were dropped unsent for reason ("size",
 // "age" or "queue_full") since the spool was opened.
 func (s *Spool) Dropped(reason string) uint64 {
@@ -178,19 +193,4 @@ func (s *Spool) Dropped(reason string) uint64 {
 		}
 	}
 	return 0
-}
-
-// validate checks the spool's bounds.
-func (c *SpoolConfig) validate() error {
-	switch {
-	case c.Dir == "":
-		return errors.New("spool.dir is missing")
-	case c.MaxBytes < 1<<20:
-		return fmt.Errorf("spool.max_bytes (%d) must be at least 1 MiB", c.MaxBytes)
-	case c.MaxAge < 0:
-		return fmt.Errorf("spool.max_age (%s) must not be negative", c.MaxAge)
-	case c.SyncInterval < 0 || c.SyncInterval > maxSyncInterval:
-		return fmt.Errorf("spool.sync_interval (%s) must be within 0..%s", c.SyncInterval, maxSyncInterval)
-	}
-	return nil
 }

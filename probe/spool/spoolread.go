@@ -1,4 +1,4 @@
-package probe
+package spool
 
 import (
 	"encoding/binary"
@@ -15,14 +15,14 @@ import (
 // Take returns the oldest max results, lowest seq first, without removing
 // them.
 func (s *Spool) Take(max int) ([]wire.Result, error) {
-	rs, _, err := s.take(max, math.MaxInt)
+	rs, _, err := s.TakeBatch(max, math.MaxInt)
 	return rs, err
 }
 
-// take returns the oldest results, at most max of them and, but for the
-// first, at most maxBytes of JSON with one separator each. more reports
-// that a bound stopped it with results left behind.
-func (s *Spool) take(max, maxBytes int) (rs []wire.Result, more bool, err error) {
+// TakeBatch returns the oldest results, at most max of them and, but for
+// the first, at most maxBytes of JSON with one separator each. more
+// reports that a bound stopped it with results left behind.
+func (s *Spool) TakeBatch(max, maxBytes int) (rs []wire.Result, more bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketResults).Cursor()
 		size := 0
@@ -49,16 +49,16 @@ func (s *Spool) take(max, maxBytes int) (rs []wire.Result, more bool, err error)
 // Ack removes every result with seq <= upTo and the rejected ones: the
 // collector holds them or will never want them.
 func (s *Spool) Ack(upTo uint64, rejected []uint64) error {
-	_, err := s.ack(upTo, rejected)
+	_, err := s.AckCount(upTo, rejected)
 	return err
 }
 
-// ack is Ack that also says how many results it removed.
-func (s *Spool) ack(upTo uint64, rejected []uint64) (int, error) {
+// AckCount is Ack that also says how many results it removed.
+func (s *Spool) AckCount(upTo uint64, rejected []uint64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrSpoolClosed
+		return 0, ErrClosed
 	}
 	st := s.st
 	err := s.db.Update(func(tx *bolt.Tx) error {

@@ -2,7 +2,6 @@ package checkspec
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,45 +31,75 @@ type CheckConfig struct {
 
 // DefaultCheckConfig holds what a check leaves unset; it is applied after
 // decoding because a custom YAML unmarshaler would lose strict decoding.
-// The defaults of the kind blocks are applied by each kind's constructor,
-// for the same reason.
+// The defaults of the kind blocks are applied by each kind's checker
+// (DefaultICMPOptions, DefaultMaxRedirects), for the same reason.
 var DefaultCheckConfig = CheckConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second}
 
-func (c *Config) validateChecks(kinds Kinds) error {
-	seen := make(map[string]int, len(c.Checks))
-	for i, ch := range c.Checks {
-		if ch.Name == "" {
-			return fmt.Errorf("checks[%d].name is missing", i)
-		}
-		if j, dup := seen[ch.Name]; dup {
-			return fmt.Errorf("checks[%d].name %q is already used by checks[%d]", i, ch.Name, j)
-		}
-		seen[ch.Name] = i
-		newChecker, ok := kinds[ch.Kind]
-		if !ok {
-			return fmt.Errorf("checks[%d].kind %q is not one of %s", i, ch.Kind, strings.Join(kinds.names(), ", "))
-		}
-		switch {
-		case ch.Interval <= 0:
-			return fmt.Errorf("checks[%d].interval (%s) must be positive", i, ch.Interval)
-		case ch.Timeout <= 0:
-			return fmt.Errorf("checks[%d].timeout (%s) must be positive", i, ch.Timeout)
-		case ch.Timeout >= ch.Interval:
-			return fmt.Errorf("checks[%d].timeout (%s) must be shorter than interval (%s)", i, ch.Timeout, ch.Interval)
-		}
-		for _, block := range ch.blocks() {
-			if block != ch.Kind {
-				return fmt.Errorf("checks[%d].%s is set but kind is %q", i, block, ch.Kind)
-			}
-		}
-		// Constructors validate the target and their block, compiling it;
-		// their errors start with the field they blame ("target ...",
-		// "http.valid_status_codes[0] ...").
-		if _, err := newChecker(ch); err != nil {
-			return fmt.Errorf("checks[%d].%w", i, err)
+// KnownKinds lists the kinds Validate accepts, in the order its errors
+// name them.
+func KnownKinds() []string {
+	return []string{wire.KindDNS, wire.KindHTTP, wire.KindICMP, wire.KindTCP}
+}
+
+// ApplyDefaults fills the interval and timeout a check left unset from
+// DefaultCheckConfig.
+func (cc *CheckConfig) ApplyDefaults() {
+	if cc.Interval == 0 {
+		cc.Interval = DefaultCheckConfig.Interval
+	}
+	if cc.Timeout == 0 {
+		cc.Timeout = DefaultCheckConfig.Timeout
+	}
+}
+
+// Validate checks one check as a probe does at load, without building a
+// checker, so that the collector refuses at its own load what a probe
+// would refuse. Every error it returns is a *FieldError whose Field starts
+// at the check ("timeout", "http.valid_status_codes[0]"); a caller that
+// holds the check under a key puts it in front with Under. Validate opens
+// no socket; it does read a TLS ca_file, as the probe's load always has,
+// so that a file that is missing or holds no certificate fails the config
+// rather than every run. Names unique across checks are the caller's to
+// check.
+func (cc *CheckConfig) Validate() error {
+	if cc.Name == "" {
+		return &FieldError{Field: "name", Reason: "is missing"}
+	}
+	known := KnownKinds()
+	if !slices.Contains(known, cc.Kind) {
+		return quoted("kind", cc.Kind, "is not one of "+strings.Join(known, ", "))
+	}
+	switch {
+	case cc.Interval <= 0:
+		return inParens("interval", cc.Interval, "must be positive")
+	case cc.Timeout <= 0:
+		return inParens("timeout", cc.Timeout, "must be positive")
+	case cc.Timeout >= cc.Interval:
+		return inParens("timeout", cc.Timeout, fmt.Sprintf("must be shorter than interval (%s)", cc.Interval))
+	}
+	for _, block := range cc.blocks() {
+		if block != cc.Kind {
+			return &FieldError{Field: block, Reason: fmt.Sprintf("is set but kind is %q", cc.Kind)}
 		}
 	}
-	return nil
+	return cc.ValidateAs(cc.Kind)
+}
+
+// ValidateAs checks the target and the options of kind, what a checker of
+// that kind needs; its constructor calls it before it builds anything.
+// Like Validate, it returns a *FieldError.
+func (cc *CheckConfig) ValidateAs(kind string) error {
+	switch kind {
+	case wire.KindHTTP:
+		return cc.validateHTTP()
+	case wire.KindTCP:
+		return cc.validateTCP()
+	case wire.KindICMP:
+		return cc.validateICMP()
+	case wire.KindDNS:
+		return cc.validateDNS()
+	}
+	return quoted("kind", kind, "is not one of "+strings.Join(KnownKinds(), ", "))
 }
 
 // blocks names the kind blocks that are set.
@@ -93,7 +122,8 @@ func (cc *CheckConfig) blocks() []string {
 
 // ResolvePaths makes the file names in the kind blocks (the TLS ca_file)
 // relative to the config file's directory, as the probe's own ca_file
-// is. ParseConfig calls it with its resolver before validation.
+// is. The probe's ParseConfig calls it with its resolver before
+// validation.
 func (cc *CheckConfig) ResolvePaths(resolve func(string) string) {
 	if cc.HTTP != nil {
 		cc.HTTP.TLS.resolvePaths(resolve)
@@ -103,20 +133,13 @@ func (cc *CheckConfig) ResolvePaths(resolve func(string) string) {
 	}
 }
 
-// compileAll compiles regular expressions at load, naming the bad one.
-func compileAll(field string, exprs []string) ([]*regexp.Regexp, error) {
-	res := make([]*regexp.Regexp, len(exprs))
+// validateRegexps compiles each expression once, naming the bad one; the
+// checker compiles them again into its own state.
+func validateRegexps(field string, exprs []string) error {
 	for i, e := range exprs {
-		re, err := regexp.Compile(e)
-		if err != nil {
-			return nil, fmt.Errorf("%s[%d] (%q): %w", field, i, e, err)
+		if _, err := regexp.Compile(e); err != nil {
+			return &FieldError{Field: fmt.Sprintf("%s[%d]", field, i), Value: e, show: "(%q)", Err: err}
 		}
-		res[i] = re
 	}
-	return res, nil
-}
-
-// names lists the kinds in a stable order, for error messages.
-func (k Kinds) names() []string {
-	return slices.Sorted(maps.Keys(k))
+	return nil
 }

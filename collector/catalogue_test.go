@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/probe"
@@ -61,7 +62,7 @@ func TestLoadConfigServicesGood(t *testing.T) {
 	if s0.HTTP == nil || fmt.Sprint(s0.HTTP.ValidStatusCodes) != "[200 302]" {
 		t.Errorf("services[0].http = %+v: the kind's option block is lost", s0.HTTP)
 	}
-	if s1.Service != "dukcapil" || s1.Interval != probe.DefaultCheckConfig.Interval || s1.Timeout != probe.DefaultCheckConfig.Timeout ||
+	if s1.Service != "dukcapil" || s1.Interval != checkspec.DefaultCheckConfig.Interval || s1.Timeout != checkspec.DefaultCheckConfig.Timeout ||
 		fmt.Sprint(s1.Carriers) != "[telkom xl]" || len(s1.Regions) != 0 {
 		t.Errorf("services[1] = %+v", s1)
 	}
@@ -70,7 +71,7 @@ func TestLoadConfigServicesGood(t *testing.T) {
 // getChecks asks for a probe's checks and decodes them as a probe would.
 func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []string) {
 	f.t.Helper()
-	req, _ := http.NewRequest("GET", f.http.URL+probe.CataloguePath, nil)
+	req, _ := http.NewRequest("GET", f.http.URL+checkspec.CataloguePath, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -89,7 +90,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 		}
 		return resp.StatusCode, resp.Header, nil
 	}
-	var doc probe.CatalogueDoc
+	var doc checkspec.CatalogueDoc
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
@@ -104,7 +105,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 
 func servicesFixture(t *testing.T) *fixture {
 	svc := func(name string, regions, carriers []string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindTCP, Target: "127.0.0.1:9",
+		return ServiceConfig{CheckConfig: checkspec.CheckConfig{Name: name, Kind: wire.KindTCP, Target: "127.0.0.1:9",
 			Interval: time.Minute, Timeout: time.Second}, Regions: regions, Carriers: carriers}
 	}
 	return newFixture(t, func(c *Config) {
@@ -266,7 +267,7 @@ func TestCatalogueThroughCollector(t *testing.T) {
 	refused := newTarget(t, "127.0.0.2:0")
 	elsewhere := newTarget(t, "127.0.0.1:0")
 	svc := func(name, url string, regions ...string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
+		return ServiceConfig{CheckConfig: checkspec.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
 			Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond}, Regions: regions}
 	}
 	cfg := DefaultConfig

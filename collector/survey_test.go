@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo"
 	"github.com/jangkau/jangkau/internal/gpsfake"
@@ -49,7 +50,7 @@ func TestSurveyProbeBinsByItsRoute(t *testing.T) {
 		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 200 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
-		Checks: []probe.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",
+		Checks: []checkspec.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",
 			Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"}},
 	}
 	p, err := probe.New(cfg, slog.New(slog.DiscardHandler), nil)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"go.yaml.in/yaml/v3"
@@ -39,11 +40,11 @@ type Config struct {
 	// GPSD, when set, is the host:port of a gpsd (survey mode): each
 	// result takes the latest fix's position, if it is at most 10 s old,
 	// and Location otherwise.
-	GPSD        string        `yaml:"gpsd,omitempty"`
-	Spool       spool.Config  `yaml:"spool"`
-	Upload      UploadConfig  `yaml:"upload"`
-	Concurrency int           `yaml:"concurrency"`
-	Checks      []CheckConfig `yaml:"checks"`
+	GPSD        string                  `yaml:"gpsd,omitempty"`
+	Spool       spool.Config            `yaml:"spool"`
+	Upload      UploadConfig            `yaml:"upload"`
+	Concurrency int                     `yaml:"concurrency"`
+	Checks      []checkspec.CheckConfig `yaml:"checks"`
 	// MetricsListen, when set, is where the probe serves its /metrics.
 	MetricsListen string `yaml:"metrics_listen,omitempty"`
 	// Allow bounds what any check may target; see AllowConfig.
@@ -101,13 +102,7 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 		return nil, err
 	}
 	for i := range cfg.Checks {
-		c := &cfg.Checks[i]
-		if c.Interval == 0 {
-			c.Interval = DefaultCheckConfig.Interval
-		}
-		if c.Timeout == 0 {
-			c.Timeout = DefaultCheckConfig.Timeout
-		}
+		cfg.Checks[i].ApplyDefaults()
 	}
 	resolve := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -203,8 +198,25 @@ func (c *Config) Validate() error {
 	if len(c.Checks) == 0 && !c.Catalogue.Enabled() {
 		return errors.New("checks: none configured, and no catalogue from the collector")
 	}
-	if err := c.validateChecks(NewKinds()); err != nil {
+	if err := c.validateChecks(); err != nil {
 		return err
 	}
 	return c.Allow.admitLocal(c.Checks)
+}
+
+// validateChecks validates each check with checkspec, and that their
+// names are unique; errors blame checks[i].
+func (c *Config) validateChecks() error {
+	seen := make(map[string]int, len(c.Checks))
+	for i, ch := range c.Checks {
+		at := fmt.Sprintf("checks[%d]", i)
+		if j, dup := seen[ch.Name]; dup {
+			return &checkspec.FieldError{Field: at + ".name", Value: ch.Name, Reason: fmt.Sprintf("is already used by checks[%d]", j)}
+		}
+		if err := ch.Validate(); err != nil {
+			return checkspec.Under(at, err)
+		}
+		seen[ch.Name] = i
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -69,7 +70,7 @@ func TestLoadConfigGood(t *testing.T) {
 				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 				Concurrency: 32,
-				Checks: []CheckConfig{
+				Checks: []checkspec.CheckConfig{
 					{Name: "portal", Kind: "http", Target: "http://127.0.0.1:9000/", Interval: 5 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
 					{Name: "gateway", Kind: "tcp", Target: "127.0.0.1:9001", Interval: 5 * time.Second, Timeout: 2 * time.Second},
 				},
@@ -85,7 +86,7 @@ func TestLoadConfigGood(t *testing.T) {
 				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      DefaultConfig.Upload,
 				Concurrency: DefaultConfig.Concurrency,
-				Checks: []CheckConfig{
+				Checks: []checkspec.CheckConfig{
 					{Name: "gw", Kind: "tcp", Target: "127.0.0.1:22", Interval: 30 * time.Second, Timeout: 10 * time.Second},
 				},
 			},

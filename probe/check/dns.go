@@ -4,47 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/miekg/dns"
 )
 
-// DNSOptions is the `dns:` block of a check. The check's target is the
-// name asked about (a district's view of an e-service's name); the
-// server is the resolver asked, given here because it differs per
-// district (the ISP's, the office's own, a public one).
-type DNSOptions struct {
-	// Server is the resolver, host:port. Required: the system resolver
-	// would hide which server answered.
-	Server string `yaml:"server"`
-	// QueryName defaults to the check's target; set it when the target
-	// should read differently from the name (for example "portal MX").
-	QueryName string `yaml:"query_name,omitempty"`
-	// QueryType is a record type name: A (default), AAAA, MX, TXT, NS,
-	// CNAME, SOA, PTR, SRV, CAA, ...
-	QueryType string `yaml:"query_type,omitempty"`
-	// Transport is udp (default) or tcp.
-	Transport string `yaml:"transport,omitempty"`
-	// ValidRcodes are the response codes that count as success (default
-	// NOERROR); an answer with another one fails with class "dns".
-	ValidRcodes []string `yaml:"valid_rcodes,omitempty"`
-	// FailIfNoneMatchesRegexp: each expression must match the text of at
-	// least one answer record (as in a zone file: "portal.example. 300 IN
-	// A 10.0.0.1"), or the check fails with class "dns".
-	FailIfNoneMatchesRegexp []string `yaml:"fail_if_none_matches_regexp,omitempty"`
-	// RecursionDesired sets the RD bit (default true); false asks an
-	// authoritative server about its own zone only.
-	RecursionDesired *bool `yaml:"recursion_desired,omitempty"`
-}
-
 // dnsChecker sends one query per run over a new socket.
 type dnsChecker struct {
-	cc      CheckConfig
+	cc      checkspec.CheckConfig
 	server  string
 	client  *dns.Client
 	qname   string
@@ -56,53 +28,33 @@ type dnsChecker struct {
 
 var _ Checker = (*dnsChecker)(nil)
 
-func newDNSChecker(cc CheckConfig) (Checker, error) {
+// newDNS validates cc with checkspec and builds its checker: the
+// query, the rcodes and the answer regexes parsed once.
+func newDNS(cc checkspec.CheckConfig) (*dnsChecker, error) {
+	if err := cc.ValidateAs(wire.KindDNS); err != nil {
+		return nil, err
+	}
 	o := cc.DNS
-	if o == nil || o.Server == "" {
-		return nil, fmt.Errorf("dns.server is missing (host:port of the resolver to ask)")
-	}
-	if host, port, err := net.SplitHostPort(o.Server); err != nil || host == "" || port == "" {
-		return nil, fmt.Errorf("dns.server %q must be host:port", o.Server)
-	}
 	c := &dnsChecker{cc: cc, server: o.Server, qtype: dns.TypeA, rd: true, rcodes: []int{dns.RcodeSuccess}}
-	name, field := o.QueryName, "dns.query_name"
+	name := o.QueryName
 	if name == "" {
-		name, field = cc.Target, "target"
-	}
-	// IsDomainName accepts any bytes; a URL or host:port is a mistake.
-	if _, ok := dns.IsDomainName(name); !ok || name == "" || strings.ContainsAny(name, ":/@ \t") {
-		return nil, fmt.Errorf("%s %q is not a domain name", field, name)
+		name = cc.Target
 	}
 	c.qname = dns.Fqdn(name)
 	if o.QueryType != "" {
-		t, ok := dns.StringToType[strings.ToUpper(o.QueryType)]
-		if !ok {
-			return nil, fmt.Errorf("dns.query_type %q is not a DNS record type", o.QueryType)
-		}
-		c.qtype = t
+		c.qtype = dns.StringToType[strings.ToUpper(o.QueryType)]
 	}
 	network := "udp"
-	switch o.Transport {
-	case "", "udp":
-	case "tcp":
+	if o.Transport == "tcp" {
 		network = "tcp"
-	default:
-		return nil, fmt.Errorf("dns.transport %q is not udp or tcp", o.Transport)
 	}
 	if len(o.ValidRcodes) > 0 {
 		c.rcodes = c.rcodes[:0]
-		for i, s := range o.ValidRcodes {
-			rc, ok := dns.StringToRcode[strings.ToUpper(s)]
-			if !ok {
-				return nil, fmt.Errorf("dns.valid_rcodes[%d] (%q) is not a DNS rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ...)", i, s)
-			}
-			c.rcodes = append(c.rcodes, rc)
+		for _, s := range o.ValidRcodes {
+			c.rcodes = append(c.rcodes, dns.StringToRcode[strings.ToUpper(s)])
 		}
 	}
-	var err error
-	if c.answers, err = compileAll("dns.fail_if_none_matches_regexp", o.FailIfNoneMatchesRegexp); err != nil {
-		return nil, err
-	}
+	c.answers = mustCompileAll(o.FailIfNoneMatchesRegexp)
 	if o.RecursionDesired != nil {
 		c.rd = *o.RecursionDesired
 	}

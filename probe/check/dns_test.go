@@ -6,94 +6,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check/checktest"
 	"github.com/jangkau/jangkau/wire"
-	"github.com/miekg/dns"
 )
 
-// dnsZone answers the test queries; the addresses are TEST-NET-1 and are
-// never contacted.
-func dnsZone(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	q := req.Question[0]
-	rr := func(s string) dns.RR {
-		r, err := dns.NewRR(s)
-		if err != nil {
-			panic(err)
-		}
-		return r
-	}
-	switch {
-	case q.Name == "portal.example." && q.Qtype == dns.TypeA:
-		m.Answer = append(m.Answer, rr("portal.example. 300 IN A 192.0.2.10"), rr("portal.example. 300 IN A 192.0.2.11"))
-	case q.Name == "portal.example." && q.Qtype == dns.TypeMX:
-		m.Answer = append(m.Answer, rr("portal.example. 300 IN MX 10 mail.portal.example."))
-	case q.Name == "norecurse.example.":
-		if req.RecursionDesired {
-			m.Rcode = dns.RcodeRefused
-		} else {
-			m.Answer = append(m.Answer, rr("norecurse.example. 300 IN A 192.0.2.20"))
-		}
-	case q.Name == "slow.example.":
-		time.Sleep(300 * time.Millisecond)
-	default:
-		m.Rcode = dns.RcodeNameError
-	}
-	w.WriteMsg(m)
-}
-
-// dnsServer starts dnsZone on 127.0.0.1:0 over network (udp or tcp).
-func dnsServer(t *testing.T, network string) string {
-	t.Helper()
-	started := make(chan struct{})
-	srv := &dns.Server{Handler: dns.HandlerFunc(dnsZone), NotifyStartedFunc: func() { close(started) }}
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv.PacketConn = pc
-	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv.Listener = ln
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { srv.Shutdown(); <-done })
-	if network == "udp" {
-		return srv.PacketConn.LocalAddr().String()
-	}
-	return srv.Listener.Addr().String()
-}
-
 func TestDNSChecker(t *testing.T) {
-	udp, tcp := dnsServer(t, "udp"), dnsServer(t, "tcp")
+	udp, tcp := checktest.DNSServer(t, "udp"), checktest.DNSServer(t, "tcp")
 	no := false
 	tests := []struct {
 		name        string
 		target      string
-		opts        DNSOptions
+		opts        checkspec.DNSOptions
 		timeout     time.Duration
 		wantClass   wire.ErrorClass
 		wantErr     string
 		wantAnswers float64
 	}{
-		{name: "udp A", target: "portal.example", opts: DNSOptions{Server: udp}, wantAnswers: 2},
-		{name: "tcp A", target: "portal.example", opts: DNSOptions{Server: tcp, Transport: "tcp"}, wantAnswers: 2},
-		{name: "MX by query_name", target: "portal mail", opts: DNSOptions{Server: udp, QueryName: "portal.example.", QueryType: "mx"}, wantAnswers: 1},
-		{name: "answer matches", target: "portal.example", opts: DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`IN\s+A\s+192\.0\.2\.11$`}}, wantAnswers: 2},
-		{name: "answer does not match", target: "portal.example", opts: DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`192\.0\.2\.99`}}, wantClass: wire.ClassDNS, wantErr: "no answer record matches"},
-		{name: "nxdomain", target: "missing.example", opts: DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "rcode NXDOMAIN"},
-		{name: "nxdomain expected", target: "missing.example", opts: DNSOptions{Server: tcp, Transport: "tcp", ValidRcodes: []string{"NXDOMAIN"}}},
-		{name: "recursion desired refused", target: "norecurse.example", opts: DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "REFUSED"},
-		{name: "recursion not desired", target: "norecurse.example", opts: DNSOptions{Server: udp, RecursionDesired: &no}, wantAnswers: 1},
-		{name: "timeout", target: "slow.example", opts: DNSOptions{Server: udp}, timeout: 100 * time.Millisecond, wantClass: wire.ClassTimeout},
-		{name: "udp refused", target: "portal.example", opts: DNSOptions{Server: deadUDPAddr(t)}, wantClass: wire.ClassRefused},
-		{name: "tcp refused", target: "portal.example", opts: DNSOptions{Server: deadAddr(t), Transport: "tcp"}, wantClass: wire.ClassRefused},
+		{name: "udp A", target: "portal.example", opts: checkspec.DNSOptions{Server: udp}, wantAnswers: 2},
+		{name: "tcp A", target: "portal.example", opts: checkspec.DNSOptions{Server: tcp, Transport: "tcp"}, wantAnswers: 2},
+		{name: "MX by query_name", target: "portal mail", opts: checkspec.DNSOptions{Server: udp, QueryName: "portal.example.", QueryType: "mx"}, wantAnswers: 1},
+		{name: "answer matches", target: "portal.example", opts: checkspec.DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`IN\s+A\s+192\.0\.2\.11$`}}, wantAnswers: 2},
+		{name: "answer does not match", target: "portal.example", opts: checkspec.DNSOptions{Server: udp, FailIfNoneMatchesRegexp: []string{`192\.0\.2\.99`}}, wantClass: wire.ClassDNS, wantErr: "no answer record matches"},
+		{name: "nxdomain", target: "missing.example", opts: checkspec.DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "rcode NXDOMAIN"},
+		{name: "nxdomain expected", target: "missing.example", opts: checkspec.DNSOptions{Server: tcp, Transport: "tcp", ValidRcodes: []string{"NXDOMAIN"}}},
+		{name: "recursion desired refused", target: "norecurse.example", opts: checkspec.DNSOptions{Server: udp}, wantClass: wire.ClassDNS, wantErr: "REFUSED"},
+		{name: "recursion not desired", target: "norecurse.example", opts: checkspec.DNSOptions{Server: udp, RecursionDesired: &no}, wantAnswers: 1},
+		{name: "timeout", target: "slow.example", opts: checkspec.DNSOptions{Server: udp}, timeout: 100 * time.Millisecond, wantClass: wire.ClassTimeout},
+		{name: "udp refused", target: "portal.example", opts: checkspec.DNSOptions{Server: deadUDPAddr(t)}, wantClass: wire.ClassRefused},
+		{name: "tcp refused", target: "portal.example", opts: checkspec.DNSOptions{Server: checktest.DeadAddr(t), Transport: "tcp"}, wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +42,7 @@ func TestDNSChecker(t *testing.T) {
 			if timeout == 0 {
 				timeout = 2 * time.Second
 			}
-			c, err := newDNSChecker(CheckConfig{Name: tc.name, Kind: wire.KindDNS, Target: tc.target, Timeout: timeout, DNS: &tc.opts})
+			c, err := newDNSChecker(checkspec.CheckConfig{Name: tc.name, Kind: wire.KindDNS, Target: tc.target, Timeout: timeout, DNS: &tc.opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,21 +78,21 @@ func TestDNSConfigErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		target  string
-		opts    *DNSOptions
+		opts    *checkspec.DNSOptions
 		wantErr string
 	}{
 		{"no block", "portal.example", nil, "dns.server is missing"},
-		{"server without port", "portal.example", &DNSOptions{Server: "127.0.0.1"}, `dns.server "127.0.0.1" must be host:port`},
-		{"target not a name", "http://portal.example/", &DNSOptions{Server: "127.0.0.1:53"}, `target "http://portal.example/" is not a domain name`},
-		{"query_name", "x", &DNSOptions{Server: "127.0.0.1:53", QueryName: "a..b"}, `dns.query_name "a..b" is not a domain name`},
-		{"query_type", "portal.example", &DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAAA"}, `dns.query_type "AAAAA" is not a DNS record type`},
-		{"transport", "portal.example", &DNSOptions{Server: "127.0.0.1:53", Transport: "quic"}, `dns.transport "quic" is not udp or tcp`},
-		{"rcode", "portal.example", &DNSOptions{Server: "127.0.0.1:53", ValidRcodes: []string{"NOERROR", "OOPS"}}, `dns.valid_rcodes[1] ("OOPS") is not a DNS rcode`},
-		{"regexp", "portal.example", &DNSOptions{Server: "127.0.0.1:53", FailIfNoneMatchesRegexp: []string{"("}}, `dns.fail_if_none_matches_regexp[0] ("(")`},
+		{"server without port", "portal.example", &checkspec.DNSOptions{Server: "127.0.0.1"}, `dns.server "127.0.0.1" must be host:port`},
+		{"target not a name", "http://portal.example/", &checkspec.DNSOptions{Server: "127.0.0.1:53"}, `target "http://portal.example/" is not a domain name`},
+		{"query_name", "x", &checkspec.DNSOptions{Server: "127.0.0.1:53", QueryName: "a..b"}, `dns.query_name "a..b" is not a domain name`},
+		{"query_type", "portal.example", &checkspec.DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAAA"}, `dns.query_type "AAAAA" is not a DNS record type`},
+		{"transport", "portal.example", &checkspec.DNSOptions{Server: "127.0.0.1:53", Transport: "quic"}, `dns.transport "quic" is not udp or tcp`},
+		{"rcode", "portal.example", &checkspec.DNSOptions{Server: "127.0.0.1:53", ValidRcodes: []string{"NOERROR", "OOPS"}}, `dns.valid_rcodes[1] ("OOPS") is not a DNS rcode`},
+		{"regexp", "portal.example", &checkspec.DNSOptions{Server: "127.0.0.1:53", FailIfNoneMatchesRegexp: []string{"("}}, `dns.fail_if_none_matches_regexp[0] ("(")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newDNSChecker(CheckConfig{Name: "x", Kind: wire.KindDNS, Target: tc.target, Timeout: time.Second, DNS: tc.opts})
+			_, err := newDNSChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindDNS, Target: tc.target, Timeout: time.Second, DNS: tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}

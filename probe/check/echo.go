@@ -27,7 +27,7 @@ import (
 // echoLinger is how long an unused socket stays open: a probe whose icmp
 // checks run every few seconds keeps one socket for its life, one that
 // pings once an hour does not hold a socket in between.
-var echoLinger = 10 * time.Second
+const echoLinger = 10 * time.Second
 
 // echoTagLen is the tag at the start of every request's payload: the
 // socket's nonce, then the send time (Unix ns, as ping(8) carries a
@@ -51,21 +51,25 @@ type echoKey struct {
 	v6, privileged, dontFragment bool
 }
 
-// echoSockets are a probe's shared sockets, opened on first use.
-type echoSockets struct {
-	open func(echoKey) (echoConn, error)
+// Sockets are the ICMP sockets a probe's icmp checks share, opened on
+// first use and closed echoLinger after their last run. The probe makes
+// one set, gives it to NewKinds and closes it when its checks stop.
+type Sockets struct {
+	open   func(echoKey) (echoConn, error)
+	linger time.Duration // 0 or less: close at once after the last run
 
 	mu    sync.Mutex
 	socks map[echoKey]*echoSocket
 }
 
-// sharedEchoSockets serve every icmp check of the process: a probe runs
-// one set of checks, and `jangkau check` runs them once.
-var sharedEchoSockets = &echoSockets{open: openEchoConn}
+// NewSockets returns an empty set of sockets.
+func NewSockets() *Sockets {
+	return &Sockets{open: openEchoConn, linger: echoLinger}
+}
 
 // acquire returns the socket for k, opening it when there is none; the
 // caller releases it after its run.
-func (ss *echoSockets) acquire(k echoKey) (*echoSocket, error) {
+func (ss *Sockets) acquire(k echoKey) (*echoSocket, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if s := ss.socks[k]; s != nil {
@@ -92,17 +96,17 @@ func (ss *echoSockets) acquire(k echoKey) (*echoSocket, error) {
 
 // release ends a run's use of s; the last user closes it after
 // echoLinger unless another run takes it first.
-func (ss *echoSockets) release(s *echoSocket) {
+func (ss *Sockets) release(s *echoSocket) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if s.refs--; s.refs > 0 {
 		return
 	}
-	if echoLinger <= 0 {
+	if ss.linger <= 0 {
 		ss.closeLocked(s)
 		return
 	}
-	s.idle = time.AfterFunc(echoLinger, func() {
+	s.idle = time.AfterFunc(ss.linger, func() {
 		ss.mu.Lock()
 		defer ss.mu.Unlock()
 		if s.refs == 0 && s.idle != nil {
@@ -111,7 +115,7 @@ func (ss *echoSockets) release(s *echoSocket) {
 	})
 }
 
-func (ss *echoSockets) closeLocked(s *echoSocket) {
+func (ss *Sockets) closeLocked(s *echoSocket) {
 	if ss.socks[s.key] == s {
 		delete(ss.socks, s.key)
 	}
@@ -127,8 +131,8 @@ type echoSocket struct {
 	nonce [8]byte
 	done  chan struct{} // closed when read returns
 
-	refs int         // guarded by echoSockets.mu
-	idle *time.Timer // guarded by echoSockets.mu
+	refs int         // guarded by Sockets.mu
+	idle *time.Timer // guarded by Sockets.mu
 
 	mu    sync.Mutex
 	seq   uint16
@@ -299,9 +303,10 @@ func icmpChecksum(b []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// closeIdle closes the sockets no run is using now, without waiting for
-// their linger; a probe that stops calls it.
-func (ss *echoSockets) closeIdle() {
+// Close closes the sockets no run is using now, without waiting for
+// their linger; a probe whose checks stopped calls it. A run after Close
+// opens its socket again.
+func (ss *Sockets) Close() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for _, s := range ss.socks {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -17,18 +18,15 @@ import (
 func TestICMPSharedSocket(t *testing.T) {
 	needICMP(t, false)
 	opens := 0
-	ss := &echoSockets{open: func(k echoKey) (echoConn, error) { opens++; return openEchoConn(k) }}
-	defer ss.closeIdle()
-	saved := echoLinger
-	echoLinger = time.Minute
-	defer func() { echoLinger = saved }()
+	ss := &Sockets{open: func(k echoKey) (echoConn, error) { opens++; return openEchoConn(k) }, linger: time.Minute}
+	defer ss.Close()
 	const n = 40
 	var wg sync.WaitGroup
 	results := make([]wire.Result, n)
 	for i := range n {
 		target := fmt.Sprintf("127.0.0.%d", i+2)
-		cc := CheckConfig{Name: target, Kind: wire.KindICMP, Target: target, Timeout: 3 * time.Second,
-			ICMP: &ICMPOptions{Count: 4, Interval: 10 * time.Millisecond, RecordRTTs: true}}
+		cc := checkspec.CheckConfig{Name: target, Kind: wire.KindICMP, Target: target, Timeout: 3 * time.Second,
+			ICMP: &checkspec.ICMPOptions{Count: 4, Interval: 10 * time.Millisecond, RecordRTTs: true}}
 		c, err := newICMPChecker(cc)
 		if err != nil {
 			t.Fatal(err)

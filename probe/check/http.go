@@ -12,9 +12,9 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -22,49 +22,18 @@ const (
 	// maxHTTPBody is how much of a body a run reads; the rest is left
 	// unread so that a huge download cannot eat a district's link.
 	maxHTTPBody = 10 << 20
-	// defaultMaxRedirects matches net/http's own policy.
-	defaultMaxRedirects = 10
-	userAgent           = "jangkau-probe/0"
+	// UserAgent is what the probe sends in its requests: the checks',
+	// and, from the probe itself, the collector's.
+	UserAgent = "jangkau-probe/0"
 )
 
-// HTTPOptions is the `http:` block of a check (blackbox_exporter's
-// http prober options, renamed where jangkau's are shorter).
-type HTTPOptions struct {
-	// Method defaults to GET.
-	Method  string            `yaml:"method,omitempty"`
-	Headers map[string]string `yaml:"headers,omitempty"`
-	Body    string            `yaml:"body,omitempty"`
-	// ValidStatusCodes are the statuses that count as success; empty
-	// means 200-299. The status of the last response counts.
-	ValidStatusCodes []int `yaml:"valid_status_codes,omitempty"`
-	// FailIfBodyMatches fails the check (class "body") when any of these
-	// regular expressions matches the body; FailIfBodyNotMatches when any
-	// of them does not. They see the first 10 MiB of the body.
-	FailIfBodyMatches    []string `yaml:"fail_if_body_matches,omitempty"`
-	FailIfBodyNotMatches []string `yaml:"fail_if_body_not_matches,omitempty"`
-	// MaxRedirects is how many redirects are followed (default 10; 0: none).
-	// A redirect beyond it is not an error of its own: the redirect is
-	// the last response and its status is judged (class "status" unless
-	// valid_status_codes lists it).
-	MaxRedirects *int `yaml:"max_redirects,omitempty"`
-	// TLS configures https targets.
-	TLS *TLSOptions `yaml:"tls,omitempty"`
-	// ProxyURL sends the request through this proxy (http, https or
-	// socks5); by default there is none, not even the environment's,
-	// because a check measures the district's own path.
-	ProxyURL string `yaml:"proxy_url,omitempty"`
-	// KeepAlive reuses a connection across runs. The default opens a new
-	// one each run, so connect and TLS are measured as a new visitor's.
-	KeepAlive bool `yaml:"keep_alive,omitempty"`
-}
-
 // httpChecker sends one request per run; everything it needs was parsed
-// and compiled by newHTTPChecker. The default run (no proxy_url, no
+// and compiled by newHTTP. The default run (no proxy_url, no
 // keep_alive) goes by hand over one connection on the run's own
 // goroutine (httpconn.go); only proxying and pooling take net/http's
 // Client (httpclient.go), built only for those checks.
 type httpChecker struct {
-	cc CheckConfig
+	cc checkspec.CheckConfig
 	// redirectAllowed, when set, admits the host of each redirect.
 	redirectAllowed func(host string) bool
 	// client is nil unless proxy_url or keep_alive asks for a Transport.
@@ -92,39 +61,32 @@ type httpChecker struct {
 	// without one; tlsTarget adds the target's SNI and exists for https
 	// targets only.
 	tlsBase, tlsTarget *tls.Config
+	bufs               *httpBufs // the direct path's, shared with the Kinds' other checks
 }
 
 var _ Checker = (*httpChecker)(nil)
 
-var methodRE = regexp.MustCompile(`^[A-Z]+$`)
-
-func newHTTPChecker(cc CheckConfig) (Checker, error) {
-	return newHTTPCheckerFrom(cc)
-}
-
-// newHTTPCheckerFrom validates and compiles cc's http block; tests use
-// it for the concrete type.
-func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
+// newHTTP validates cc with checkspec and builds its checker:
+// the URL parsed, the regexes compiled and the TLS config loaded once.
+func (e *env) newHTTP(cc checkspec.CheckConfig) (*httpChecker, error) {
+	if err := cc.ValidateAs(wire.KindHTTP); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(cc.Target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("target %q must be an absolute http or https URL", cc.Target)
+	if err != nil {
+		return nil, err // validated: not reached
 	}
 	o := cc.HTTP
 	if o == nil {
-		o = &HTTPOptions{}
+		o = &checkspec.HTTPOptions{}
 	}
 	c := &httpChecker{cc: cc, url: u, method: http.MethodGet, header: http.Header{}, body: o.Body,
-		maxRedirects: defaultMaxRedirects, lookup: net.DefaultResolver.LookupNetIP, dialer: net.Dialer{KeepAlive: -1}}
+		maxRedirects: o.Redirects(), lookup: net.DefaultResolver.LookupNetIP, dialer: net.Dialer{KeepAlive: -1},
+		redirectAllowed: e.redirectAllowed, bufs: &e.bufs}
 	if o.Method != "" {
-		if !methodRE.MatchString(o.Method) {
-			return nil, fmt.Errorf("http.method %q must be an upper-case HTTP method", o.Method)
-		}
 		c.method = o.Method
 	}
 	for name, v := range o.Headers {
-		if name == "" || strings.ContainsAny(name, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
-			return nil, fmt.Errorf("http.headers[%q] is not a valid header", name)
-		}
 		if http.CanonicalHeaderKey(name) == "Host" {
 			c.host = v
 			continue
@@ -132,27 +94,12 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 		c.header.Set(name, v)
 	}
 	if c.header.Get("User-Agent") == "" {
-		c.header.Set("User-Agent", userAgent)
-	}
-	for i, code := range o.ValidStatusCodes {
-		if code < 100 || code > 599 {
-			return nil, fmt.Errorf("http.valid_status_codes[%d] (%d) is not an HTTP status", i, code)
-		}
+		c.header.Set("User-Agent", UserAgent)
 	}
 	c.valid = o.ValidStatusCodes
-	if c.failMatch, err = compileAll("http.fail_if_body_matches", o.FailIfBodyMatches); err != nil {
-		return nil, err
-	}
-	if c.failNoMatch, err = compileAll("http.fail_if_body_not_matches", o.FailIfBodyNotMatches); err != nil {
-		return nil, err
-	}
-	if o.MaxRedirects != nil {
-		if *o.MaxRedirects < 0 {
-			return nil, fmt.Errorf("http.max_redirects (%d) must not be negative", *o.MaxRedirects)
-		}
-		c.maxRedirects = *o.MaxRedirects
-	}
-	if c.tlsBase, err = o.TLS.shared("http.tls"); err != nil {
+	c.failMatch = mustCompileAll(o.FailIfBodyMatches)
+	c.failNoMatch = mustCompileAll(o.FailIfBodyNotMatches)
+	if c.tlsBase, err = e.sharedTLS(o.TLS, "http.tls"); err != nil {
 		return nil, err
 	}
 	if u.Scheme == "https" {
@@ -161,15 +108,23 @@ func newHTTPCheckerFrom(cc CheckConfig) (*httpChecker, error) {
 	c.directHeader, c.addedGzip = directHeader(c.header, c.method)
 	var proxy *url.URL
 	if o.ProxyURL != "" {
-		proxy, err = url.Parse(o.ProxyURL)
-		if err != nil || (proxy.Scheme != "http" && proxy.Scheme != "https" && proxy.Scheme != "socks5") || proxy.Host == "" {
-			return nil, fmt.Errorf("http.proxy_url %q must be an http, https or socks5 URL", o.ProxyURL)
+		if proxy, err = url.Parse(o.ProxyURL); err != nil {
+			return nil, err // validated: not reached
 		}
 	}
 	if proxy != nil || o.KeepAlive {
 		c.client = c.newClient(proxy, o.KeepAlive)
 	}
 	return c, nil
+}
+
+// mustCompileAll compiles expressions checkspec has validated.
+func mustCompileAll(exprs []string) []*regexp.Regexp {
+	res := make([]*regexp.Regexp, len(exprs))
+	for i, e := range exprs {
+		res[i] = regexp.MustCompile(e)
+	}
+	return res
 }
 
 // Run sends the request once. Phases come from the last request of a

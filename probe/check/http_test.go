@@ -7,27 +7,16 @@ import (
 	"io"
 	"log"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check/checktest"
 	"github.com/jangkau/jangkau/wire"
 )
-
-// deadAddr is a loopback address where nothing listens.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // runCheck runs c under timeout as the scheduler would.
 func runCheck(t *testing.T, c Checker, timeout time.Duration) wire.Result {
@@ -38,44 +27,6 @@ func runCheck(t *testing.T, c Checker, timeout time.Duration) wire.Result {
 }
 
 func intp(i int) *int { return &i }
-
-// testMux serves what the http cases need.
-func testMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond)
-		w.Write([]byte(strings.Repeat("jangkau ", 4096)))
-	})
-	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "broken", http.StatusInternalServerError)
-	})
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	})
-	mux.HandleFunc("/slowbody", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("first part "))
-		w.(http.Flusher).Flush()
-		time.Sleep(100 * time.Millisecond)
-		w.Write([]byte("second part"))
-	})
-	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/loop", http.StatusFound)
-	})
-	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/ok", http.StatusMovedPermanently)
-	})
-	mux.HandleFunc("/maintenance", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("<h1>Sedang dalam pemeliharaan</h1>"))
-	})
-	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		fmt.Fprintf(w, "%s %s host=%s x-key=%s ua=%s body=%s", r.Method, r.URL.Path, r.Host, r.Header.Get("X-Key"), r.UserAgent(), b)
-	})
-	return mux
-}
 
 // tlsServer serves mux with cert; handshake errors are expected there.
 func tlsServer(t *testing.T, mux http.Handler, cert tls.Certificate) *httptest.Server {
@@ -89,7 +40,7 @@ func tlsServer(t *testing.T, mux http.Handler, cert tls.Certificate) *httptest.S
 }
 
 func TestHTTPChecker(t *testing.T) {
-	mux := testMux()
+	mux := checktest.Mux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	pki := newTestPKI(t)
@@ -105,7 +56,7 @@ func TestHTTPChecker(t *testing.T) {
 	tests := []struct {
 		name       string
 		target     string
-		opts       *HTTPOptions
+		opts       *checkspec.HTTPOptions
 		timeout    time.Duration
 		wantOK     bool
 		wantStatus int
@@ -116,30 +67,30 @@ func TestHTTPChecker(t *testing.T) {
 		{name: "ok", target: srv.URL + "/ok", wantOK: true, wantStatus: 200, wantPhases: []string{"connect", "processing", "transfer"}},
 		{name: "redirect followed", target: srv.URL + "/moved", wantOK: true, wantStatus: 200, wantPhases: []string{"connect", "processing", "transfer"}},
 		{name: "status 500", target: srv.URL + "/fail", wantStatus: 500, wantClass: wire.ClassStatus},
-		{name: "500 listed as valid", target: srv.URL + "/fail", opts: &HTTPOptions{ValidStatusCodes: []int{500}}, wantOK: true, wantStatus: 500},
-		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: wire.ClassRefused},
+		{name: "500 listed as valid", target: srv.URL + "/fail", opts: &checkspec.HTTPOptions{ValidStatusCodes: []int{500}}, wantOK: true, wantStatus: 500},
+		{name: "refused", target: "http://" + checktest.DeadAddr(t) + "/", wantClass: wire.ClassRefused},
 		{name: "timeout", target: srv.URL + "/slow", timeout: 100 * time.Millisecond, wantClass: wire.ClassTimeout},
 		{name: "redirects beyond the limit", target: srv.URL + "/loop", wantStatus: 302, wantClass: wire.ClassStatus, wantErr: "max_redirects (10)"},
-		{name: "redirect not followed", target: srv.URL + "/moved", opts: &HTTPOptions{MaxRedirects: intp(0)}, wantStatus: 301, wantClass: wire.ClassStatus},
-		{name: "redirect not followed, valid", target: srv.URL + "/moved", opts: &HTTPOptions{MaxRedirects: intp(0), ValidStatusCodes: []int{301}}, wantOK: true, wantStatus: 301},
-		{name: "body must not match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyMatches: []string{`(?i)pemeliharaan`}}, wantStatus: 200, wantClass: wire.ClassBody, wantErr: "pemeliharaan"},
-		{name: "body must match", target: srv.URL + "/maintenance", opts: &HTTPOptions{FailIfBodyNotMatches: []string{`Selamat datang`}}, wantStatus: 200, wantClass: wire.ClassBody},
-		{name: "body regexes pass", target: srv.URL + "/ok", opts: &HTTPOptions{FailIfBodyMatches: []string{"error"}, FailIfBodyNotMatches: []string{"^jangkau"}}, wantOK: true, wantStatus: 200},
-		{name: "method headers body", target: srv.URL + "/echo", opts: &HTTPOptions{Method: "POST", Body: "a=1", Headers: map[string]string{"X-Key": "k1", "Host": "portal.test"},
+		{name: "redirect not followed", target: srv.URL + "/moved", opts: &checkspec.HTTPOptions{MaxRedirects: intp(0)}, wantStatus: 301, wantClass: wire.ClassStatus},
+		{name: "redirect not followed, valid", target: srv.URL + "/moved", opts: &checkspec.HTTPOptions{MaxRedirects: intp(0), ValidStatusCodes: []int{301}}, wantOK: true, wantStatus: 301},
+		{name: "body must not match", target: srv.URL + "/maintenance", opts: &checkspec.HTTPOptions{FailIfBodyMatches: []string{`(?i)pemeliharaan`}}, wantStatus: 200, wantClass: wire.ClassBody, wantErr: "pemeliharaan"},
+		{name: "body must match", target: srv.URL + "/maintenance", opts: &checkspec.HTTPOptions{FailIfBodyNotMatches: []string{`Selamat datang`}}, wantStatus: 200, wantClass: wire.ClassBody},
+		{name: "body regexes pass", target: srv.URL + "/ok", opts: &checkspec.HTTPOptions{FailIfBodyMatches: []string{"error"}, FailIfBodyNotMatches: []string{"^jangkau"}}, wantOK: true, wantStatus: 200},
+		{name: "method headers body", target: srv.URL + "/echo", opts: &checkspec.HTTPOptions{Method: "POST", Body: "a=1", Headers: map[string]string{"X-Key": "k1", "Host": "portal.test"},
 			FailIfBodyNotMatches: []string{`^POST /echo host=portal.test x-key=k1 ua=jangkau-probe/0 body=a=1$`}}, wantOK: true, wantStatus: 200},
-		{name: "proxy", target: "http://portal.test/x", opts: &HTTPOptions{ProxyURL: proxy.URL, FailIfBodyNotMatches: []string{"^proxied http://portal.test/x$"}}, wantOK: true, wantStatus: 200},
+		{name: "proxy", target: "http://portal.test/x", opts: &checkspec.HTTPOptions{ProxyURL: proxy.URL, FailIfBodyNotMatches: []string{"^proxied http://portal.test/x$"}}, wantOK: true, wantStatus: 200},
 		{name: "slow body", target: srv.URL + "/slowbody", wantOK: true, wantStatus: 200, wantPhases: []string{"transfer"}},
-		{name: "https", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile}}, wantOK: true, wantStatus: 200,
-			wantPhases: []string{"connect", "tls", "processing", "transfer", certExpiryPhase}},
-		{name: "https server_name", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}}, wantOK: true, wantStatus: 200},
-		{name: "https wrong server_name", target: valid.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile, ServerName: "other.test"}}, wantClass: wire.ClassTLS},
+		{name: "https", target: valid.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: pki.caFile}}, wantOK: true, wantStatus: 200,
+			wantPhases: []string{"connect", "tls", "processing", "transfer", CertExpiryPhase}},
+		{name: "https server_name", target: valid.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}}, wantOK: true, wantStatus: 200},
+		{name: "https wrong server_name", target: valid.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: pki.caFile, ServerName: "other.test"}}, wantClass: wire.ClassTLS},
 		{name: "https unknown CA", target: valid.URL + "/ok", wantClass: wire.ClassTLS},
-		{name: "https expired", target: expired.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{CAFile: pki.caFile}}, wantClass: wire.ClassTLS, wantErr: "expired"},
-		{name: "https expired, not verified", target: expired.URL + "/ok", opts: &HTTPOptions{TLS: &TLSOptions{InsecureSkipVerify: true}}, wantOK: true, wantStatus: 200},
+		{name: "https expired", target: expired.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: pki.caFile}}, wantClass: wire.ClassTLS, wantErr: "expired"},
+		{name: "https expired, not verified", target: expired.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{InsecureSkipVerify: true}}, wantOK: true, wantStatus: 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cc := CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Service: "svc", Timeout: 5 * time.Second, HTTP: tc.opts}
+			cc := checkspec.CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Service: "svc", Timeout: 5 * time.Second, HTTP: tc.opts}
 			c, err := newHTTPCheckerFrom(cc)
 			if err != nil {
 				t.Fatal(err)
@@ -192,11 +143,11 @@ func TestHTTPChecker(t *testing.T) {
 					t.Errorf("transfer = %.2f ms, want ≥ 100 (the handler pauses mid-body)", p)
 				}
 			case "https":
-				if d := r.Phases[certExpiryPhase]; d < 29.9 || d > 30 {
+				if d := r.Phases[CertExpiryPhase]; d < 29.9 || d > 30 {
 					t.Errorf("cert_expiry_days = %v, want about 30", d)
 				}
 			case "https expired, not verified":
-				if d, ok := r.Phases[certExpiryPhase]; !ok || d != 0 {
+				if d, ok := r.Phases[CertExpiryPhase]; !ok || d != 0 {
 					t.Errorf("cert_expiry_days = %v (present %v), want 0", d, ok)
 				}
 			}
@@ -205,9 +156,9 @@ func TestHTTPChecker(t *testing.T) {
 }
 
 func TestHTTPKeepAlive(t *testing.T) {
-	srv := httptest.NewServer(testMux())
+	srv := httptest.NewServer(checktest.Mux())
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "ka", Kind: wire.KindHTTP, Target: srv.URL + "/echo", HTTP: &HTTPOptions{KeepAlive: true}})
+	c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "ka", Kind: wire.KindHTTP, Target: srv.URL + "/echo", HTTP: &checkspec.HTTPOptions{KeepAlive: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,21 +178,21 @@ func TestHTTPKeepAlive(t *testing.T) {
 func TestHTTPConfigErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    HTTPOptions
+		opts    checkspec.HTTPOptions
 		wantErr string
 	}{
-		{"status", HTTPOptions{ValidStatusCodes: []int{200, 700}}, "http.valid_status_codes[1] (700) is not an HTTP status"},
-		{"regex", HTTPOptions{FailIfBodyMatches: []string{"ok", "(unclosed"}}, `http.fail_if_body_matches[1] ("(unclosed"): error parsing regexp`},
-		{"not regex", HTTPOptions{FailIfBodyNotMatches: []string{"[z-a]"}}, `http.fail_if_body_not_matches[0] ("[z-a]")`},
-		{"method", HTTPOptions{Method: "get it"}, `http.method "get it" must be an upper-case HTTP method`},
-		{"redirects", HTTPOptions{MaxRedirects: intp(-1)}, "http.max_redirects (-1) must not be negative"},
-		{"proxy", HTTPOptions{ProxyURL: "ftp://proxy:21"}, `http.proxy_url "ftp://proxy:21" must be an http, https or socks5 URL`},
-		{"header", HTTPOptions{Headers: map[string]string{"Bad Name": "x"}}, `http.headers["Bad Name"] is not a valid header`},
-		{"tls", HTTPOptions{TLS: &TLSOptions{CAFile: "/no/such/ca.pem"}}, "http.tls.ca_file: open /no/such/ca.pem"},
+		{"status", checkspec.HTTPOptions{ValidStatusCodes: []int{200, 700}}, "http.valid_status_codes[1] (700) is not an HTTP status"},
+		{"regex", checkspec.HTTPOptions{FailIfBodyMatches: []string{"ok", "(unclosed"}}, `http.fail_if_body_matches[1] ("(unclosed"): error parsing regexp`},
+		{"not regex", checkspec.HTTPOptions{FailIfBodyNotMatches: []string{"[z-a]"}}, `http.fail_if_body_not_matches[0] ("[z-a]")`},
+		{"method", checkspec.HTTPOptions{Method: "get it"}, `http.method "get it" must be an upper-case HTTP method`},
+		{"redirects", checkspec.HTTPOptions{MaxRedirects: intp(-1)}, "http.max_redirects (-1) must not be negative"},
+		{"proxy", checkspec.HTTPOptions{ProxyURL: "ftp://proxy:21"}, `http.proxy_url "ftp://proxy:21" must be an http, https or socks5 URL`},
+		{"header", checkspec.HTTPOptions{Headers: map[string]string{"Bad Name": "x"}}, `http.headers["Bad Name"] is not a valid header`},
+		{"tls", checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: "/no/such/ca.pem"}}, "http.tls.ca_file: open /no/such/ca.pem"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newHTTPChecker(CheckConfig{Name: "x", Kind: wire.KindHTTP, Target: "http://127.0.0.1:1/", HTTP: &tc.opts})
+			_, err := newHTTPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindHTTP, Target: "http://127.0.0.1:1/", HTTP: &tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -266,7 +217,7 @@ func TestHTTPProcessingAccuracy(t *testing.T) {
 		served <- time.Since(start)
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "acc", Kind: wire.KindHTTP, Target: srv.URL})
+	c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "acc", Kind: wire.KindHTTP, Target: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

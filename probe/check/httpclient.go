@@ -73,7 +73,7 @@ func (c *httpChecker) runClient(ctx context.Context, r *wire.Result) error {
 	resp.Body.Close()
 	r.Phases = tr.phases(end)
 	if days, ok := certExpiryDays(resp.TLS, end); ok {
-		r.Phases[certExpiryPhase] = days
+		r.Phases[CertExpiryPhase] = days
 	}
 	if err != nil {
 		return err

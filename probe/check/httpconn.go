@@ -28,16 +28,30 @@ import (
 // moment is taken right where it happens, with no goroutine hand-off in
 // between, which is what makes "processing" exact.
 
-// aLongTimeAgo is a deadline in the past: setting it wakes any read or
-// write on the connection at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
 // httpBufs are the buffers of the direct path's connections, reused
-// across runs and checks: a run holds them only while it reads.
-var (
-	httpReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
-	httpWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
-)
+// across the runs and checks of one Kinds: a run holds them only while
+// it reads or writes.
+type httpBufs struct {
+	readers, writers sync.Pool
+}
+
+func (b *httpBufs) reader(r io.Reader) *bufio.Reader {
+	br, ok := b.readers.Get().(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(nil, 4<<10)
+	}
+	br.Reset(r)
+	return br
+}
+
+func (b *httpBufs) writer(w io.Writer) *bufio.Writer {
+	bw, ok := b.writers.Get().(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(nil, 4<<10)
+	}
+	bw.Reset(w)
+	return bw
+}
 
 // maxInformational is how many 1xx answers precede the real one before a
 // run gives up, as in net/http's Transport.
@@ -53,6 +67,7 @@ type httpExchange struct {
 	conn net.Conn
 	tls  *tls.Conn // nil for http
 	br   *bufio.Reader
+	bufs *httpBufs // where br goes back
 	resp *http.Response
 	stop func() bool // unregisters the cancellation hook
 }
@@ -68,7 +83,7 @@ func (x *httpExchange) close() {
 	}
 	if x.br != nil {
 		x.br.Reset(nil)
-		httpReaders.Put(x.br)
+		x.bufs.readers.Put(x.br)
 		x.br = nil
 	}
 }
@@ -108,7 +123,7 @@ func (c *httpChecker) runDirect(ctx context.Context, r *wire.Result) error {
 	if x.tls != nil {
 		state := x.tls.ConnectionState()
 		if days, ok := certExpiryDays(&state, end); ok {
-			r.Phases[certExpiryPhase] = days
+			r.Phases[CertExpiryPhase] = days
 		}
 	}
 	if err != nil {
@@ -210,7 +225,8 @@ func (c *httpChecker) exchange(ctx context.Context, req *http.Request, x *httpEx
 	if d, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(d)
 	}
-	x.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	// A deadline in the past wakes any read or write at once.
+	x.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	if req.URL.Scheme == "https" {
 		tc := tls.Client(conn, c.tlsFor(host))
 		x.m.tlsStart = time.Now()
@@ -220,20 +236,18 @@ func (c *httpChecker) exchange(ctx context.Context, req *http.Request, x *httpEx
 		x.m.tlsDone = time.Now()
 		x.conn, x.tls = tc, tc
 	}
-	bw := httpWriters.Get().(*bufio.Writer)
-	bw.Reset(x.conn)
+	bw := c.bufs.writer(x.conn)
 	err = withURLAuth(req).Write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
 	bw.Reset(nil)
-	httpWriters.Put(bw)
+	c.bufs.writers.Put(bw)
 	if err != nil {
 		return err
 	}
 	x.m.wroteRequest = time.Now()
-	x.br = httpReaders.Get().(*bufio.Reader)
-	x.br.Reset(x.conn)
+	x.br, x.bufs = c.bufs.reader(x.conn), c.bufs
 	for range maxInformational {
 		if _, err := x.br.Peek(1); err != nil {
 			return err

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check/checktest"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -64,9 +66,9 @@ func closingServer(t *testing.T) string {
 func TestHTTPPathsAgree(t *testing.T) {
 	pki := newTestPKI(t)
 	now := time.Now()
-	secure := tlsServer(t, testMux(), pki.leaf(t, now.Add(-time.Hour), now.Add(30*24*time.Hour)))
+	secure := tlsServer(t, checktest.Mux(), pki.leaf(t, now.Add(-time.Hour), now.Add(30*24*time.Hour)))
 	var sawGzip atomic.Bool
-	mux := testMux()
+	mux := checktest.Mux()
 	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Accept-Encoding") != "gzip" {
 			w.Write([]byte("plain"))
@@ -104,38 +106,38 @@ func TestHTTPPathsAgree(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	closing := closingServer(t)
-	tlsOpts := &TLSOptions{CAFile: pki.caFile}
+	tlsOpts := &checkspec.TLSOptions{CAFile: pki.caFile}
 
 	tests := []struct {
 		name      string
 		target    string
-		opts      *HTTPOptions
+		opts      *checkspec.HTTPOptions
 		wantOK    bool
 		wantClass wire.ErrorClass
 		wantErr   string
 	}{
 		{name: "ok", target: srv.URL + "/ok", wantOK: true},
-		{name: "https", target: secure.URL + "/ok", opts: &HTTPOptions{TLS: tlsOpts}, wantOK: true},
-		{name: "http to https", target: srv.URL + "/to-https", opts: &HTTPOptions{TLS: tlsOpts}, wantOK: true},
+		{name: "https", target: secure.URL + "/ok", opts: &checkspec.HTTPOptions{TLS: tlsOpts}, wantOK: true},
+		{name: "http to https", target: srv.URL + "/to-https", opts: &checkspec.HTTPOptions{TLS: tlsOpts}, wantOK: true},
 		{name: "http to https, unknown CA", target: srv.URL + "/to-https", wantClass: wire.ClassTLS},
-		{name: "gzip body regex", target: srv.URL + "/gzip", opts: &HTTPOptions{FailIfBodyNotMatches: []string{"^Selamat datang"}}, wantOK: true},
-		{name: "gzip, empty", target: srv.URL + "/gzip-empty", opts: &HTTPOptions{FailIfBodyMatches: []string{"x"}}, wantOK: true},
-		{name: "own Accept-Encoding", target: srv.URL + "/gzip", opts: &HTTPOptions{Headers: map[string]string{"Accept-Encoding": "identity"},
+		{name: "gzip body regex", target: srv.URL + "/gzip", opts: &checkspec.HTTPOptions{FailIfBodyNotMatches: []string{"^Selamat datang"}}, wantOK: true},
+		{name: "gzip, empty", target: srv.URL + "/gzip-empty", opts: &checkspec.HTTPOptions{FailIfBodyMatches: []string{"x"}}, wantOK: true},
+		{name: "own Accept-Encoding", target: srv.URL + "/gzip", opts: &checkspec.HTTPOptions{Headers: map[string]string{"Accept-Encoding": "identity"},
 			FailIfBodyNotMatches: []string{"^plain$"}}, wantOK: true},
-		{name: "303 turns POST into GET", target: srv.URL + "/see-other", opts: &HTTPOptions{Method: "POST", Body: "a=1",
+		{name: "303 turns POST into GET", target: srv.URL + "/see-other", opts: &checkspec.HTTPOptions{Method: "POST", Body: "a=1",
 			FailIfBodyNotMatches: []string{`^GET /echo host=127\.0\.0\.1:\d+ x-key= ua=jangkau-probe/0 body=$`}}, wantOK: true},
-		{name: "307 keeps POST and body, relative keeps Host", target: srv.URL + "/temporary", opts: &HTTPOptions{Method: "POST", Body: "a=1",
+		{name: "307 keeps POST and body, relative keeps Host", target: srv.URL + "/temporary", opts: &checkspec.HTTPOptions{Method: "POST", Body: "a=1",
 			Headers: map[string]string{"Host": "portal.test"}, FailIfBodyNotMatches: []string{`^POST /echo host=portal.test x-key= ua=jangkau-probe/0 body=a=1$`}}, wantOK: true},
-		{name: "HEAD", target: srv.URL + "/ok", opts: &HTTPOptions{Method: "HEAD"}, wantOK: true},
+		{name: "HEAD", target: srv.URL + "/ok", opts: &checkspec.HTTPOptions{Method: "HEAD"}, wantOK: true},
 		{name: "bad Location", target: srv.URL + "/bad-location", wantClass: wire.ClassOther, wantErr: "failed to parse Location header"},
 		{name: "redirect to ftp", target: srv.URL + "/ftp", wantClass: wire.ClassOther, wantErr: `unsupported protocol scheme "ftp"`},
-		{name: "302 without Location", target: srv.URL + "/no-location", opts: &HTTPOptions{ValidStatusCodes: []int{302}}, wantOK: true},
+		{name: "302 without Location", target: srv.URL + "/no-location", opts: &checkspec.HTTPOptions{ValidStatusCodes: []int{302}}, wantOK: true},
 		{name: "closed before answering", target: "http://" + closing + "/", wantClass: wire.ClassReset},
-		{name: "refused", target: "http://" + deadAddr(t) + "/", wantClass: wire.ClassRefused},
+		{name: "refused", target: "http://" + checktest.DeadAddr(t) + "/", wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newHTTPCheckerFrom(CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Timeout: 5 * time.Second, HTTP: tc.opts})
+			c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: tc.name, Kind: wire.KindHTTP, Target: tc.target, Timeout: 5 * time.Second, HTTP: tc.opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,8 +175,8 @@ func TestHTTPPathsAgree(t *testing.T) {
 // TestHTTPRedirectOutsideAllow: a redirect to a host the allow list
 // refuses fails the run on both paths, and that host is never contacted.
 func TestHTTPRedirectOutsideAllow(t *testing.T) {
-	near, outside := redirectOutside(t, http.StatusMovedPermanently)
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/"})
+	near, outside := checktest.RedirectOutside(t, http.StatusMovedPermanently)
+	c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func TestHTTPRedirectOutsideAllow(t *testing.T) {
 // lookup (a seam here: nothing leaves loopback), timed as "resolve", and
 // its addresses are tried in turn.
 func TestHTTPDirectResolve(t *testing.T) {
-	srv := httptest.NewServer(testMux())
+	srv := httptest.NewServer(checktest.Mux())
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	tests := []struct {
@@ -215,8 +217,8 @@ func TestHTTPDirectResolve(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newHTTPCheckerFrom(CheckConfig{Name: "n", Kind: wire.KindHTTP, Target: "http://portal.test:" + port + "/echo",
-				HTTP: &HTTPOptions{FailIfBodyNotMatches: []string{"host=portal.test:" + port}}})
+			c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "n", Kind: wire.KindHTTP, Target: "http://portal.test:" + port + "/echo",
+				HTTP: &checkspec.HTTPOptions{FailIfBodyNotMatches: []string{"host=portal.test:" + port}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +259,7 @@ func TestHTTPDirectCancel(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "c", Kind: wire.KindHTTP, Target: srv.URL})
+	c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "c", Kind: wire.KindHTTP, Target: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,11 +272,11 @@ func TestHTTPDirectCancel(t *testing.T) {
 // TestHTTPTLSConfigShared: checks without TLS options share one config,
 // and plain http targets build none of their own.
 func TestHTTPTLSConfigShared(t *testing.T) {
-	a, err := newHTTPCheckerFrom(CheckConfig{Name: "a", Kind: wire.KindHTTP, Target: "http://127.0.0.1/"})
+	a, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "a", Kind: wire.KindHTTP, Target: "http://127.0.0.1/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newHTTPCheckerFrom(CheckConfig{Name: "b", Kind: wire.KindHTTP, Target: "https://portal.test/"})
+	b, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "b", Kind: wire.KindHTTP, Target: "https://portal.test/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +289,8 @@ func TestHTTPTLSConfigShared(t *testing.T) {
 	if got := b.tlsFor("other.test").ServerName; got != "other.test" {
 		t.Errorf("SNI after a redirect %q", got)
 	}
-	if defaultClientTLS.ServerName != "" {
-		t.Errorf("the shared config was changed: ServerName %q", defaultClientTLS.ServerName)
+	if testEnv.defaultTLS.ServerName != "" {
+		t.Errorf("the shared config was changed: ServerName %q", testEnv.defaultTLS.ServerName)
 	}
 }
 
@@ -300,7 +302,7 @@ func BenchmarkHTTPCheck(b *testing.B) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	c, err := newHTTPCheckerFrom(CheckConfig{Name: "bench", Kind: wire.KindHTTP, Target: srv.URL + "/"})
+	c, err := newHTTPCheckerFrom(checkspec.CheckConfig{Name: "bench", Kind: wire.KindHTTP, Target: srv.URL + "/"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,53 +12,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
-)
-
-// ICMPOptions is the `icmp:` block of a check: several echo requests per
-// run, so that loss and jitter are measured as SmokePing does (the most
-// asked-for feature blackbox_exporter refused).
-type ICMPOptions struct {
-	// Count is how many echo requests a run sends (default 5).
-	Count int `yaml:"count,omitempty"`
-	// Interval is the time between two requests (default 200ms, the
-	// shortest that ping(8) allows a user who is not root, so a probe
-	// without privileges sends what an operator's own ping would).
-	// Count × Interval must be shorter than the check's timeout, which
-	// leaves at least one interval for the last reply.
-	Interval time.Duration `yaml:"interval,omitempty"`
-	// Size is the payload in bytes (default 56, as ping(8); at least 24:
-	// the probe's 16-byte tag, a socket nonce and the send time, must fit).
-	Size int `yaml:"size,omitempty"`
-	// DontFragment sets DF, to find a path whose MTU is below Size+28.
-	DontFragment bool `yaml:"dont_fragment,omitempty"`
-	// IPProtocol is ip4, ip6 or auto (default: the first address the
-	// resolver returns).
-	IPProtocol string `yaml:"ip_protocol,omitempty"`
-	// RecordRTTs adds each reply's RTT as phase rtt_<seq> (seq 0 is the
-	// first request; a lost one has no phase). The collector takes 16
-	// phases per result, so it needs count ≤ 8.
-	RecordRTTs bool `yaml:"record_rtts,omitempty"`
-}
-
-const (
-	defaultICMPCount    = 5
-	defaultICMPInterval = 200 * time.Millisecond
-	defaultICMPSize     = 56
-	minICMPSize         = 24 // the tag (echoTagLen) and room to spare
-	maxICMPSize         = 65507
-	maxICMPRecordRTTs   = 8 // 16 phases minus sent, received, loss, rtt_*×4, resolve
 )
 
 // icmpChecker pings a host Count times per run.
 type icmpChecker struct {
-	cc       CheckConfig
-	o        ICMPOptions // with defaults applied
-	network  string      // ip, ip4 or ip6
-	ip       *net.IPAddr // set when the target is an address
+	cc       checkspec.CheckConfig
+	o        checkspec.ICMPOptions // with defaults applied
+	network  string                // ip, ip4 or ip6
+	ip       *net.IPAddr           // set when the target is an address
 	lookup   func(ctx context.Context, host string) ([]net.IPAddr, error)
 	sockMode func(ipv6 bool) (privileged bool, err error)
-	socks    *echoSockets
+	socks    *Sockets
 	// mode caches the socket decision per family once it worked:
 	// 0 unknown, 1 privileged (raw), 2 unprivileged (datagram).
 	mode [2]atomic.Int32
@@ -66,48 +32,15 @@ type icmpChecker struct {
 
 var _ Checker = (*icmpChecker)(nil)
 
-func newICMPChecker(cc CheckConfig) (Checker, error) {
-	o := ICMPOptions{Count: defaultICMPCount, Interval: defaultICMPInterval, Size: defaultICMPSize}
-	if b := cc.ICMP; b != nil {
-		o.DontFragment, o.IPProtocol, o.RecordRTTs = b.DontFragment, b.IPProtocol, b.RecordRTTs
-		if b.Count != 0 {
-			o.Count = b.Count
-		}
-		if b.Interval != 0 {
-			o.Interval = b.Interval
-		}
-		if b.Size != 0 {
-			o.Size = b.Size
-		}
+// newICMP validates cc with checkspec and builds its checker on
+// the Kinds' shared sockets.
+func (e *env) newICMP(cc checkspec.CheckConfig) (*icmpChecker, error) {
+	if err := cc.ValidateAs(wire.KindICMP); err != nil {
+		return nil, err
 	}
-	c := &icmpChecker{cc: cc, o: o, lookup: net.DefaultResolver.LookupIPAddr, sockMode: icmpSocketMode, socks: sharedEchoSockets}
-	switch {
-	case o.Count < 1 || o.Count > 1000:
-		return nil, fmt.Errorf("icmp.count (%d) must be within 1..1000", o.Count)
-	case o.Interval < time.Millisecond:
-		return nil, fmt.Errorf("icmp.interval (%s) must be at least 1ms", o.Interval)
-	case time.Duration(o.Count)*o.Interval >= cc.Timeout:
-		return nil, fmt.Errorf("icmp.count (%d) × icmp.interval (%s) must be shorter than timeout (%s)", o.Count, o.Interval, cc.Timeout)
-	case o.Size < minICMPSize || o.Size > maxICMPSize:
-		return nil, fmt.Errorf("icmp.size (%d) must be within %d..%d", o.Size, minICMPSize, maxICMPSize)
-	case o.RecordRTTs && o.Count > maxICMPRecordRTTs:
-		return nil, fmt.Errorf("icmp.record_rtts needs count ≤ %d (16 phases per result); count is %d", maxICMPRecordRTTs, o.Count)
-	}
-	switch o.IPProtocol {
-	case "", "auto":
-		c.network = "ip"
-	case "ip4", "ip6":
-		c.network = o.IPProtocol
-	default:
-		return nil, fmt.Errorf("icmp.ip_protocol %q is not ip4, ip6 or auto", o.IPProtocol)
-	}
-	if _, _, err := net.SplitHostPort(cc.Target); err == nil || cc.Target == "" {
-		return nil, fmt.Errorf("target %q must be a host name or an IP address, without a port", cc.Target)
-	}
+	o := cc.ICMP.WithDefaults()
+	c := &icmpChecker{cc: cc, o: o, network: o.Network(), lookup: net.DefaultResolver.LookupIPAddr, sockMode: icmpSocketMode, socks: e.sockets}
 	if ip := net.ParseIP(cc.Target); ip != nil {
-		if (c.network == "ip4" && ip.To4() == nil) || (c.network == "ip6" && ip.To4() != nil) {
-			return nil, fmt.Errorf("target %q is not an address of icmp.ip_protocol %s", cc.Target, c.network)
-		}
 		c.ip = &net.IPAddr{IP: ip}
 	}
 	return c, nil

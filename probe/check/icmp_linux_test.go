@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -46,8 +47,8 @@ func allowDatagramICMP(t *testing.T) {
 // running as root takes, where ping_group_range allows it.
 func TestICMPUnprivileged(t *testing.T) {
 	allowDatagramICMP(t)
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second,
-		ICMP: &ICMPOptions{Count: 2, Interval: 20 * time.Millisecond}})
+	c, err := newICMPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second,
+		ICMP: &checkspec.ICMPOptions{Count: 2, Interval: 20 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -26,11 +27,11 @@ func TestICMPChecker(t *testing.T) {
 		name   string
 		target string
 		ipv6   bool
-		opts   *ICMPOptions
+		opts   *checkspec.ICMPOptions
 	}{
 		{name: "ipv4 defaults", target: "127.0.0.1"},
-		{name: "ipv4 record rtts", target: "127.0.0.1", opts: &ICMPOptions{Count: 3, Interval: 20 * time.Millisecond, Size: 100, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
-		{name: "ipv6", target: "::1", ipv6: true, opts: &ICMPOptions{Count: 3, Interval: 20 * time.Millisecond, IPProtocol: "ip6"}},
+		{name: "ipv4 record rtts", target: "127.0.0.1", opts: &checkspec.ICMPOptions{Count: 3, Interval: 20 * time.Millisecond, Size: 100, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
+		{name: "ipv6", target: "::1", ipv6: true, opts: &checkspec.ICMPOptions{Count: 3, Interval: 20 * time.Millisecond, IPProtocol: "ip6"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestICMPChecker(t *testing.T) {
 					ln.Close()
 				}
 			}
-			cc := CheckConfig{Name: tc.name, Kind: wire.KindICMP, Target: tc.target, Timeout: 3 * time.Second, ICMP: tc.opts}
+			cc := checkspec.CheckConfig{Name: tc.name, Kind: wire.KindICMP, Target: tc.target, Timeout: 3 * time.Second, ICMP: tc.opts}
 			c, err := newICMPChecker(cc)
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +54,7 @@ func TestICMPChecker(t *testing.T) {
 			if !r.OK {
 				t.Fatalf("ping %s failed: %s (%s)", tc.target, r.Error, r.ErrorClass)
 			}
-			count := float64(defaultICMPCount)
+			count := float64(checkspec.DefaultICMPOptions.Count)
 			if tc.opts != nil {
 				count = float64(tc.opts.Count)
 			}
@@ -87,7 +88,7 @@ func TestICMPChecker(t *testing.T) {
 }
 
 func TestICMPSocketError(t *testing.T) {
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second})
+	c, err := newICMPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "127.0.0.1", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +107,8 @@ func TestICMPSocketError(t *testing.T) {
 
 func TestICMPResolve(t *testing.T) {
 	needICMP(t, false)
-	c, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "gateway.test", Timeout: 2 * time.Second,
-		ICMP: &ICMPOptions{Count: 1, IPProtocol: "ip4"}})
+	c, err := newICMPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindICMP, Target: "gateway.test", Timeout: 2 * time.Second,
+		ICMP: &checkspec.ICMPOptions{Count: 1, IPProtocol: "ip4"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,20 +129,20 @@ func TestICMPConfigErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		target  string
-		opts    *ICMPOptions
+		opts    *checkspec.ICMPOptions
 		wantErr string
 	}{
 		{"port", "127.0.0.1:7", nil, `target "127.0.0.1:7" must be a host name or an IP address, without a port`},
-		{"count", "127.0.0.1", &ICMPOptions{Count: -1}, "icmp.count (-1) must be within 1..1000"},
-		{"too long", "127.0.0.1", &ICMPOptions{Count: 10, Interval: 200 * time.Millisecond}, "icmp.count (10) × icmp.interval (200ms) must be shorter than timeout (2s)"},
-		{"size", "127.0.0.1", &ICMPOptions{Size: 8}, "icmp.size (8) must be within 24..65507"},
-		{"protocol", "127.0.0.1", &ICMPOptions{IPProtocol: "ipx"}, `icmp.ip_protocol "ipx" is not ip4, ip6 or auto`},
-		{"family", "::1", &ICMPOptions{IPProtocol: "ip4"}, `target "::1" is not an address of icmp.ip_protocol ip4`},
-		{"record rtts", "127.0.0.1", &ICMPOptions{Count: 9, Interval: 10 * time.Millisecond, RecordRTTs: true}, "icmp.record_rtts needs count ≤ 8"},
+		{"count", "127.0.0.1", &checkspec.ICMPOptions{Count: -1}, "icmp.count (-1) must be within 1..1000"},
+		{"too long", "127.0.0.1", &checkspec.ICMPOptions{Count: 10, Interval: 200 * time.Millisecond}, "icmp.count (10) × icmp.interval (200ms) must be shorter than timeout (2s)"},
+		{"size", "127.0.0.1", &checkspec.ICMPOptions{Size: 8}, "icmp.size (8) must be within 24..65507"},
+		{"protocol", "127.0.0.1", &checkspec.ICMPOptions{IPProtocol: "ipx"}, `icmp.ip_protocol "ipx" is not ip4, ip6 or auto`},
+		{"family", "::1", &checkspec.ICMPOptions{IPProtocol: "ip4"}, `target "::1" is not an address of icmp.ip_protocol ip4`},
+		{"record rtts", "127.0.0.1", &checkspec.ICMPOptions{Count: 9, Interval: 10 * time.Millisecond, RecordRTTs: true}, "icmp.record_rtts needs count ≤ 8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newICMPChecker(CheckConfig{Name: "x", Kind: wire.KindICMP, Target: tc.target, Timeout: 2 * time.Second, ICMP: tc.opts})
+			_, err := newICMPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindICMP, Target: tc.target, Timeout: 2 * time.Second, ICMP: tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}

@@ -3,29 +3,18 @@ package check
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
-
-// TCPOptions is the `tcp:` block of a check. The keys are
-// blackbox_exporter's: `tls: true` turns TLS on, `tls_config` tunes it.
-type TCPOptions struct {
-	// TLS makes the check a TLS handshake after the connect, so that a
-	// TLS service (IMAPS, a database, an https port behind a load
-	// balancer) is checked by its certificate, not just its port.
-	TLS       bool        `yaml:"tls,omitempty"`
-	TLSConfig *TLSOptions `yaml:"tls_config,omitempty"`
-}
 
 // tcpChecker opens a TCP connection (and optionally completes a TLS
 // handshake) and closes it: success is connecting.
 type tcpChecker struct {
-	cc CheckConfig
+	cc checkspec.CheckConfig
 	// dialContext is the seam tests and later options (source address,
 	// IP version) use; it defaults to a plain net.Dialer.
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -34,28 +23,23 @@ type tcpChecker struct {
 
 var _ Checker = (*tcpChecker)(nil)
 
-func newTCPChecker(cc CheckConfig) (Checker, error) {
-	host, port, err := net.SplitHostPort(cc.Target)
-	if err != nil || host == "" {
-		return nil, fmt.Errorf("target %q must be host:port", cc.Target)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return nil, fmt.Errorf("target %q: port must be a number in 1..65535", cc.Target)
+// newTCP validates cc with checkspec and builds its checker,
+// loading the TLS config once when the check asks for TLS.
+func (e *env) newTCP(cc checkspec.CheckConfig) (*tcpChecker, error) {
+	if err := cc.ValidateAs(wire.KindTCP); err != nil {
+		return nil, err
 	}
 	c := &tcpChecker{cc: cc, dialContext: (&net.Dialer{}).DialContext}
-	if o := cc.TCP; o != nil {
-		if o.TLSConfig != nil && !o.TLS {
-			return nil, fmt.Errorf("tcp.tls_config is set but tcp.tls is false")
+	if o := cc.TCP; o != nil && o.TLS {
+		var err error
+		if c.tlsConfig, err = buildTLS(o.TLSConfig, "tcp.tls_config"); err != nil {
+			return nil, err
 		}
-		if o.TLS {
-			if c.tlsConfig, err = o.TLSConfig.build("tcp.tls_config"); err != nil {
-				return nil, err
-			}
-			if c.tlsConfig.ServerName == "" {
-				// Go verifies an IP literal against the certificate's IP
-				// addresses and sends no SNI for it.
-				c.tlsConfig.ServerName = host
-			}
+		if c.tlsConfig.ServerName == "" {
+			// Go verifies an IP literal against the certificate's IP
+			// addresses and sends no SNI for it.
+			host, _, _ := net.SplitHostPort(cc.Target)
+			c.tlsConfig.ServerName = host
 		}
 	}
 	return c, nil
@@ -88,7 +72,7 @@ func (c *tcpChecker) Run(ctx context.Context, log *slog.Logger) wire.Result {
 		r.Phases["tls"] = ms(done.Sub(connected))
 		state := tc.ConnectionState()
 		if days, ok := certExpiryDays(&state, done); ok {
-			r.Phases[certExpiryPhase] = days
+			r.Phases[CertExpiryPhase] = days
 		}
 	}
 	r.OK = true

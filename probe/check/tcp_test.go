@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check/checktest"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -42,7 +44,7 @@ func TestTCPChecker(t *testing.T) {
 		wantClass wire.ErrorClass
 	}{
 		{name: "open", target: ln.Addr().String(), wantOK: true},
-		{name: "closed port", target: deadAddr(t), wantClass: wire.ClassRefused},
+		{name: "closed port", target: checktest.DeadAddr(t), wantClass: wire.ClassRefused},
 		{name: "unreachable", target: "127.0.0.1:9", wantClass: wire.ClassUnreachable,
 			dial: func(context.Context, string, string) (net.Conn, error) {
 				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}
@@ -55,7 +57,7 @@ func TestTCPChecker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target})
+			c, err := newTCPChecker(checkspec.CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,20 +110,20 @@ func TestTCPCheckerTLS(t *testing.T) {
 	tests := []struct {
 		name      string
 		target    string
-		opts      *TLSOptions
+		opts      *checkspec.TLSOptions
 		wantClass wire.ErrorClass
 		wantErr   string
 	}{
-		{name: "valid", target: valid, opts: &TLSOptions{CAFile: pki.caFile}},
-		{name: "server name", target: valid, opts: &TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}},
+		{name: "valid", target: valid, opts: &checkspec.TLSOptions{CAFile: pki.caFile}},
+		{name: "server name", target: valid, opts: &checkspec.TLSOptions{CAFile: pki.caFile, ServerName: "portal.test"}},
 		{name: "unknown CA", target: valid, wantClass: wire.ClassTLS},
-		{name: "expired", target: expired, opts: &TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassTLS, wantErr: "expired"},
-		{name: "expired, not verified", target: expired, opts: &TLSOptions{InsecureSkipVerify: true}},
-		{name: "refused", target: deadAddr(t), opts: &TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassRefused},
+		{name: "expired", target: expired, opts: &checkspec.TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassTLS, wantErr: "expired"},
+		{name: "expired, not verified", target: expired, opts: &checkspec.TLSOptions{InsecureSkipVerify: true}},
+		{name: "refused", target: checktest.DeadAddr(t), opts: &checkspec.TLSOptions{CAFile: pki.caFile}, wantClass: wire.ClassRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newTCPChecker(CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target, TCP: &TCPOptions{TLS: true, TLSConfig: tc.opts}})
+			c, err := newTCPChecker(checkspec.CheckConfig{Name: tc.name, Kind: wire.KindTCP, Target: tc.target, TCP: &checkspec.TCPOptions{TLS: true, TLSConfig: tc.opts}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +141,7 @@ func TestTCPCheckerTLS(t *testing.T) {
 			if tc.name == "expired, not verified" {
 				want = 0
 			}
-			if d := r.Phases[certExpiryPhase]; math.Abs(d-want) > 0.01 {
+			if d := r.Phases[CertExpiryPhase]; math.Abs(d-want) > 0.01 {
 				t.Errorf("cert_expiry_days = %v, want %v", d, want)
 			}
 		})
@@ -149,15 +151,15 @@ func TestTCPCheckerTLS(t *testing.T) {
 func TestTCPConfigErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    TCPOptions
+		opts    checkspec.TCPOptions
 		wantErr string
 	}{
-		{"tls_config without tls", TCPOptions{TLSConfig: &TLSOptions{}}, "tcp.tls_config is set but tcp.tls is false"},
-		{"bad min version", TCPOptions{TLS: true, TLSConfig: &TLSOptions{MinVersion: "TLS9"}}, `tcp.tls_config.min_version "TLS9"`},
+		{"tls_config without tls", checkspec.TCPOptions{TLSConfig: &checkspec.TLSOptions{}}, "tcp.tls_config is set but tcp.tls is false"},
+		{"bad min version", checkspec.TCPOptions{TLS: true, TLSConfig: &checkspec.TLSOptions{MinVersion: "TLS9"}}, `tcp.tls_config.min_version "TLS9"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newTCPChecker(CheckConfig{Name: "x", Kind: wire.KindTCP, Target: "127.0.0.1:443", TCP: &tc.opts})
+			_, err := newTCPChecker(checkspec.CheckConfig{Name: "x", Kind: wire.KindTCP, Target: "127.0.0.1:443", TCP: &tc.opts})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
 			}

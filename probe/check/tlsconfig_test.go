@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/checkspec"
 )
 
 // testPKI is a CA made for one test, so that TLS cases need no files in
@@ -86,18 +88,17 @@ func TestTLSOptionsBuild(t *testing.T) {
 	os.WriteFile(notPEM, []byte("hello"), 0o600)
 	tests := []struct {
 		name    string
-		opts    *TLSOptions
+		opts    *checkspec.TLSOptions
 		wantErr string
 	}{
 		{name: "nil", opts: nil},
-		{name: "full", opts: &TLSOptions{ServerName: "portal.test", CAFile: pki.caFile, MinVersion: "TLS13"}},
-		{name: "min version", opts: &TLSOptions{MinVersion: "SSL3"}, wantErr: `x.tls.min_version "SSL3" is not one of TLS10, TLS11, TLS12, TLS13`},
-		{name: "missing ca", opts: &TLSOptions{CAFile: "/no/such/ca.pem"}, wantErr: "x.tls.ca_file: open /no/such/ca.pem"},
-		{name: "not pem", opts: &TLSOptions{CAFile: notPEM}, wantErr: "holds no PEM certificate"},
+		{name: "full", opts: &checkspec.TLSOptions{ServerName: "portal.test", CAFile: pki.caFile, MinVersion: "TLS13"}},
+		{name: "missing ca", opts: &checkspec.TLSOptions{CAFile: "/no/such/ca.pem"}, wantErr: "x.tls.ca_file: open /no/such/ca.pem"},
+		{name: "not pem", opts: &checkspec.TLSOptions{CAFile: notPEM}, wantErr: "holds no PEM certificate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := tc.opts.build("x.tls")
+			cfg, err := buildTLS(tc.opts, "x.tls")
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)

@@ -7,17 +7,17 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/geo/region"
-	"github.com/jangkau/jangkau/probe"
 )
 
 // ServiceConfig is one entry of the catalogue of e-service checks that the
 // collector hands out to probes: a probe check, written as in probe.yaml,
 // and which probes should run it.
 type ServiceConfig struct {
-	probe.CheckConfig `yaml:",inline"`
+	checkspec.CheckConfig `yaml:",inline"`
 	// Regions are Kemendagri code prefixes ("36.01"): a probe standing in
 	// one of them, or below, runs the check. Empty: every probe.
 	Regions []string `yaml:"regions,omitempty"`
@@ -38,14 +38,9 @@ func (c *Config) validateServices() error {
 		if s.Service == "" {
 			s.Service = s.Name
 		}
-		if s.Interval == 0 {
-			s.Interval = probe.DefaultCheckConfig.Interval
-		}
-		if s.Timeout == 0 {
-			s.Timeout = probe.DefaultCheckConfig.Timeout
-		}
-		if err := probe.ValidateCheck(s.CheckConfig); err != nil {
-			return fmt.Errorf("%s.%w", key, err)
+		s.ApplyDefaults()
+		if err := s.CheckConfig.Validate(); err != nil {
+			return checkspec.Under(key, err)
 		}
 		if j, dup := seen[s.Name]; dup {
 			return fmt.Errorf("%s.name %q is already services[%d].name", key, s.Name, j)
@@ -89,7 +84,7 @@ func (sc *ServiceConfig) covers(p *placedProbe) bool {
 
 // catalogueFor is the YAML document of p's checks, in config order.
 func (s *Server) catalogueFor(p *placedProbe) ([]byte, error) {
-	doc := probe.CatalogueDoc{Checks: []probe.CheckConfig{}}
+	doc := checkspec.CatalogueDoc{Checks: []checkspec.CheckConfig{}}
 	for i := range s.cfg.Services {
 		if sc := &s.cfg.Services[i]; sc.covers(p) {
 			doc.Checks = append(doc.Checks, sc.CheckConfig)
@@ -114,7 +109,7 @@ func (s *Server) handleSelfChecks(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, http.StatusInternalServerError, "encode catalogue")
 		return
 	}
-	etag := probe.CatalogueETag(body)
+	etag := checkspec.CatalogueETag(body)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, no-cache")
 	if etagMatch(r.Header.Get("If-None-Match"), etag) {

@@ -16,11 +16,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/internal/strictyaml"
 	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -59,7 +61,7 @@ func TestLoadConfigServicesGood(t *testing.T) {
 	if s0.HTTP == nil || fmt.Sprint(s0.HTTP.ValidStatusCodes) != "[200 302]" {
 		t.Errorf("services[0].http = %+v: the kind's option block is lost", s0.HTTP)
 	}
-	if s1.Service != "dukcapil" || s1.Interval != probe.DefaultCheckConfig.Interval || s1.Timeout != probe.DefaultCheckConfig.Timeout ||
+	if s1.Service != "dukcapil" || s1.Interval != checkspec.DefaultCheckConfig.Interval || s1.Timeout != checkspec.DefaultCheckConfig.Timeout ||
 		fmt.Sprint(s1.Carriers) != "[telkom xl]" || len(s1.Regions) != 0 {
 		t.Errorf("services[1] = %+v", s1)
 	}
@@ -68,7 +70,7 @@ func TestLoadConfigServicesGood(t *testing.T) {
 // getChecks asks for a probe's checks and decodes them as a probe would.
 func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []string) {
 	f.t.Helper()
-	req, _ := http.NewRequest("GET", f.http.URL+probe.CataloguePath, nil)
+	req, _ := http.NewRequest("GET", f.http.URL+checkspec.CataloguePath, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -87,7 +89,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 		}
 		return resp.StatusCode, resp.Header, nil
 	}
-	var doc probe.CatalogueDoc
+	var doc checkspec.CatalogueDoc
 	if err := strictyaml.Decode(body, &doc); err != nil {
 		f.t.Fatalf("decode %q: %v", body, err)
 	}
@@ -100,7 +102,7 @@ func (f *fixture) getChecks(token, ifNoneMatch string) (int, http.Header, []stri
 
 func servicesFixture(t *testing.T) *fixture {
 	svc := func(name string, regions, carriers []string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindTCP, Target: "127.0.0.1:9",
+		return ServiceConfig{CheckConfig: checkspec.CheckConfig{Name: name, Kind: wire.KindTCP, Target: "127.0.0.1:9",
 			Interval: time.Minute, Timeout: time.Second}, Regions: regions, Carriers: carriers}
 	}
 	return newFixture(t, func(c *Config) {
@@ -245,7 +247,7 @@ func TestCatalogueThroughCollector(t *testing.T) {
 	refused := newTarget(t, "127.0.0.2:0")
 	elsewhere := newTarget(t, "127.0.0.1:0")
 	svc := func(name, url string, regions ...string) ServiceConfig {
-		return ServiceConfig{CheckConfig: probe.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
+		return ServiceConfig{CheckConfig: checkspec.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
 			Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond}, Regions: regions}
 	}
 	cfg := DefaultConfig
@@ -272,7 +274,7 @@ func TestCatalogueThroughCollector(t *testing.T) {
 
 	pcfg := &probe.Config{
 		ID: "west", Collector: collector.URL, Token: "tok-west",
-		Spool:       probe.SpoolConfig{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 50 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Allow:       probe.AllowConfig{CIDRs: []string{"127.0.0.1/32"}},

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/internal/gpsfake"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -45,10 +47,10 @@ func TestSurveyProbeBinsByItsRoute(t *testing.T) {
 	defer eservice.Close()
 	cfg := &probe.Config{
 		ID: "survey", Collector: f.http.URL, Token: "tok-survey", GPSD: fake.Addr,
-		Spool:       probe.SpoolConfig{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
 		Upload:      probe.UploadConfig{Interval: 200 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
-		Checks: []probe.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",
+		Checks: []checkspec.CheckConfig{{Name: "portal", Kind: wire.KindHTTP, Target: eservice.URL + "/",
 			Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"}},
 	}
 	p, err := probe.New(cfg, slog.New(slog.DiscardHandler), nil)

@@ -10,7 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jangkau/jangkau/wire"
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -120,7 +121,7 @@ var hostOptions = [][2]string{{"dns", "server"}, {"http", "proxy_url"}}
 // admit returns an error naming the first host of cc outside the list:
 // the target's host (for a dns check, the name it asks about) and every
 // host of hostOptions.
-func (a *AllowConfig) admit(cc CheckConfig) error {
+func (a *AllowConfig) admit(cc checkspec.CheckConfig) error {
 	if h := targetHost(cc.Target); !a.allows(h) {
 		return fmt.Errorf("target %q: host %q is outside allow (cidrs %v, hosts %v)", cc.Target, h, a.CIDRs, a.Hosts)
 	}
@@ -140,7 +141,7 @@ func (a *AllowConfig) admit(cc CheckConfig) error {
 
 // admitCentral judges a check from the collector: inside the list, and
 // naming no local file (a ca_file, say), which only the operator may do.
-func (a *AllowConfig) admitCentral(cc CheckConfig) error {
+func (a *AllowConfig) admitCentral(cc checkspec.CheckConfig) error {
 	if err := a.admit(cc); err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func fileKey(prefix string, m map[string]any) string {
 
 // admitLocal refuses, when the list is set, a check of the operator's own
 // file outside it: the probe never checks a target outside its allowlist.
-func (a *AllowConfig) admitLocal(checks []CheckConfig) error {
+func (a *AllowConfig) admitLocal(checks []checkspec.CheckConfig) error {
 	if a.Empty() {
 		return nil
 	}
@@ -200,7 +201,7 @@ func targetHost(target string) string {
 // optionMap is a check in its YAML form, so that the allow list reads
 // the per-kind option blocks by their documented keys without depending
 // on how each kind declares them.
-func optionMap(cc CheckConfig) (map[string]any, error) {
+func optionMap(cc checkspec.CheckConfig) (map[string]any, error) {
 	b, err := yaml.Marshal(cc)
 	if err != nil {
 		return nil, err
@@ -212,19 +213,12 @@ func optionMap(cc CheckConfig) (map[string]any, error) {
 	return m, nil
 }
 
-// guardKinds makes http checks follow redirects only to allowed hosts, so
-// that an allowed URL cannot send the probe anywhere else.
-func (a *AllowConfig) guardKinds(k Kinds) Kinds {
+// kinds returns the check kinds on sockets, with http checks that follow
+// redirects only to allowed hosts, so that an allowed URL cannot send the
+// probe anywhere else.
+func (a *AllowConfig) kinds(sockets *check.Sockets) check.Kinds {
 	if a.Empty() {
-		return k
+		return check.NewKinds(sockets)
 	}
-	newHTTP := k[wire.KindHTTP]
-	k[wire.KindHTTP] = func(cc CheckConfig) (Checker, error) {
-		c, err := newHTTP(cc)
-		if hc, ok := c.(*httpChecker); ok {
-			hc.redirectAllowed = a.allows
-		}
-		return c, err
-	}
-	return k
+	return check.NewKinds(sockets, check.RedirectAllowed(a.allows))
 }

@@ -3,14 +3,15 @@ package probe
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
+	"github.com/jangkau/jangkau/probe/check/checktest"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -61,12 +62,12 @@ func TestAllowTargets(t *testing.T) {
 	if err := a.validate(); err != nil {
 		t.Fatal(err)
 	}
-	cc := func(kind, target string) CheckConfig {
-		return CheckConfig{Name: "c", Kind: kind, Target: target, Interval: time.Minute, Timeout: time.Second}
+	cc := func(kind, target string) checkspec.CheckConfig {
+		return checkspec.CheckConfig{Name: "c", Kind: kind, Target: target, Interval: time.Minute, Timeout: time.Second}
 	}
 	tests := []struct {
 		name    string
-		cc      CheckConfig
+		cc      checkspec.CheckConfig
 		wantErr string
 	}{
 		{"http ip", cc(wire.KindHTTP, "http://127.0.0.1:8080/x"), ""},
@@ -80,8 +81,8 @@ func TestAllowTargets(t *testing.T) {
 		{"dns server inside", withDNS(cc(wire.KindDNS, "portal.example.id"), "127.0.0.53:53"), ""},
 		{"dns server outside", withDNS(cc(wire.KindDNS, "portal.example.id"), "8.8.8.8:53"), `dns.server "8.8.8.8:53": host "8.8.8.8" is outside allow`},
 		{"dns name outside", withDNS(cc(wire.KindDNS, "intranet.local"), "127.0.0.53:53"), `host "intranet.local"`},
-		{"http proxy outside", withHTTP(cc(wire.KindHTTP, "http://127.0.0.1/"), HTTPOptions{ProxyURL: "http://10.0.0.3:3128"}), `http.proxy_url "http://10.0.0.3:3128": host "10.0.0.3"`},
-		{"http ca_file", withHTTP(cc(wire.KindHTTP, "https://127.0.0.1/"), HTTPOptions{TLS: &TLSOptions{CAFile: "/etc/shadow"}}), "http.tls.ca_file names a file of the probe"},
+		{"http proxy outside", withHTTP(cc(wire.KindHTTP, "http://127.0.0.1/"), checkspec.HTTPOptions{ProxyURL: "http://10.0.0.3:3128"}), `http.proxy_url "http://10.0.0.3:3128": host "10.0.0.3"`},
+		{"http ca_file", withHTTP(cc(wire.KindHTTP, "https://127.0.0.1/"), checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: "/etc/shadow"}}), "http.tls.ca_file names a file of the probe"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,12 +119,12 @@ func TestAllowConfigErrors(t *testing.T) {
 	}
 }
 
-func withDNS(cc CheckConfig, server string) CheckConfig {
-	cc.DNS = &DNSOptions{Server: server}
+func withDNS(cc checkspec.CheckConfig, server string) checkspec.CheckConfig {
+	cc.DNS = &checkspec.DNSOptions{Server: server}
 	return cc
 }
 
-func withHTTP(cc CheckConfig, o HTTPOptions) CheckConfig {
+func withHTTP(cc checkspec.CheckConfig, o checkspec.HTTPOptions) checkspec.CheckConfig {
 	cc.HTTP = &o
 	return cc
 }
@@ -132,11 +133,11 @@ func withHTTP(cc CheckConfig, o HTTPOptions) CheckConfig {
 func TestNewRefusesLocalCheckOutsideAllow(t *testing.T) {
 	cfg := &Config{
 		ID: "p1", Collector: "http://127.0.0.1:1", Token: "tok",
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      DefaultConfig.Upload,
 		Concurrency: 1,
 		Allow:       AllowConfig{CIDRs: []string{"127.0.0.1/32"}},
-		Checks: []CheckConfig{
+		Checks: []checkspec.CheckConfig{
 			{Name: "a", Kind: wire.KindTCP, Target: "127.0.0.1:22", Interval: time.Minute, Timeout: time.Second},
 			{Name: "b", Kind: wire.KindTCP, Target: "127.0.0.2:22", Interval: time.Minute, Timeout: time.Second},
 		},
@@ -164,34 +165,17 @@ func TestAllowCentralRefusesFileOptions(t *testing.T) {
 
 // TestAllowGuardsRedirects: an allowed server redirects to one outside the
 // allow list; the check fails and the second server is never contacted.
-// redirectOutside serves, on 127.0.0.1, a redirect with code to a server
-// on 127.0.0.2 that counts the requests it gets.
-func redirectOutside(t *testing.T, code int) (near *httptest.Server, outside *atomic.Int32) {
-	t.Helper()
-	outside = new(atomic.Int32)
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("127.0.0.2 not usable here: %v", err)
-	}
-	far := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { outside.Add(1) }))
-	far.Listener.Close()
-	far.Listener = ln
-	far.Start()
-	t.Cleanup(far.Close)
-	near = httptest.NewServer(http.RedirectHandler(far.URL+"/", code))
-	t.Cleanup(near.Close)
-	return near, outside
-}
-
 func TestAllowGuardsRedirects(t *testing.T) {
-	near, outside := redirectOutside(t, http.StatusFound)
+	near, outside := checktest.RedirectOutside(t, http.StatusFound)
 
 	allow := AllowConfig{CIDRs: []string{"127.0.0.1/32"}}
 	if err := allow.validate(); err != nil {
 		t.Fatal(err)
 	}
-	kinds := allow.guardKinds(NewKinds())
-	c, err := kinds[wire.KindHTTP](CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/", Interval: time.Minute, Timeout: 5 * time.Second})
+	sockets := check.NewSockets()
+	defer sockets.Close()
+	kinds := allow.kinds(sockets)
+	c, err := kinds[wire.KindHTTP](checkspec.CheckConfig{Name: "r", Kind: wire.KindHTTP, Target: near.URL + "/", Interval: time.Minute, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

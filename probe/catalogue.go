@@ -3,10 +3,8 @@ package probe
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,13 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 )
-
-// CataloguePath is where a probe fetches its central checks, authenticated
-// by its bearer token.
-const CataloguePath = "/api/v1/probes/self/checks"
 
 const (
 	defaultRefresh = 5 * time.Minute
@@ -74,43 +70,6 @@ func (c *CatalogueConfig) cachePath(spoolDir string) string {
 	return filepath.Join(spoolDir, p)
 }
 
-// CatalogueDoc is the document the collector serves and the probe caches.
-type CatalogueDoc struct {
-	Checks []CheckConfig `yaml:"checks"`
-}
-
-// CatalogueETag is the entity tag of a catalogue body. Collector and probe
-// compute it alike, so a probe that starts from its cache already polls
-// with If-None-Match.
-func CatalogueETag(body []byte) string {
-	h := sha256.Sum256(body)
-	return `"` + hex.EncodeToString(h[:16]) + `"`
-}
-
-// ValidateCheck validates one check as the probe does at load, so that the
-// collector refuses at its own load what a probe would refuse. The error
-// starts with the field it blames ("timeout (15s) must be ..."): callers
-// prefix their key.
-func ValidateCheck(cc CheckConfig) error { return validateCheck(cc, NewKinds()) }
-
-func validateCheck(cc CheckConfig, kinds Kinds) error {
-	one := Config{Checks: []CheckConfig{cc}}
-	if err := one.validateChecks(kinds); err != nil {
-		return &fieldError{msg: strings.TrimPrefix(err.Error(), "checks[0]."), err: err}
-	}
-	return nil
-}
-
-// fieldError is a check's error with the "checks[0]." of its one-check
-// config removed.
-type fieldError struct {
-	msg string
-	err error
-}
-
-func (e *fieldError) Error() string { return e.msg }
-func (e *fieldError) Unwrap() error { return e.err }
-
 // refusal is a central check that will not be scheduled, and why.
 type refusal struct {
 	name string
@@ -120,8 +79,8 @@ type refusal struct {
 // decodeCatalogue decodes a body as strictly as the config file. A body
 // that does not decode is refused whole; an entry that does not validate
 // (a kind this probe lacks, say) is skipped and named in bad.
-func decodeCatalogue(body []byte, kinds Kinds) (checks []CheckConfig, bad []refusal, err error) {
-	var doc CatalogueDoc
+func decodeCatalogue(body []byte) (checks []checkspec.CheckConfig, bad []refusal, err error) {
+	var doc checkspec.CatalogueDoc
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
@@ -132,18 +91,14 @@ func decodeCatalogue(body []byte, kinds Kinds) (checks []CheckConfig, bad []refu
 	}
 	seen := map[string]int{}
 	for i, cc := range doc.Checks {
-		if cc.Interval == 0 {
-			cc.Interval = DefaultCheckConfig.Interval
-		}
-		if cc.Timeout == 0 {
-			cc.Timeout = DefaultCheckConfig.Timeout
-		}
+		cc.ApplyDefaults()
+		at := fmt.Sprintf("checks[%d]", i)
 		if j, dup := seen[cc.Name]; dup {
-			bad = append(bad, refusal{cc.Name, fmt.Errorf("checks[%d].name %q is already used by checks[%d]", i, cc.Name, j)})
+			bad = append(bad, refusal{cc.Name, &checkspec.FieldError{Field: at + ".name", Value: cc.Name, Reason: fmt.Sprintf("is already used by checks[%d]", j)}})
 			continue
 		}
-		if err := validateCheck(cc, kinds); err != nil {
-			bad = append(bad, refusal{cc.Name, fmt.Errorf("checks[%d].%w", i, err)})
+		if err := cc.Validate(); err != nil {
+			bad = append(bad, refusal{cc.Name, checkspec.Under(at, err)})
 			continue
 		}
 		seen[cc.Name] = i
@@ -176,7 +131,7 @@ func newCatalogue(cfg *Config, reg prometheus.Registerer) (*catalogue, error) {
 	}
 	c := &catalogue{
 		client:  client,
-		url:     strings.TrimSuffix(cfg.Collector, "/") + CataloguePath,
+		url:     strings.TrimSuffix(cfg.Collector, "/") + checkspec.CataloguePath,
 		token:   cfg.BearerToken(),
 		cache:   cfg.Catalogue.cachePath(cfg.Spool.Dir),
 		refresh: cfg.Catalogue.refresh(),
@@ -207,7 +162,7 @@ func (p *Probe) runCatalogue(ctx context.Context) {
 		if err := p.applyBody(body, "cache"); err != nil {
 			p.log.Warn("catalogue: cached list unusable", "file", c.cache, "err", err)
 		} else {
-			c.etag = CatalogueETag(body)
+			c.etag = checkspec.CatalogueETag(body)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		p.log.Warn("catalogue: read cache", "err", err)
@@ -244,7 +199,7 @@ func (p *Probe) refreshCatalogue(ctx context.Context) error {
 	if err := p.applyBody(body, "collector"); err != nil {
 		return err
 	}
-	c.etag = CatalogueETag(body)
+	c.etag = checkspec.CatalogueETag(body)
 	if err := writeFileAtomic(c.cache, body); err != nil {
 		p.log.Warn("catalogue: cache not written; a restart without the collector runs only local checks", "err", err)
 	}
@@ -259,7 +214,7 @@ func (c *catalogue) fetch(ctx context.Context) ([]byte, error) {
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/yaml")
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", check.UserAgent)
 	if c.etag != "" {
 		req.Header.Set("If-None-Match", c.etag)
 	}
@@ -290,7 +245,7 @@ func (c *catalogue) fetch(ctx context.Context) ([]byte, error) {
 
 // applyBody decodes a catalogue and schedules it beside the local checks.
 func (p *Probe) applyBody(body []byte, source string) error {
-	central, bad, err := decodeCatalogue(body, p.kinds)
+	central, bad, err := decodeCatalogue(body)
 	if err != nil {
 		return err
 	}

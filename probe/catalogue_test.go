@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -32,7 +34,7 @@ func TestDecodeCatalogueBad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = decodeCatalogue(body, NewKinds())
+			_, _, err = decodeCatalogue(body)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
@@ -45,13 +47,13 @@ func TestDecodeCatalogueSkipsBadEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks, bad, err := decodeCatalogue(body, NewKinds())
+	checks, bad, err := decodeCatalogue(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []CheckConfig{
+	want := []checkspec.CheckConfig{
 		{Name: "portal", Kind: wire.KindHTTP, Target: "http://127.0.0.1:9000/", Interval: 10 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
-		{Name: "gateway", Kind: wire.KindTCP, Target: "127.0.0.1:9003", Interval: DefaultCheckConfig.Interval, Timeout: DefaultCheckConfig.Timeout},
+		{Name: "gateway", Kind: wire.KindTCP, Target: "127.0.0.1:9003", Interval: checkspec.DefaultCheckConfig.Interval, Timeout: checkspec.DefaultCheckConfig.Timeout},
 	}
 	if fmt.Sprint(checks) != fmt.Sprint(want) {
 		t.Errorf("checks\n got %+v\nwant %+v", checks, want)
@@ -117,13 +119,13 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...CheckConfig) (*Probe, *lockedBuffer, *prometheus.Registry) {
+func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...checkspec.CheckConfig) (*Probe, *lockedBuffer, *prometheus.Registry) {
 	t.Helper()
 	var logs lockedBuffer
 	reg := prometheus.NewRegistry()
 	cfg := &Config{
 		ID: "p1", Collector: collector, Token: "tok",
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks:      local,
@@ -145,7 +147,7 @@ const mergeBody = `checks:
 `
 
 func TestApplyCatalogueMerges(t *testing.T) {
-	local := CheckConfig{Name: "gw", Kind: wire.KindTCP, Target: "127.0.0.1:9", Interval: time.Hour, Timeout: time.Second}
+	local := checkspec.CheckConfig{Name: "gw", Kind: wire.KindTCP, Target: "127.0.0.1:9", Interval: time.Hour, Timeout: time.Second}
 	p, logs, reg := catalogueProbe(t, "http://127.0.0.1:1", AllowConfig{CIDRs: []string{"127.0.0.0/8"}}, local)
 	defer p.Close()
 	if err := p.applyBody([]byte(mergeBody), "test"); err != nil {
@@ -174,7 +176,7 @@ func TestApplyCatalogueMerges(t *testing.T) {
 }
 
 func TestApplyCatalogueWithoutAllowRefusesAll(t *testing.T) {
-	local := CheckConfig{Name: "own", Kind: wire.KindTCP, Target: "192.0.2.1:9", Interval: time.Hour, Timeout: time.Second}
+	local := checkspec.CheckConfig{Name: "own", Kind: wire.KindTCP, Target: "192.0.2.1:9", Interval: time.Hour, Timeout: time.Second}
 	p, logs, reg := catalogueProbe(t, "http://127.0.0.1:1", AllowConfig{}, local)
 	defer p.Close()
 	if err := p.applyBody([]byte(mergeBody), "test"); err != nil {
@@ -228,7 +230,7 @@ func newFakeCatalogue(t *testing.T, body string) *fakeCatalogue {
 	f := &fakeCatalogue{body: body, ingest: newIngest(t)}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/ingest", f.ingest)
-	mux.HandleFunc("GET "+CataloguePath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+checkspec.CataloguePath, func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if r.Header.Get("Authorization") != "Bearer tok" {
@@ -236,7 +238,7 @@ func newFakeCatalogue(t *testing.T, body string) *fakeCatalogue {
 			return
 		}
 		f.inm = append(f.inm, r.Header.Get("If-None-Match"))
-		etag := CatalogueETag([]byte(f.body))
+		etag := checkspec.CatalogueETag([]byte(f.body))
 		w.Header().Set("ETag", etag)
 		if r.Header.Get("If-None-Match") == etag {
 			w.WriteHeader(http.StatusNotModified)
@@ -272,7 +274,7 @@ func TestCatalogueFetchCachesAndPollsWithETag(t *testing.T) {
 	cancel()
 	<-done
 
-	etag := CatalogueETag([]byte(body))
+	etag := checkspec.CatalogueETag([]byte(body))
 	reqs := fake.requests()
 	if reqs[0] != "" {
 		t.Errorf("first fetch sent If-None-Match %q without a cache", reqs[0])

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -41,49 +42,26 @@ func TestCheckConfigGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	no := false
-	want := []CheckConfig{
+	want := []checkspec.CheckConfig{
 		{Name: "portal", Kind: wire.KindHTTP, Target: "https://127.0.0.1:9443/login", Interval: 30 * time.Second, Timeout: 5 * time.Second, Service: "perizinan",
-			HTTP: &HTTPOptions{
+			HTTP: &checkspec.HTTPOptions{
 				Method: "POST", Headers: map[string]string{"Host": "perizinan.test", "X-Probe": "pdg-03"}, Body: "ping=1",
 				ValidStatusCodes: []int{200, 302}, FailIfBodyMatches: []string{"(?i)maintenance"}, FailIfBodyNotMatches: []string{"Masuk"},
-				MaxRedirects: intp(0), TLS: &TLSOptions{ServerName: "perizinan.test", InsecureSkipVerify: true, MinVersion: "TLS12"},
+				MaxRedirects: intp(0), TLS: &checkspec.TLSOptions{ServerName: "perizinan.test", InsecureSkipVerify: true, MinVersion: "TLS12"},
 				ProxyURL: "http://127.0.0.1:3128", KeepAlive: true,
 			}},
 		{Name: "imaps", Kind: wire.KindTCP, Target: "127.0.0.1:993", Interval: 30 * time.Second, Timeout: 10 * time.Second,
-			TCP: &TCPOptions{TLS: true, TLSConfig: &TLSOptions{ServerName: "mail.test"}}},
+			TCP: &checkspec.TCPOptions{TLS: true, TLSConfig: &checkspec.TLSOptions{ServerName: "mail.test"}}},
 		{Name: "gateway-ping", Kind: wire.KindICMP, Target: "127.0.0.1", Interval: 30 * time.Second, Timeout: 3 * time.Second,
-			ICMP: &ICMPOptions{Count: 8, Interval: 100 * time.Millisecond, Size: 1400, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
+			ICMP: &checkspec.ICMPOptions{Count: 8, Interval: 100 * time.Millisecond, Size: 1400, DontFragment: true, IPProtocol: "ip4", RecordRTTs: true}},
 		{Name: "resolver", Kind: wire.KindDNS, Target: "perizinan.test", Interval: 30 * time.Second, Timeout: 10 * time.Second,
-			DNS: &DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAA", Transport: "tcp", ValidRcodes: []string{"NOERROR", "NXDOMAIN"},
+			DNS: &checkspec.DNSOptions{Server: "127.0.0.1:53", QueryType: "AAAA", Transport: "tcp", ValidRcodes: []string{"NOERROR", "NXDOMAIN"},
 				FailIfNoneMatchesRegexp: []string{`IN\s+AAAA`}, RecursionDesired: &no}},
 		{Name: "plain-ping", Kind: wire.KindICMP, Target: "::1", Interval: 30 * time.Second, Timeout: 10 * time.Second},
 	}
 	if !reflect.DeepEqual(cfg.Checks, want) {
 		t.Errorf("checks decoded as\n%#v\nwant\n%#v", cfg.Checks, want)
 	}
-	// The defaults the constructors apply.
-	c, err := newICMPChecker(cfg.Checks[4])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o := c.(*icmpChecker).o; o.Count != 5 || o.Interval != 200*time.Millisecond || o.Size != 56 {
-		t.Errorf("icmp defaults = %+v", o)
-	}
-	h, err := newHTTPCheckerFrom(CheckConfig{Name: "d", Kind: wire.KindHTTP, Target: "http://127.0.0.1/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.method != "GET" || h.maxRedirects != 10 || !h.validStatus(204) || h.validStatus(301) {
-		t.Errorf("http defaults: method %s, max_redirects %d", h.method, h.maxRedirects)
-	}
 }
 
-func TestCheckConfigResolvePaths(t *testing.T) {
-	cc := CheckConfig{HTTP: &HTTPOptions{TLS: &TLSOptions{CAFile: "ca.pem"}}}
-	cc.ResolvePaths(func(p string) string { return filepath.Join("/etc/jangkau", p) })
-	if got := cc.HTTP.TLS.CAFile; got != "/etc/jangkau/ca.pem" {
-		t.Errorf("http.tls.ca_file = %q", got)
-	}
-	tc := CheckConfig{TCP: &TCPOptions{TLS: true}}
-	tc.ResolvePaths(func(p string) string { return "x" + p }) // no tls_config: nothing to do, no panic
-}
+func intp(i int) *int { return &i }

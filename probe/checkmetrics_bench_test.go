@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -27,9 +28,9 @@ func benchResults(n int) []wire.Result {
 
 // benchMetrics registers the probe's metrics on a new registry. Without
 // a spool (spool nil) they must not be gathered.
-func benchMetrics(b *testing.B, spool *Spool) (*metrics, *prometheus.Registry) {
+func benchMetrics(b *testing.B, sp *spool.Spool) (*metrics, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg, spool)
+	m, err := newMetrics(reg, sp)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,12 +82,12 @@ func BenchmarkCheckMetricsHeap(b *testing.B) {
 // BenchmarkGatherCheckMetrics is one scrape of the registry of a probe
 // whose 500 http checks have reported.
 func BenchmarkGatherCheckMetrics(b *testing.B) {
-	spool, err := OpenSpool(b.TempDir())
+	sp, err := spool.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { spool.Close() })
-	m, reg := benchMetrics(b, spool)
+	b.Cleanup(func() { sp.Close() })
+	m, reg := benchMetrics(b, sp)
 	for _, r := range benchResults(500) {
 		m.result(r)
 	}

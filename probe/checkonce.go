@@ -14,6 +14,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/miekg/dns"
 )
@@ -25,12 +26,14 @@ import (
 // own timeout, and writes them in config order. It touches neither the
 // spool nor the collector, and returns how many checks failed.
 func CheckOnce(ctx context.Context, cfg *Config, log *slog.Logger, w io.Writer, asJSON bool) (failed int, err error) {
-	kinds := cfg.Allow.guardKinds(NewKinds())
-	checkers := make([]Checker, len(cfg.Checks))
+	sockets := check.NewSockets()
+	defer sockets.Close()
+	kinds := cfg.Allow.kinds(sockets)
+	checkers := make([]check.Checker, len(cfg.Checks))
 	for i, cc := range cfg.Checks {
 		newChecker, ok := kinds[cc.Kind]
 		if !ok {
-			return 0, fmt.Errorf("checks[%d].kind %q is not one of %s", i, cc.Kind, strings.Join(kinds.names(), ", "))
+			return 0, fmt.Errorf("checks[%d].kind %q is not one of %s", i, cc.Kind, strings.Join(kinds.Names(), ", "))
 		}
 		if checkers[i], err = newChecker(cc); err != nil {
 			return 0, fmt.Errorf("checks[%d].%w", i, err)
@@ -109,7 +112,7 @@ func details(r wire.Result) string {
 	if r.StatusCode != 0 {
 		parts = append(parts, "status="+strconv.Itoa(r.StatusCode))
 	}
-	shown := map[string]bool{certExpiryPhase: true}
+	shown := map[string]bool{check.CertExpiryPhase: true}
 	for _, name := range order {
 		if v, ok := r.Phases[name]; ok {
 			parts = append(parts, name+"="+phaseText(r.Kind, name, v))
@@ -121,7 +124,7 @@ func details(r wire.Result) string {
 			parts = append(parts, name+"="+phaseText(r.Kind, name, r.Phases[name]))
 		}
 	}
-	if v, ok := r.Phases[certExpiryPhase]; ok {
+	if v, ok := r.Phases[check.CertExpiryPhase]; ok {
 		parts = append(parts, fmt.Sprintf("cert_expiry=%.0fd", v))
 	}
 	return strings.Join(parts, " ")

@@ -8,23 +8,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check/checktest"
 	"github.com/jangkau/jangkau/wire"
 )
 
 // checkOnceConfig is a probe config whose checks hit real local servers:
 // two that pass and two that fail.
 func checkOnceConfig(t *testing.T) *Config {
-	srv := httptest.NewServer(testMux())
+	srv := httptest.NewServer(checktest.Mux())
 	t.Cleanup(srv.Close)
-	dnsAddr := dnsServer(t, "udp")
-	cc := func(name, kind, target string) CheckConfig {
-		return CheckConfig{Name: name, Kind: kind, Target: target, Interval: 10 * time.Second, Timeout: 2 * time.Second}
+	dnsAddr := checktest.DNSServer(t, "udp")
+	cc := func(name, kind, target string) checkspec.CheckConfig {
+		return checkspec.CheckConfig{Name: name, Kind: kind, Target: target, Interval: 10 * time.Second, Timeout: 2 * time.Second}
 	}
 	portal, broken, dead, resolver := cc("portal", wire.KindHTTP, srv.URL+"/ok"), cc("broken", wire.KindHTTP, srv.URL+"/fail"),
-		cc("dead-port", wire.KindTCP, deadAddr(t)), cc("resolver", wire.KindDNS, "portal.example")
-	resolver.DNS = &DNSOptions{Server: dnsAddr}
+		cc("dead-port", wire.KindTCP, checktest.DeadAddr(t)), cc("resolver", wire.KindDNS, "portal.example")
+	resolver.DNS = &checkspec.DNSOptions{Server: dnsAddr}
 	return &Config{ID: "t", Collector: "http://127.0.0.1:1", Token: "x", Concurrency: 2,
-		Checks: []CheckConfig{portal, broken, dead, resolver}}
+		Checks: []checkspec.CheckConfig{portal, broken, dead, resolver}}
 }
 
 func TestCheckOnceTable(t *testing.T) {

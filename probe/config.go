@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"go.yaml.in/yaml/v3"
 )
@@ -38,11 +40,11 @@ type Config struct {
 	// GPSD, when set, is the host:port of a gpsd (survey mode): each
 	// result takes the latest fix's position, if it is at most 10 s old,
 	// and Location otherwise.
-	GPSD        string        `yaml:"gpsd,omitempty"`
-	Spool       SpoolConfig   `yaml:"spool"`
-	Upload      UploadConfig  `yaml:"upload"`
-	Concurrency int           `yaml:"concurrency"`
-	Checks      []CheckConfig `yaml:"checks"`
+	GPSD        string                  `yaml:"gpsd,omitempty"`
+	Spool       spool.Config            `yaml:"spool"`
+	Upload      UploadConfig            `yaml:"upload"`
+	Concurrency int                     `yaml:"concurrency"`
+	Checks      []checkspec.CheckConfig `yaml:"checks"`
 	// MetricsListen, when set, is where the probe serves its /metrics.
 	MetricsListen string `yaml:"metrics_listen,omitempty"`
 	// Allow bounds what any check may target; see AllowConfig.
@@ -52,23 +54,6 @@ type Config struct {
 
 	// token is the content of TokenFile, read at load.
 	token string
-}
-
-// SpoolConfig says where unacknowledged results are kept.
-type SpoolConfig struct {
-	// Dir defaults to jangkau-spool-<id> beside the config file (in the
-	// working directory for a config parsed without a base directory).
-	Dir string `yaml:"dir"`
-	// MaxBytes bounds the spool file; when full the oldest results go
-	// first, counted in jangkau_probe_spool_dropped_total.
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxAge drops results older than this (0: no age limit).
-	MaxAge time.Duration `yaml:"max_age"`
-	// SyncInterval is the longest a result waits in memory before it is
-	// committed and fsynced with those that came in meanwhile (default
-	// 1s, at most 10s; 0 commits each result at once). A power cut loses
-	// at most that much; a clean stop loses nothing.
-	SyncInterval time.Duration `yaml:"sync_interval"`
 }
 
 // UploadConfig tunes how results are sent to the collector.
@@ -82,7 +67,7 @@ type UploadConfig struct {
 
 // DefaultConfig holds the values a config file starts from.
 var DefaultConfig = Config{
-	Spool:       SpoolConfig{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour, SyncInterval: DefaultGroupDelay},
+	Spool:       spool.Config{MaxBytes: 256 << 20, MaxAge: 30 * 24 * time.Hour, SyncInterval: spool.DefaultGroupDelay},
 	Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 	Concurrency: 32,
 }
@@ -117,13 +102,7 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 		return nil, err
 	}
 	for i := range cfg.Checks {
-		c := &cfg.Checks[i]
-		if c.Interval == 0 {
-			c.Interval = DefaultCheckConfig.Interval
-		}
-		if c.Timeout == 0 {
-			c.Timeout = DefaultCheckConfig.Timeout
-		}
+		cfg.Checks[i].ApplyDefaults()
 	}
 	resolve := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -207,7 +186,7 @@ func (c *Config) Validate() error {
 	case c.Concurrency <= 0:
 		return fmt.Errorf("concurrency (%d) must be positive", c.Concurrency)
 	}
-	if err := c.Spool.validate(); err != nil {
+	if err := c.Spool.Validate(); err != nil {
 		return err
 	}
 	if err := c.Allow.validate(); err != nil {
@@ -219,8 +198,25 @@ func (c *Config) Validate() error {
 	if len(c.Checks) == 0 && !c.Catalogue.Enabled() {
 		return errors.New("checks: none configured, and no catalogue from the collector")
 	}
-	if err := c.validateChecks(NewKinds()); err != nil {
+	if err := c.validateChecks(); err != nil {
 		return err
 	}
 	return c.Allow.admitLocal(c.Checks)
+}
+
+// validateChecks validates each check with checkspec, and that their
+// names are unique; errors blame checks[i].
+func (c *Config) validateChecks() error {
+	seen := make(map[string]int, len(c.Checks))
+	for i, ch := range c.Checks {
+		at := fmt.Sprintf("checks[%d]", i)
+		if j, dup := seen[ch.Name]; dup {
+			return &checkspec.FieldError{Field: at + ".name", Value: ch.Name, Reason: fmt.Sprintf("is already used by checks[%d]", j)}
+		}
+		if err := ch.Validate(); err != nil {
+			return checkspec.Under(at, err)
+		}
+		seen[ch.Name] = i
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -65,10 +67,10 @@ func TestLoadConfigGood(t *testing.T) {
 				Collector:   "http://127.0.0.1:8080",
 				TokenFile:   filepath.Join(dir, "token"),
 				Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
+				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-01"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      UploadConfig{Interval: 5 * time.Second, BatchSize: 1000, Timeout: 30 * time.Second},
 				Concurrency: 32,
-				Checks: []CheckConfig{
+				Checks: []checkspec.CheckConfig{
 					{Name: "portal", Kind: "http", Target: "http://127.0.0.1:9000/", Interval: 5 * time.Second, Timeout: 2 * time.Second, Service: "perizinan"},
 					{Name: "gateway", Kind: "tcp", Target: "127.0.0.1:9001", Interval: 5 * time.Second, Timeout: 2 * time.Second},
 				},
@@ -81,10 +83,10 @@ func TestLoadConfigGood(t *testing.T) {
 				ID:          "pdg-02",
 				Collector:   "https://127.0.0.1:8443/",
 				Token:       "abc",
-				Spool:       SpoolConfig{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
+				Spool:       spool.Config{Dir: filepath.Join(dir, "jangkau-spool-pdg-02"), MaxBytes: 256 << 20, MaxAge: 720 * time.Hour, SyncInterval: time.Second},
 				Upload:      DefaultConfig.Upload,
 				Concurrency: DefaultConfig.Concurrency,
-				Checks: []CheckConfig{
+				Checks: []checkspec.CheckConfig{
 					{Name: "gw", Kind: "tcp", Target: "127.0.0.1:22", Interval: 30 * time.Second, Timeout: 10 * time.Second},
 				},
 			},

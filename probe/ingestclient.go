@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -42,7 +43,7 @@ func (u *Uploader) post(ctx context.Context, body []byte) (*wire.IngestResponse,
 	req.Header.Set("Authorization", "Bearer "+u.token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", check.UserAgent)
 	resp, err := u.client.Do(req)
 	if err != nil {
 		return nil, &recoverableError{err: err}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -25,7 +26,7 @@ type metrics struct {
 	gatherer prometheus.Gatherer
 }
 
-func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, sp *spool.Spool) (*metrics, error) {
 	m := &metrics{
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jangkau_probe_check_failures_total",
@@ -54,26 +55,26 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "jangkau_probe_spool_errors_total",
 			Help: "Results lost because the spool could not store them.",
-		}, func() float64 { return float64(spool.Lost()) }),
+		}, func() float64 { return float64(sp.Lost()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "jangkau_probe_spool_results",
 			Help: "Results on disk waiting for the collector's acknowledgement.",
-		}, func() float64 { return float64(spool.Len()) }),
+		}, func() float64 { return float64(sp.Len()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "jangkau_probe_spool_bytes",
 			Help: "Size of the results held by the spool's size rule (JSON plus 24 B each), the figure spool.max_bytes bounds.",
-		}, func() float64 { return float64(spool.Bytes()) }),
+		}, func() float64 { return float64(sp.Bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "jangkau_probe_spool_oldest_result_age_seconds",
 			Help: "Age of the oldest result waiting for upload; 0 when none waits.",
-		}, func() float64 { return oldestAge(spool.OldestTime(), spool.opt.now()) }),
+		}, func() float64 { return sp.OldestAge() }),
 	}
-	for i, reason := range dropReasons {
+	for _, reason := range spool.DropReasons() {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "jangkau_probe_spool_dropped_total",
 			Help:        "Results dropped unsent: the oldest when the spool is over max_bytes (size) or max_age (age), a new one when the spool's queue is full (queue_full).",
 			ConstLabels: prometheus.Labels{"reason": reason},
-		}, func() float64 { return float64(spool.dropped[i].Load()) }))
+		}, func() float64 { return float64(sp.Dropped(reason)) }))
 	}
 	// jangkau_probe_build_info: which version each district runs.
 	cs = append(cs, versioncollector.NewCollector("jangkau_probe"))
@@ -88,14 +89,6 @@ func newMetrics(reg prometheus.Registerer, spool *Spool) (*metrics, error) {
 	m.uploads.WithLabelValues("ok")
 	m.uploads.WithLabelValues("error")
 	return m, nil
-}
-
-// oldestAge is how long ago oldest was, 0 for the zero time.
-func oldestAge(oldest, now time.Time) float64 {
-	if oldest.IsZero() {
-		return 0
-	}
-	return max(now.Sub(oldest).Seconds(), 0)
 }
 
 // result counts a check run and makes it the check's latest result.

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,13 +27,14 @@ const flushTimeout = 5 * time.Second
 type Probe struct {
 	cfg      *Config
 	log      *slog.Logger
-	spool    *Spool
+	spool    *spool.Spool
 	sched    *Scheduler
 	uploader *Uploader
 	metrics  *metrics
-	kinds    Kinds
-	cat      *catalogue // nil: the catalogue is off
-	gps      *gpsClient // nil: survey mode is off
+	kinds    check.Kinds
+	sockets  *check.Sockets // the icmp checks'; closed when the checks stop
+	cat      *catalogue     // nil: the catalogue is off
+	gps      *gpsClient     // nil: survey mode is off
 }
 
 // New builds the checkers of cfg, opens its spool and registers the
@@ -39,7 +43,8 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	p := &Probe{cfg: cfg, log: log, kinds: cfg.Allow.guardKinds(NewKinds())}
+	sockets := check.NewSockets()
+	p := &Probe{cfg: cfg, log: log, kinds: cfg.Allow.kinds(sockets), sockets: sockets}
 	p.sched = NewScheduler(cfg.ID, log, cfg.Concurrency, p.record)
 	for i, cc := range cfg.Checks {
 		c, err := p.kinds[cc.Kind](cc)
@@ -54,19 +59,19 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	}
 	p.cat = cat
 	p.gps = newGPSClient(cfg.GPSD, log)
-	spool, err := OpenSpool(cfg.Spool.Dir, SpoolLimits(cfg.Spool), SpoolLogger(log),
-		SpoolGroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
+	sp, err := spool.Open(cfg.Spool.Dir, spool.Limits(cfg.Spool), spool.Logger(log),
+		spool.GroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
 	if err != nil {
 		return nil, err
 	}
-	p.spool = spool
-	if p.uploader, err = NewUploader(cfg, spool, log); err != nil {
-		spool.Close()
+	p.spool = sp
+	if p.uploader, err = NewUploader(cfg, sp, log); err != nil {
+		sp.Close()
 		return nil, err
 	}
 	if reg != nil {
-		if p.metrics, err = newMetrics(reg, spool); err != nil {
-			spool.Close()
+		if p.metrics, err = newMetrics(reg, sp); err != nil {
+			sp.Close()
 			return nil, fmt.Errorf("register probe metrics: %w", err)
 		}
 		p.uploader.metrics = p.metrics
@@ -87,7 +92,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	wg.Go(func() { p.serveMetrics(ctx) })
 	p.sched.Run(ctx)
 	wg.Wait()
-	sharedEchoSockets.closeIdle()
+	p.sockets.Close()
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
@@ -104,7 +109,7 @@ func (p *Probe) Run(ctx context.Context) error {
 // applyCatalogue schedules the local checks and the central ones that
 // pass: a local check wins over a central one of the same name, and a
 // central check outside the allow list is refused, logged and counted.
-func (p *Probe) applyCatalogue(central []CheckConfig, source string) {
+func (p *Probe) applyCatalogue(central []checkspec.CheckConfig, source string) {
 	checks := slices.Clone(p.cfg.Checks)
 	local := make(map[string]bool, len(checks))
 	for _, cc := range checks {
@@ -131,7 +136,7 @@ func (p *Probe) applyCatalogue(central []CheckConfig, source string) {
 		}
 		checks = append(checks, cc)
 	}
-	build := func(cc CheckConfig) (Checker, error) { return p.kinds[cc.Kind](cc) }
+	build := func(cc checkspec.CheckConfig) (check.Checker, error) { return p.kinds[cc.Kind](cc) }
 	if err := p.sched.Update(checks, build); err != nil {
 		p.log.Error("catalogue: checks not scheduled", "err", err)
 	}
@@ -140,6 +145,9 @@ func (p *Probe) applyCatalogue(central []CheckConfig, source string) {
 		"central", len(checks)-len(p.cfg.Checks), "refused", refused, "scheduled", len(p.sched.Names()))
 }
 
-// Close releases the spool of a Probe that will not Run; after Run it is
-// a no-op.
-func (p *Probe) Close() error { return p.spool.Close() }
+// Close releases the spool and the ICMP sockets of a Probe that will not
+// Run; after Run it is a no-op.
+func (p *Probe) Close() error {
+	p.sockets.Close()
+	return p.spool.Close()
+}

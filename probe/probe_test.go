@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,10 +46,10 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 	cfg := &Config{
 		ID: "pdg-01", Collector: collector.URL, Token: "tok",
 		Location:    &wire.Location{Lat: -6.31, Lon: 106.10},
-		Spool:       SpoolConfig{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: DefaultConfig.Spool.MaxBytes},
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
-		Checks: []CheckConfig{
+		Checks: []checkspec.CheckConfig{
 			{Name: "portal", Kind: wire.KindHTTP, Target: target.URL + "/", Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"},
 			{Name: "gateway", Kind: wire.KindTCP, Target: ln.Addr().String(), Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond},
 		},

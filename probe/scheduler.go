@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -45,8 +47,8 @@ type Scheduler struct {
 }
 
 type scheduledCheck struct {
-	cc      CheckConfig
-	checker Checker
+	cc      checkspec.CheckConfig
+	checker check.Checker
 	cancel  context.CancelFunc // nil until started
 	done    chan struct{}      // closed when its loop has returned
 }
@@ -63,20 +65,20 @@ func NewScheduler(id string, log *slog.Logger, concurrency int, sink func(wire.R
 }
 
 // Add registers a check before Run; a check of the same name is replaced.
-func (s *Scheduler) Add(cc CheckConfig, c Checker) {
+func (s *Scheduler) Add(cc checkspec.CheckConfig, c check.Checker) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.replace(&scheduledCheck{cc: cc, checker: c, done: make(chan struct{})})
 }
 
 // Update makes the scheduled set exactly checks (names unique), before or
-// during Run. A check whose CheckConfig is unchanged keeps its goroutine
+// during Run. A check whose checkspec.CheckConfig is unchanged keeps its goroutine
 // and its slots; one that is gone or changed is cancelled (a run in flight
 // is cut and its result dropped), and a changed one restarts once the old
 // loop has returned, so that a check never overlaps itself. build makes
 // the Checker of a new or changed check; a check it fails for is skipped
 // and its error returned with the others.
-func (s *Scheduler) Update(checks []CheckConfig, build func(CheckConfig) (Checker, error)) error {
+func (s *Scheduler) Update(checks []checkspec.CheckConfig, build func(checkspec.CheckConfig) (check.Checker, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -250,8 +252,7 @@ func (s *Scheduler) runOne(ctx context.Context, sc *scheduledCheck) (r wire.Resu
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("check panicked", "check", sc.cc.Name, "panic", v)
-			r = startResult(sc.cc, start)
-			finish(&r, start, fmt.Errorf("check panicked: %v", v))
+			r = check.Done(sc.cc, start, fmt.Errorf("check panicked: %v", v))
 		}
 	}()
 	return sc.checker.Run(ctx, s.log)

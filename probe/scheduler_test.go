@@ -10,13 +10,15 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/jangkau/jangkau/wire"
 )
 
 // fakeChecker takes a fixed time and counts how many of its runs, and of
 // all fakes sharing gauge, overlap.
 type fakeChecker struct {
-	cc        CheckConfig
+	cc        checkspec.CheckConfig
 	took      time.Duration
 	ignoreCtx bool // a checker that breaks its contract
 	running   atomic.Int32
@@ -52,10 +54,7 @@ func (f *fakeChecker) Run(ctx context.Context, _ *slog.Logger) wire.Result {
 			err = ctx.Err()
 		}
 	}
-	r := startResult(f.cc, start)
-	r.OK = err == nil
-	finish(&r, start, err)
-	return r
+	return check.Done(f.cc, start, err)
 }
 
 // collect is a sink that keeps results.
@@ -84,7 +83,7 @@ func (c *collect) byCheck(name string) []wire.Result {
 
 func TestSchedulerSlots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "portal", Kind: wire.KindHTTP, Interval: 10 * time.Second, Timeout: 2 * time.Second}
+		cc := checkspec.CheckConfig{Name: "portal", Kind: wire.KindHTTP, Interval: 10 * time.Second, Timeout: 2 * time.Second}
 		f := &fakeChecker{cc: cc, took: 300 * time.Millisecond}
 		var got collect
 		s := NewScheduler("p1", discard, 4, got.sink)
@@ -114,7 +113,7 @@ func TestSchedulerSlots(t *testing.T) {
 
 func TestSchedulerSlowCheckSkipsSlots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "slow", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+		cc := checkspec.CheckConfig{Name: "slow", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
 		f := &fakeChecker{cc: cc, took: 25 * time.Second, ignoreCtx: true}
 		var got collect
 		s := NewScheduler("p1", discard, 4, got.sink)
@@ -146,7 +145,7 @@ func TestSchedulerConcurrencyBound(t *testing.T) {
 		s := NewScheduler("p1", discard, 3, got.sink)
 		var fakes []*fakeChecker
 		for i := range 20 {
-			cc := CheckConfig{Name: fmt.Sprintf("c%02d", i), Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+			cc := checkspec.CheckConfig{Name: fmt.Sprintf("c%02d", i), Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 5 * time.Second}
 			f := &fakeChecker{cc: cc, took: 4 * time.Second, global: &g}
 			fakes = append(fakes, f)
 			s.Add(cc, f)
@@ -168,7 +167,7 @@ func TestSchedulerConcurrencyBound(t *testing.T) {
 
 func TestSchedulerShutdownWaitsAndDropsCutRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cc := CheckConfig{Name: "long", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 9 * time.Second}
+		cc := checkspec.CheckConfig{Name: "long", Kind: wire.KindTCP, Interval: 10 * time.Second, Timeout: 9 * time.Second}
 		f := &fakeChecker{cc: cc, took: 8 * time.Second}
 		var got collect
 		s := NewScheduler("p1", discard, 1, got.sink)
@@ -219,7 +218,7 @@ func TestNextSlot(t *testing.T) {
 func TestSchedulerUpdateReplacesSet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mk := func(name string, interval time.Duration, took time.Duration, g *gauge) *fakeChecker {
-			cc := CheckConfig{Name: name, Kind: wire.KindTCP, Interval: interval, Timeout: interval * 9 / 10}
+			cc := checkspec.CheckConfig{Name: name, Kind: wire.KindTCP, Interval: interval, Timeout: interval * 9 / 10}
 			return &fakeChecker{cc: cc, took: took, global: g}
 		}
 		var bGauge gauge
@@ -245,12 +244,12 @@ func TestSchedulerUpdateReplacesSet(t *testing.T) {
 		}
 		updated := time.Now()
 		var built []string
-		build := func(cc CheckConfig) (Checker, error) {
+		build := func(cc checkspec.CheckConfig) (check.Checker, error) {
 			built = append(built, cc.Name)
 			return map[string]*fakeChecker{"b": newB, "added": added}[cc.Name], nil
 		}
 		// keep is passed as an equal copy: equal by value is unchanged.
-		if err := s.Update([]CheckConfig{keep.cc, newB.cc, added.cc}, build); err != nil {
+		if err := s.Update([]checkspec.CheckConfig{keep.cc, newB.cc, added.cc}, build); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -290,7 +289,7 @@ func TestSchedulerUpdateReplacesSet(t *testing.T) {
 
 // assertSlots checks that the OK results of cc in [from, to) (zero: open)
 // sit on cc's slots, one interval apart.
-func assertSlots(t *testing.T, rs []wire.Result, cc CheckConfig, from, to time.Time) {
+func assertSlots(t *testing.T, rs []wire.Result, cc checkspec.CheckConfig, from, to time.Time) {
 	t.Helper()
 	offset := spread("p1\x00"+cc.Name, cc.Interval, grainOf(cc.Kind))
 	var prev time.Time

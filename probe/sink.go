@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -20,7 +21,7 @@ func (p *Probe) record(r wire.Result) {
 	}
 	quantize(&r)
 	p.metrics.result(r)
-	if err := p.spool.Offer(r); errors.Is(err, ErrSpoolClosed) {
+	if err := p.spool.Offer(r); errors.Is(err, spool.ErrClosed) {
 		p.log.Error("result lost: spool closed", "check", r.Check)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,17 +21,14 @@ func TestSinkNeverBlocksOnASlowDisk(t *testing.T) {
 	const queueLen = 8
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	var stalled atomic.Bool
-	slowDisk := func(o *spoolOptions) {
-		o.queueLen = queueLen
-		o.beforeCommit = func() {
-			if stalled.CompareAndSwap(false, true) {
-				entered <- struct{}{}
-				<-release
-			}
+	slowDisk := spool.BeforeCommit(func() {
+		if stalled.CompareAndSwap(false, true) {
+			entered <- struct{}{}
+			<-release
 		}
-	}
+	})
 	var logs logBuffer
-	s := openSpool(t, t.TempDir(), slowDisk, SpoolLogger(logs.logger()))
+	s := openSpool(t, t.TempDir(), spool.QueueLen(queueLen), slowDisk, spool.Logger(logs.logger()))
 	reg := prometheus.NewRegistry()
 	m, err := newMetrics(reg, s)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/common/version"
 )
@@ -34,7 +35,7 @@ const (
 // Uploader sends the spool's results to the collector in batches and
 // removes from the spool what the collector acknowledged.
 type Uploader struct {
-	spool     *Spool
+	spool     *spool.Spool
 	client    *http.Client
 	url       string
 	token     string
@@ -64,7 +65,7 @@ func (e *recoverableError) Unwrap() error { return e.err }
 
 // NewUploader returns an uploader for cfg's collector. With cfg.CAFile set
 // the collector's certificate must chain to that bundle.
-func NewUploader(cfg *Config, s *Spool, log *slog.Logger) (*Uploader, error) {
+func NewUploader(cfg *Config, s *spool.Spool, log *slog.Logger) (*Uploader, error) {
 	client, err := collectorClient(cfg)
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func (u *Uploader) Run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-u.spool.added:
+			case <-u.spool.Added():
 			}
 		}
 		if !backlog && !sleep(ctx, time.Until(last.Add(u.interval))) {
@@ -201,7 +202,7 @@ type batchOutcome struct {
 // what the collector acknowledged. The batch holds at most batchSize
 // results and maxBytes of their JSON (at least one result).
 func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
-	rs, more, err := u.spool.take(u.batchSize, u.maxBytes)
+	rs, more, err := u.spool.TakeBatch(u.batchSize, u.maxBytes)
 	if err != nil || len(rs) == 0 {
 		return batchOutcome{}, err
 	}
@@ -238,7 +239,7 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 	if acked < first && len(rejected) == 0 {
 		return out, &recoverableError{err: fmt.Errorf("collector acknowledged none of seqs %d..%d (acked_seq %d)", first, last, ans.AckedSeq)}
 	}
-	if out.removed, err = u.spool.ack(acked, rejected); err != nil {
+	if out.removed, err = u.spool.AckCount(acked, rejected); err != nil {
 		return out, err
 	}
 	u.metrics.acked(acked)

@@ -19,6 +19,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -91,7 +92,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-func testUploader(t *testing.T, collector string, s *Spool, log *slog.Logger) *Uploader {
+func testUploader(t *testing.T, collector string, s *spool.Spool, log *slog.Logger) *Uploader {
 	t.Helper()
 	cfg := &Config{ID: "pdg-01", Collector: collector, Token: "tok",
 		Upload: UploadConfig{Interval: 50 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second}}

@@ -18,6 +18,7 @@ import (
 	"github.com/jangkau/jangkau/collector"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -43,7 +44,7 @@ func runDrain(args []string) error {
 
 	// The backlog: typical results, 0.6 s apart, ending now.
 	t0 := time.Now().UTC().Add(-time.Duration(*n) * 600 * time.Millisecond)
-	sp, err := probe.OpenSpool(filepath.Join(dir, "spool"))
+	sp, err := spool.Open(filepath.Join(dir, "spool"))
 	if err != nil {
 		return err
 	}

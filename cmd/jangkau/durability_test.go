@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jangkau/jangkau/probe"
+	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -163,7 +163,7 @@ func (r *rig) waitAcked(n uint64, within time.Duration) probeState {
 // how many results it still holds.
 func (r *rig) spool() (last uint64, held int) {
 	r.t.Helper()
-	sp, err := probe.OpenSpool(filepath.Join(r.dir, "spool"))
+	sp, err := spool.Open(filepath.Join(r.dir, "spool"))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestProbeKilledAtRandom(t *testing.T) {
 // and is counted as a duplicate, not stored twice.
 func TestCollectorKilledAtRandom(t *testing.T) {
 	r := newRig(t, 50)
-	sp, err := probe.OpenSpool(filepath.Join(r.dir, "spool"))
+	sp, err := spool.Open(filepath.Join(r.dir, "spool"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/png"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,22 +13,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
 )
 
-// chromium finds Debian's Chromium; without it the test is skipped, except
-// under CI, which installs it.
+// chromium finds Debian's Chromium (testenv's rule when it is missing).
 func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (scripts/test.sh installs it)")
-	}
-	t.Skip("chromium not installed: the map page's browser test needs Debian's chromium")
-	return ""
+	t.Helper()
+	return testenv.LookPath(t, "chromium", "chromium")
 }
 
 // TestMapPageInChromium loads the map page in headless Chromium and checks

@@ -8,20 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
-// needOgrinfo finds GDAL's ogrinfo: skipped without it, failed under CI
-// (CI installs gdal-bin).
+// needOgrinfo finds GDAL's ogrinfo (testenv's rule when it is missing).
 func needOgrinfo(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("ogrinfo")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ogrinfo not found; CI must install gdal-bin")
-		}
-		t.Skip("ogrinfo not found (apt-get install gdal-bin)")
-	}
-	return p
+	return testenv.LookPath(t, "ogrinfo", "gdal-bin")
 }
 
 // ogrinfo runs GDAL as a partner's GIS would, with the partner's key.

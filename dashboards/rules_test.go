@@ -1,24 +1,17 @@
 package dashboards
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
-// promtool finds Prometheus's promtool, or skips: CI installs the Debian
-// package (scripts/test.sh), so there a missing promtool fails.
+// promtool finds Prometheus's promtool (testenv's rule when it is missing).
 func promtool(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found; CI must install prometheus (apt-get install prometheus)")
-		}
-		t.Skip("promtool not found; install Debian's prometheus package to check the rules")
-	}
-	return p
+	return testenv.LookPath(t, "promtool", "prometheus")
 }
 
 func TestPrometheusRules(t *testing.T) {

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -262,13 +262,7 @@ func TestCheckCollectorConcurrentScrape(t *testing.T) {
 // only findings allowed are the _count gauges that keep Grafana's
 // synthetic-monitoring-agent names (see checkCollector).
 func TestCheckMetricsPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found; CI must install prometheus (apt-get install prometheus)")
-		}
-		t.Skip("promtool not found; install Debian's prometheus package to lint /metrics")
-	}
+	promtool := testenv.LookPath(t, "promtool", "prometheus")
 	reg := prometheus.NewRegistry()
 	m, err := newMetrics(reg, openSpool(t, t.TempDir()))
 	if err != nil {

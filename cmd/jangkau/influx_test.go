@@ -16,11 +16,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // The InfluxDB tests run the real binary against a real InfluxDB 1.8.10
 // that scripts/influxdb.sh builds and starts. Without one they skip,
-// except under CI=true, where CI starts it.
+// except in CI, which starts it (testenv).
 
 func needInflux(t *testing.T) {
 	t.Helper()
@@ -29,10 +31,7 @@ func needInflux(t *testing.T) {
 	}
 	if os.Getenv("JANGKAU_INFLUXDB_URL") == "" {
 		msg := `no InfluxDB: run eval "$(bash scripts/influxdb.sh start)" first`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "%s", msg)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/geo/geotest"
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // labMissing says why `jangkau lab` cannot run here, or "".
@@ -38,10 +39,7 @@ func TestLabCI(t *testing.T) {
 		t.Skip("the lab scenario takes about 4 minutes")
 	}
 	if why := labMissing(); why != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s; CI runs as root with iproute2 and nftables installed (scripts/test.sh)", why)
-		}
-		t.Skip(why)
+		testenv.Missing(t, "%s", why)
 	}
 	regions := geotest.File(t, "banten-adm3.geojson")
 	bin := buildBinary(t)

@@ -8,27 +8,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
-// needTool finds a Prometheus binary, or skips; CI installs the Debian
-// package, so there a missing one fails.
+// needTool finds a binary of Debian's prometheus package (testenv's rule
+// when it is missing).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found; CI must install Debian's prometheus package", name)
-		}
-		t.Skipf("%s not found; install Debian's prometheus package to run this test", name)
-	}
-	return p
+	return testenv.LookPath(t, name, "prometheus")
 }
 
 // twoKecamatan is a region file of two kecamatan side by side.

@@ -20,6 +20,7 @@ import (
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // loadTestdata loads one of the hand-made fixtures the geo packages share.
@@ -294,15 +295,9 @@ func tilesOf(b orb.Bound, z int) map[maptile.Tile]bool {
 }
 
 // TestEncodeMVTOgrinfo reads a tile with GDAL's MVT driver, as a partner's
-// GIS would. CI installs gdal-bin; elsewhere the test skips without it.
+// GIS would.
 func TestEncodeMVTOgrinfo(t *testing.T) {
-	ogrinfo, err := exec.LookPath("ogrinfo")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ogrinfo not found; CI must install gdal-bin")
-		}
-		t.Skip("ogrinfo not found: install gdal-bin to read the tile with GDAL")
-	}
+	ogrinfo := testenv.LookPath(t, "ogrinfo", "gdal-bin")
 	rs := loadTestdata(t, "tiles.geojson")
 	tile := maptile.New(3255, 2117, 12)
 	probes := MVTLayer{Name: MVTLayerProbes, Features: []MVTFeature{{Geometry: orb.Point{106.12, -6.13}, Properties: map[string]any{"id": "srg-01"}}}}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // EnvDir overrides where the boundary files are looked for.
@@ -15,8 +17,8 @@ const EnvDir = "JANGKAU_GEO_DIR"
 
 // Dir returns the directory holding the boundary files: $JANGKAU_GEO_DIR,
 // else <repo root>/../shared/geo. When neither exists the test is skipped,
-// except under CI (env CI non-empty), where a silent skip would hide that
-// the real-data tests never ran, so it fails instead.
+// except in CI (testenv.InCI), where a silent skip would hide that the
+// real-data tests never ran, so it fails instead.
 func Dir(t testing.TB) string {
 	t.Helper()
 	var looked []string
@@ -68,10 +70,7 @@ func Fixture(t testing.TB, name string) string {
 
 func missing(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
+	testenv.Missing(t, format, args...)
 }
 
 // repoRoot walks up from the working directory (a package directory under

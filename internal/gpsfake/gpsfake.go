@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // Fix is one position of an NMEA log.
@@ -103,17 +105,14 @@ type Session struct {
 // Start replays the NMEA log at path in a loop, one sentence every cycle,
 // into a gpsd that listens on 127.0.0.1:port (0: a free port), and waits
 // until that gpsd accepts connections. Without gpsfake or gpsd it skips
-// the test, or fails it under CI=true, where they must be installed. The
+// the test, or fails it in CI, where they must be installed (testenv). The
 // session stops when the test ends.
 func Start(t testing.TB, path string, port int, cycle time.Duration) *Session {
 	t.Helper()
 	fake, gpsd := lookPath("gpsfake"), lookPath("gpsd")
 	if fake == "" || gpsd == "" {
 		msg := "gpsfake and gpsd are not installed (Debian: apt-get install gpsd gpsd-clients)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "%s", msg)
 	}
 	if port == 0 {
 		port = freePort(t)

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 )
 
 // Scenario is a lab scenario file; lab/README.md documents every key.
@@ -212,9 +210,7 @@ func LoadScenario(path string) (*Scenario, error) {
 func ParseScenario(data []byte) (*Scenario, error) {
 	sc := &Scenario{Settle: 90 * time.Second, Collector: CollectorSpec{Status: coverage.DefaultThresholds},
 		Probe: ProbeSpec{UploadInterval: 2 * time.Second, UploadTimeout: 5 * time.Second}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(sc); err != nil && !errors.Is(err, io.EOF) {
+	if err := strictyaml.Decode(data, sc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	return sc, sc.Validate()

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,9 +16,9 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 	"github.com/jangkau/jangkau/probe/check"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -81,9 +80,7 @@ type refusal struct {
 // (a kind this probe lacks, say) is skipped and named in bad.
 func decodeCatalogue(body []byte) (checks []checkspec.CheckConfig, bad []refusal, err error) {
 	var doc checkspec.CatalogueDoc
-	dec := yaml.NewDecoder(bytes.NewReader(body))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
+	if err := strictyaml.Decode(body, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, errors.New("catalogue is empty")
 		}

@@ -1,10 +1,8 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,27 +100,9 @@ func TestCatalogueConfig(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink the probe's goroutines may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...checkspec.CheckConfig) (*Probe, *lockedBuffer, *prometheus.Registry) {
+func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...checkspec.CheckConfig) (*Probe, *testlog.Buffer, *prometheus.Registry) {
 	t.Helper()
-	var logs lockedBuffer
+	logger, logs := testlog.New()
 	reg := prometheus.NewRegistry()
 	cfg := &Config{
 		ID: "p1", Collector: collector, Token: "tok",
@@ -132,11 +113,11 @@ func catalogueProbe(t *testing.T, collector string, allow AllowConfig, local ...
 		Allow:       allow,
 		Catalogue:   CatalogueConfig{Enable: true, Refresh: 50 * time.Millisecond},
 	}
-	p, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)), reg)
+	p, err := New(cfg, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, &logs, reg
+	return p, logs, reg
 }
 
 const mergeBody = `checks:

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the probe's configuration file. Durations are Go durations
@@ -93,9 +92,7 @@ func LoadConfig(path string) (*Config, error) {
 // reads the token file and validates the result.
 func ParseConfig(data []byte, baseDir string) (*Config, error) {
 	cfg := DefaultConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	if err := strictyaml.Decode(data, &cfg); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("config is empty")
 		}

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -27,8 +28,8 @@ func TestUploaderReportsBacklogProgress(t *testing.T) {
 			rs[i].Time = time.Now().Add(-time.Hour)
 		}
 		s.Add(rs...)
-		var logs logBuffer
-		u := testUploader(t, "http://127.0.0.1:1", s, logs.logger())
+		logger, logs := testlog.New()
+		u := testUploader(t, "http://127.0.0.1:1", s, logger)
 		u.client.Transport = handlerTransport{slow}
 		u.batchSize = 100
 		reg := prometheus.NewRegistry()

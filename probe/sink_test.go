@@ -1,14 +1,12 @@
 package probe
 
 import (
-	"bytes"
-	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,8 +25,8 @@ func TestSinkNeverBlocksOnASlowDisk(t *testing.T) {
 			<-release
 		}
 	})
-	var logs logBuffer
-	s := openSpool(t, t.TempDir(), spool.QueueLen(queueLen), slowDisk, spool.Logger(logs.logger()))
+	logger, logs := testlog.New()
+	s := openSpool(t, t.TempDir(), spool.QueueLen(queueLen), slowDisk, spool.Logger(logger))
 	reg := prometheus.NewRegistry()
 	m, err := newMetrics(reg, s)
 	if err != nil {
@@ -78,23 +76,3 @@ func TestSinkNeverBlocksOnASlowDisk(t *testing.T) {
 		t.Errorf("queue_full drops not logged:\n%s", logs.String())
 	}
 }
-
-// logBuffer collects the text log of goroutines a test does not own.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }

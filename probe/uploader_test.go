@@ -19,6 +19,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -159,8 +160,8 @@ func TestUploaderUnauthorizedKeepsSpool(t *testing.T) {
 	defer srv.Close()
 	s := openSpool(t, t.TempDir())
 	s.Add(results(5)...)
-	var logs bytes.Buffer
-	u := testUploader(t, srv.URL, s, slog.New(slog.NewTextHandler(&logs, nil)))
+	logger, logs := testlog.New()
+	u := testUploader(t, srv.URL, s, logger)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -346,8 +347,8 @@ func TestUploaderShrinksBatchesOn413(t *testing.T) {
 		limit := &limitResults{h: in, max: 300}
 		s := openSpool(t, t.TempDir())
 		s.Add(results(1000)...)
-		var logs logBuffer
-		u := testUploader(t, "http://127.0.0.1:1", s, logs.logger())
+		logger, logs := testlog.New()
+		u := testUploader(t, "http://127.0.0.1:1", s, logger)
 		u.client.Transport = handlerTransport{limit}
 		if err := u.Flush(t.Context()); err != nil {
 			t.Fatal(err)

@@ -1,13 +1,12 @@
 package coverage
 
 import (
-	"bytes"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/jangkau/jangkau/internal/strictyaml"
 )
 
 func TestClassify(t *testing.T) {
@@ -49,9 +48,7 @@ func decodeThresholds(t *testing.T, doc string) (Thresholds, error) {
 	t.Helper()
 	th := DefaultThresholds
 	th.DegradedLatencyP95 = copyLatency(th.DegradedLatencyP95)
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&th); err != nil {
+	if err := strictyaml.Decode([]byte(doc), &th); err != nil {
 		return th, err
 	}
 	return th, th.Validate()

@@ -6,7 +6,6 @@ package gpsfake
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/internal/testenv"
+	"github.com/jangkau/jangkau/internal/testlog"
 )
 
 // Fix is one position of an NMEA log.
@@ -98,7 +98,7 @@ type Session struct {
 	// Addr is where its gpsd listens: 127.0.0.1:port.
 	Addr string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testlog.Buffer
 	once sync.Once
 }
 
@@ -117,7 +117,7 @@ func Start(t testing.TB, path string, port int, cycle time.Duration) *Session {
 	if port == 0 {
 		port = freePort(t)
 	}
-	s := &Session{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), out: &lockedBuffer{}}
+	s := &Session{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), out: &testlog.Buffer{}}
 	s.cmd = exec.Command(fake, "-q", "-P", strconv.Itoa(port), "-c", strconv.FormatFloat(cycle.Seconds(), 'f', -1, 64), path)
 	// gpsfake finds gpsd on PATH, which lacks /usr/sbin for most users.
 	s.cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":"+dir(gpsd))
@@ -180,21 +180,4 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

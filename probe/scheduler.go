@@ -220,7 +220,7 @@ func (s *Scheduler) loop(ctx context.Context, sc *scheduledCheck) {
 		}
 		// The run gets a goroutine of its own, whose stack (deep in TLS
 		// and HTTP) is freed when it ends, so the check's goroutine sleeps
-		// on a small one (about 4 MiB less with 500 checks). The run hands
+		// on a small one. The run hands
 		// its result on itself: waiting here for it to end would wake this
 		// goroutine once more per run, and waking is most of what a cheap
 		// check costs.
@@ -276,13 +276,11 @@ func spread(key string, interval, grain time.Duration) time.Duration {
 // probe that land on one grid point start together, on one wake-up of the
 // process, instead of each on its own. On a small server most of a cheap
 // check's CPU is waking up (the thread, the runtime's monitor, the spool
-// writer), so coalescing starts, as a kernel coalesces timers, cut the CPU
-// per ICMP check by a quarter with 100 targets every 5 s. Only icmp: its
-// round trips are stamped by the kernel, so starting together does not
-// distort them, while http, tcp and dns time replies in the probe's own
-// goroutines, which a burst of starts would delay (measured: the http
-// processing-phase error went from +0.8 to +2.7 ms with 25 starts at
-// once). Starts stay spread over the interval and differ between probes.
+// writer), so starts are coalesced, as a kernel coalesces timers. Only
+// icmp: its round trips are stamped by the kernel, so starting together
+// does not distort them, while http, tcp and dns time replies in the
+// probe's own goroutines, which a burst of starts would delay
+// (docs/benchmarks.md has both measurements). Starts stay spread over the interval and differ between probes.
 const slotGrain = 250 * time.Millisecond
 
 // grainOf is the offset grid of a kind of check (0: none).

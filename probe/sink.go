@@ -29,8 +29,8 @@ func (p *Probe) record(r wire.Result) {
 // quantize rounds what a result measured to the precision that means
 // something: durations and phases to the microsecond (0.001 ms), the start
 // time to the millisecond. The nanosecond digits a clock gives are noise
-// that gzip cannot compress: they cost about 13 B per result on the wire
-// (BenchmarkBatchBytes: 50 B/result unrounded, 37 B rounded).
+// that gzip cannot compress (BenchmarkBatchBytes measures what they cost
+// on the wire).
 func quantize(r *wire.Result) {
 	r.Time = r.Time.Truncate(time.Millisecond)
 	r.DurationMS = roundMicro(r.DurationMS)

@@ -20,9 +20,8 @@ const entryOverhead = 24
 // not returned), so its size says nothing about what is held; the sum of
 // what is held does. Pages are packed full (results are appended in seq
 // order), so the file settles near max_bytes plus branch pages, page tails
-// and the freelist: pages in use measured at 1.15 times max_bytes
-// (TestSpoolSizeBoundDropsOldestExactly logs it), and bbolt grows the
-// file past that in steps of up to 16 MiB.
+// and the freelist (TestSpoolSizeBoundDropsOldestExactly logs the ratio),
+// and bbolt grows the file past that in steps of up to 16 MiB.
 func entryBytes(v []byte) int64 { return int64(len(v)) + entryOverhead }
 
 // DefaultQueue is how many results may wait for the spool's writer;
@@ -58,11 +57,9 @@ func Limits(c Config) Option {
 // holds an upload back); Sync and Close do not wait for it. It bounds
 // what a hard crash or power cut can lose: the measurements of the last
 // second, never a seq (seqs are given at commit, so no gap follows).
-// Measured with cmd/jangkau-probebench: a commit per result took about
-// 30% of the probe's CPU with 500 HTTP checks every 5 s; at 200 ms the
-// commits (two fdatasyncs each, and the runtime's wake-ups around them)
-// were still the largest part of a ping's cost, and 1 s took a fifth off
-// the CPU per ICMP check.
+// Commits (two fdatasyncs each, and the wake-ups around them) are the
+// largest part of a cheap check's cost, hence a whole second
+// (docs/benchmarks.md).
 const DefaultGroupDelay = time.Second
 
 // maxSyncInterval bounds spool.sync_interval: a longer wait would put

@@ -22,6 +22,7 @@ import (
 	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
+	"github.com/prometheus/common/version"
 )
 
 // ingest is a stand-in collector that speaks the protocol minimally: it
@@ -105,6 +106,10 @@ func testUploader(t *testing.T, collector string, s *spool.Spool, log *slog.Logg
 }
 
 func TestUploaderDeliversEverySeqOnce(t *testing.T) {
+	// Every batch names the probe's version, so that /api/v1/probes can
+	// show which districts run an old probe.
+	defer func(v string) { version.Version = v }(version.Version)
+	version.Version = "1.2.3-district"
 	in := newIngest(t)
 	srv := httptest.NewServer(in)
 	defer srv.Close()
@@ -133,8 +138,10 @@ func TestUploaderDeliversEverySeqOnce(t *testing.T) {
 		}
 	}
 	for i, b := range in.batches {
-		if len(b.Results) == 0 || len(b.Results) > 1000 || b.FirstSeq != b.Results[0].Seq || b.Probe != "pdg-01" || b.SentAt.IsZero() {
-			t.Errorf("batch %d: %d results, first_seq %d, probe %q, sent_at %v", i, len(b.Results), b.FirstSeq, b.Probe, b.SentAt)
+		if len(b.Results) == 0 || len(b.Results) > 1000 || b.FirstSeq != b.Results[0].Seq || b.Probe != "pdg-01" || b.SentAt.IsZero() ||
+			b.ProbeVersion != "1.2.3-district" {
+			t.Errorf("batch %d: %d results, first_seq %d, probe %q, sent_at %v, probe_version %q",
+				i, len(b.Results), b.FirstSeq, b.Probe, b.SentAt, b.ProbeVersion)
 		}
 	}
 }

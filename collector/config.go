@@ -41,6 +41,9 @@ type Config struct {
 	Metrics MetricsConfig `yaml:"metrics"`
 	// Partners may read the export API within their scope.
 	Partners []partner.Config `yaml:"partners"`
+	// CORS lists the origins whose pages may read the collector from the
+	// browser (cors.go).
+	CORS CORSConfig `yaml:"cors"`
 }
 
 // TilesConfig sets the map tiles results are binned into.
@@ -224,7 +227,7 @@ func (c *Config) Validate() error {
 	if err := c.Clock.validate(); err != nil {
 		return err
 	}
-	for _, v := range []interface{ validate() error }{&c.Storage, &c.Retention, &c.Metrics} {
+	for _, v := range []interface{ validate() error }{&c.Storage, &c.Retention, &c.Metrics, &c.CORS} {
 		if err := v.validate(); err != nil {
 			return err
 		}

@@ -77,16 +77,36 @@ func (s *Server) Probes(ctx context.Context) ([]coverage.Probe, error) {
 	return out, nil
 }
 
-// ProbeSites are the registered probes where a map draws them.
+// ProbeSites are the registered probes where a map draws them: at their
+// location, or, for a probe placed by region code alone, at the centre of
+// its region's bounding box (of the nearest region above it that the
+// boundaries have, when they stop short of its code). The vector tiles
+// and OGC API's probes collection both draw from here, so they show the
+// same probes at the same points.
 func (s *Server) ProbeSites() []httpapi.ProbeSite {
-	out := make([]httpapi.ProbeSite, len(s.probes.list))
-	for i, p := range s.probes.list {
-		out[i] = httpapi.ProbeSite{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
+	out := make([]httpapi.ProbeSite, 0, len(s.probes.list))
+	for _, p := range s.probes.list {
+		site := httpapi.ProbeSite{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
 		if l := p.Location; l != nil {
-			out[i].Location = &orb.Point{l.Lon, l.Lat}
+			site.Location = &orb.Point{l.Lon, l.Lat}
+		} else if reg := s.placingRegion(p.Region); reg != nil {
+			c := reg.Bound.Center()
+			site.Location, site.ByRegion = &c, true
 		}
+		out = append(out, site)
 	}
 	return out
+}
+
+// placingRegion is the region of code, or the nearest one above it that
+// the boundaries have.
+func (s *Server) placingRegion(code string) *region.Region {
+	for c := code; c != ""; c = region.Parent(c) {
+		if reg := s.regions.Get(c); reg != nil {
+			return reg
+		}
+	}
+	return nil
 }
 
 // RegionCells computes a region level of a view over every carrier and

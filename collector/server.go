@@ -103,7 +103,10 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("GET /{$}", s.reader(page.New(s).ServeHTTP))
 	partner.New(s, s.cfg.Partners, s.log).Routes(mux)
-	return mux
+	// CORS runs before routing (a preflight is an OPTIONS no route has,
+	// and carries no key); compression wraps everything, so that its Vary
+	// joins CORS's.
+	return httpapi.Compress(withCORS(s.cfg.CORS, mux))
 }
 
 // reader lets through viewers (or anyone with public_read).

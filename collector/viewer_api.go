@@ -30,7 +30,8 @@ func (s *Server) handleCoverageView(w http.ResponseWriter, r *http.Request) {
 	httpapi.Serve(w, r, "coverage", s.StoreFailed, s.parseView(s.regions.Deepest()), s.RegionCells,
 		func(w http.ResponseWriter, q httpapi.View, cells []coverage.RegionCell) {
 			if q.Format == "csv" {
-				httpapi.CSV(w, httpapi.RegionColumns, len(cells), func(i int) []string { return httpapi.RegionRow(cells[i]) })
+				httpapi.Revalidated(w, r, httpapi.CSVType, httpapi.CSVBody(httpapi.RegionColumns, len(cells),
+					func(i int) []string { return httpapi.RegionRow(cells[i]) }))
 				return
 			}
 			fc := geojson.NewFeatureCollection()
@@ -40,7 +41,7 @@ func (s *Server) handleCoverageView(w http.ResponseWriter, r *http.Request) {
 				f.Properties = httpapi.RegionProperties(c)
 				fc.Append(f)
 			}
-			httpapi.GeoJSON(w, fc, q)
+			httpapi.RevalidatedGeoJSON(w, r, fc, q)
 		})
 }
 
@@ -77,7 +78,8 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 	httpapi.Serve(w, r, "tiles", s.StoreFailed, parse, compute,
 		func(w http.ResponseWriter, q tilesQuery, tiles []coverage.TileCell) {
 			if q.Format == "csv" {
-				httpapi.CSV(w, httpapi.TileColumns, len(tiles), func(i int) []string { return httpapi.TileRow(tiles[i]) })
+				httpapi.Revalidated(w, r, httpapi.CSVType, httpapi.CSVBody(httpapi.TileColumns, len(tiles),
+					func(i int) []string { return httpapi.TileRow(tiles[i]) }))
 				return
 			}
 			fc := geojson.NewFeatureCollection()
@@ -87,7 +89,7 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 				f.Properties = httpapi.TileProperties(t)
 				fc.Append(f)
 			}
-			httpapi.GeoJSON(w, fc, q.View)
+			httpapi.RevalidatedGeoJSON(w, r, fc, q.View)
 		})
 }
 
@@ -147,7 +149,7 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 			}})
 	}
 	httpapi.Serve(w, r, "tiles", s.StoreFailed, parse, compute,
-		func(w http.ResponseWriter, _ mapTile, data []byte) { httpapi.WriteMVT(w, data) })
+		func(w http.ResponseWriter, _ mapTile, data []byte) { httpapi.WriteMVT(w, r, data) })
 }
 
 // probeView is one entry of GET /api/v1/probes.

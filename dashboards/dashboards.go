@@ -25,9 +25,13 @@ import (
 )
 
 // The data sources' uids, as the provisioning files name them.
+// CollectorUID is the collector itself, there only for Grafana's data
+// source proxy: the province map's GeoJSON layer reads coverage through
+// it (see CoverageLayerURL).
 const (
 	PrometheusUID = "jangkau-prometheus"
 	InfluxDBUID   = "jangkau-influxdb"
+	CollectorUID  = "jangkau-collector"
 )
 
 // InfluxDB schema the region dashboard reads: the results measurement of

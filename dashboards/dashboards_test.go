@@ -9,6 +9,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
@@ -100,12 +101,13 @@ func TestDashboardsDecodeStrictly(t *testing.T) {
 }
 
 // TestCoverageMapLayers checks what Grafana cannot be asked here: the
-// region layer reads the collector's coverage endpoint and colours every
-// status as the map page does.
+// region layer reads the collector's coverage endpoint through Grafana's
+// data source proxy and colours every status as the map page does.
 func TestCoverageMapLayers(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join("grafana", "coverage-map.json"))
 	var db struct {
-		Panels []struct {
+		Description *string
+		Panels      []struct {
 			Type    string
 			Options struct {
 				Layers []struct {
@@ -135,8 +137,15 @@ func TestCoverageMapLayers(t *testing.T) {
 				continue
 			}
 			found = true
-			if l.Config.Src != "${collector}/api/v1/coverage?level=${level}&service=${service}" {
-				t.Errorf("geojson src %q", l.Config.Src)
+			// Same-origin for the browser: Grafana's data source proxy of
+			// the provisioned collector, relative to Grafana's base URL.
+			proxy := "api/datasources/proxy/uid/" + collectorDataSource(t).UID + "/"
+			rest, ok := strings.CutPrefix(l.Config.Src, proxy)
+			if !ok || rest != "api/v1/coverage?level=${level}&service=${service}" {
+				t.Errorf("geojson src %q, want %sapi/v1/coverage?level=${level}&service=${service}", l.Config.Src, proxy)
+			}
+			if !strings.Contains(*db.Description, l.Config.Src) {
+				t.Errorf("the dashboard's description does not state the layer URL %s", l.Config.Src)
 			}
 			got := map[string]string{}
 			for _, r := range l.Config.Rules {

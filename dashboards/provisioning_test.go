@@ -3,6 +3,7 @@ package dashboards
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,72 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// provisionedDataSource is a data source of the provisioning file.
+type provisionedDataSource struct {
+	Name, UID, Type, Access, URL string
+	JSONData                     map[string]any    `yaml:"jsonData"`
+	SecureJSONData               map[string]string `yaml:"secureJsonData"`
+}
+
+// collectorDataSource is the provisioned data source whose uid the
+// coverage map's layer URL goes through.
+func collectorDataSource(t *testing.T) provisionedDataSource {
+	t.Helper()
+	var ds struct{ Datasources []provisionedDataSource }
+	readYAML(t, filepath.Join("grafana", "provisioning", "datasources", "jangkau.yaml"), &ds)
+	for _, d := range ds.Datasources {
+		if d.UID == CollectorUID {
+			return d
+		}
+	}
+	t.Fatalf("no data source %s is provisioned: %+v", CollectorUID, ds.Datasources)
+	return provisionedDataSource{}
+}
+
+// envRef is a value Grafana's provisioning takes from the environment.
+var envRef = regexp.MustCompile(`^\$\{?[A-Z][A-Z0-9_]*\}?$`)
+
+// TestCollectorDataSourceCarriesTheViewerKey: the map layer's proxy data
+// source reaches the collector server-side (access proxy), sends the
+// viewer key as a custom Authorization header taken from the environment,
+// and the file holds no key; deploy/compose.yaml gives Grafana both
+// variables.
+func TestCollectorDataSourceCarriesTheViewerKey(t *testing.T) {
+	d := collectorDataSource(t)
+	if d.Access != "proxy" || !envRef.MatchString(d.URL) {
+		t.Errorf("access %q url %q: want access proxy and the URL from the environment", d.Access, d.URL)
+	}
+	// Grafana's data source proxy forwards a GET on any path outside the
+	// plugin's routes for prometheus (pluginproxy validateRequest), with
+	// jsonData.httpHeaderNameN / secureJsonData.httpHeaderValueN set on the
+	// request by the data source's transport.
+	if d.Type != "prometheus" {
+		t.Errorf("type %q: the design relies on the core prometheus plugin's data source proxy", d.Type)
+	}
+	if d.JSONData["httpHeaderName1"] != "Authorization" {
+		t.Errorf("jsonData.httpHeaderName1 %v, want Authorization", d.JSONData["httpHeaderName1"])
+	}
+	value, ok := strings.CutPrefix(d.SecureJSONData["httpHeaderValue1"], "Bearer ")
+	if !ok || !envRef.MatchString(value) {
+		t.Errorf("secureJsonData.httpHeaderValue1 %q, want Bearer ${VARIABLE}: the key comes from the environment", d.SecureJSONData["httpHeaderValue1"])
+	}
+	raw, _ := os.ReadFile(filepath.Join("grafana", "provisioning", "datasources", "jangkau.yaml"))
+	if m := regexp.MustCompile(`(?i)bearer +[^$\s]|[0-9a-f]{32,}`).Find(raw); m != nil {
+		t.Errorf("the provisioning file holds what looks like a key: %q", m)
+	}
+	var compose struct {
+		Services map[string]struct{ Environment map[string]string }
+	}
+	readYAML(t, filepath.Join("..", "deploy", "compose.yaml"), &compose)
+	env := compose.Services["grafana"].Environment
+	for _, ref := range []string{d.URL, value} {
+		name := strings.Trim(ref, "${}")
+		if env[name] == "" {
+			t.Errorf("deploy/compose.yaml gives Grafana no %s", name)
+		}
 	}
 }
 

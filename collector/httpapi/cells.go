@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/paulmach/orb/encoding/wkt"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
@@ -65,7 +64,7 @@ func TileProperties(t coverage.TileCell) geojson.Properties {
 // TileRow is a tile cell as a CSV row of TileColumns, its polygon as WKT.
 func TileRow(t coverage.TileCell) []string {
 	p := TileProperties(t)
-	p["wkt"] = wkt.MarshalString(tile.Polygon(t.Tile))
+	p["wkt"] = WKT(tile.Polygon(t.Tile))
 	return Row(p, TileColumns)
 }
 

@@ -17,8 +17,11 @@ import (
 // ProbeSite is a registered probe where a map draws it.
 type ProbeSite struct {
 	ID, Region, Carrier string
-	// Location is nil for a probe placed by region code only.
+	// Location is where the probe stands, or for a probe placed by region
+	// code only (ByRegion), the point its region stands for; nil only when
+	// no boundary places it at all.
 	Location *orb.Point
+	ByRegion bool
 }
 
 // ParseTile reads {z}/{x}/{y}.mvt inside the zoom's grid. route is the
@@ -94,18 +97,25 @@ func RenderMVT(ctx context.Context, mapTile maptile.Tile, in MVTInput) ([]byte, 
 	pl := draw.MVTLayer{Name: draw.MVTLayerProbes}
 	for _, p := range in.Probes {
 		if l := p.Location; l != nil && bound.Contains(*l) {
+			placed := "location"
+			if p.ByRegion {
+				placed = "region"
+			}
 			pl.Features = append(pl.Features, draw.MVTFeature{Geometry: *l,
-				Properties: map[string]any{"id": p.ID, "region": p.Region, "carrier": p.Carrier}})
+				Properties: map[string]any{"id": p.ID, "region": p.Region, "carrier": p.Carrier, "placed": placed}})
 		}
 	}
 	layers = append(layers, pl)
 	return draw.EncodeMVT(uint32(mapTile.Z), uint32(mapTile.X), uint32(mapTile.Y), layers)
 }
 
-// WriteMVT answers a rendered vector tile.
-func WriteMVT(w http.ResponseWriter, data []byte) {
-	w.Header().Set("Content-Type", "application/vnd.mapbox-vector-tile")
-	w.Write(data)
+// MVTType is the media type of a vector tile.
+const MVTType = "application/vnd.mapbox-vector-tile"
+
+// WriteMVT answers a rendered vector tile, revalidated (Content-Length,
+// ETag, Cache-Control, 304): a map asks for the same tiles on every pan.
+func WriteMVT(w http.ResponseWriter, r *http.Request, data []byte) {
+	Revalidated(w, r, MVTType, data)
 }
 
 // mvtProperties drops nulls, which vector tiles cannot carry.

@@ -48,6 +48,6 @@ func (s *API) exportMVT(w http.ResponseWriter, r *http.Request, sc *scope, a *au
 	httpapi.Serve(w, r, "export mvt", s.r.StoreFailed, parse, compute,
 		func(w http.ResponseWriter, _ scopedTile, data []byte) {
 			a.rows = 1
-			httpapi.WriteMVT(w, data)
+			httpapi.WriteMVT(w, r, data)
 		})
 }

@@ -140,7 +140,7 @@ func TestGDALReadsExports(t *testing.T) {
 	})
 	t.Run("csv tiles", func(t *testing.T) {
 		file := f.download(t, "/api/v1/export/tiles?format=csv", keyTel, "tiles.csv")
-		out := ogrinfo(t, keyTel, "-ro", "-al", "-oo", "GEOM_POSSIBLE_NAMES=tile", "-oo", "KEEP_GEOM_COLUMNS=NO",
+		out := ogrinfo(t, keyTel, "-ro", "-al", "-oo", "KEEP_GEOM_COLUMNS=NO",
 			"-oo", "AUTODETECT_TYPE=YES", file)
 		if n := featureCount(t, out); n != 2 || !strings.Contains(out, "POLYGON ((") || !strings.Contains(out, "samples: Integer") {
 			t.Errorf("tiles CSV:\n%s", out)

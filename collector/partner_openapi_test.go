@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -18,6 +19,7 @@ import (
 func init() {
 	openapi3filter.RegisterBodyDecoder("application/geo+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/vnd.oai.openapi+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/schema+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/vnd.mapbox-vector-tile", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 		var lines []any
@@ -53,7 +55,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	if err := doc.Validate(loader.Context); err != nil {
 		t.Fatalf("the document is not valid OpenAPI 3: %v", err)
 	}
-	router, err := gorillamux.NewRouter(doc)
+	router, err := gorillamux.NewRouter(serversInPaths(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +88,14 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 		{"/ogc/collections/tiles/items?bbox=100,0,100.5,0.5&status=good", keyAll, 200},
 		{"/ogc/collections/probes/items", keyInd, 200},
 		{"/ogc/collections/blankspots/items?status=blank", keyTel, 200},
+		{"/ogc/collections/regions-3/items?samples=0&latency_p50_ms=", keyTel, 200},
+		{"/ogc/collections/regions-3/items?samples=many", keyTel, 400},
+		// Above the document's maximum: clamped, as OGC API - Features
+		// says, so the request is not what the document describes.
+		{"/ogc/collections/regions-3/items?limit=20000", keyTel, 200},
+		{"/ogc/collections/regions-3/queryables", keyTel, 200},
+		{"/ogc/collections/tiles/schema", keyInd, 200},
+		{"/ogc/collections/nothing/queryables", keyInd, 404},
 		{"/ogc/collections/regions-3/items/99.01.01", keyTel, 200},
 		{"/ogc/collections/probes/items/west", keyInd, 404},
 		{"/ogc/collections/regions-3/items/99.02.01", keyKab, 403},
@@ -111,7 +121,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 			hit[route.Operation.OperationID] = true
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-			if tc.want != 400 {
+			if tc.want != 400 && !strings.Contains(tc.path, "limit=20000") {
 				if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 					t.Errorf("request does not match the document: %v", err)
 				}
@@ -125,6 +135,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 		})
 	}
 	var missed []string
+	doc = serversInPaths(doc)
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			if !hit[op.OperationID] {
@@ -136,4 +147,23 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	if len(missed) > 0 {
 		t.Errorf("operations never exercised: %v", missed)
 	}
+}
+
+// serversInPaths folds each path's own servers (the OGC paths are relative
+// to /ogc, as GDAL and QGIS look them up) into its key: kin-openapi's
+// gorillamux router (v0.133) keeps one path's servers for every path after
+// it, so it cannot route such a document as it is.
+func serversInPaths(doc *openapi3.T) *openapi3.T {
+	out := *doc
+	out.Paths = openapi3.NewPaths()
+	for path, item := range doc.Paths.Map() {
+		if len(item.Servers) > 0 {
+			moved := *item
+			moved.Servers = nil
+			out.Paths.Set(strings.TrimSuffix(item.Servers[0].URL, "/")+path, &moved)
+			continue
+		}
+		out.Paths.Set(path, item)
+	}
+	return &out
 }

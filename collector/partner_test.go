@@ -325,6 +325,7 @@ func TestPartnerConfigErrors(t *testing.T) {
 		{"bad region", []partner.Config{{Name: "a", KeySHA256: good, Regions: []string{"36..01"}}}, `partners[0].regions[0] "36..01" is not a region code prefix`},
 		{"empty name", []partner.Config{{KeySHA256: good}}, `partners[0].name ""`},
 		{"empty carrier", []partner.Config{{Name: "a", KeySHA256: good, Carriers: []string{""}}}, `partners[0].carriers[0] must not be empty`},
+		{"negative rate", []partner.Config{{Name: "a", KeySHA256: good, RateLimit: partner.RateLimit{RequestsPerSecond: -3}}}, `partners[0].rate_limit.requests_per_second (-3) must be positive`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig
@@ -339,7 +340,8 @@ func TestPartnerConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := cfg.Partners; len(p) != 2 || p[0].Carriers[0] != "telkom" || p[0].Regions[0] != "36.01" || !p[0].Raw || p[1].Raw {
+	if p := cfg.Partners; len(p) != 2 || p[0].Carriers[0] != "telkom" || p[0].Regions[0] != "36.01" || !p[0].Raw || p[1].Raw ||
+		p[0].RateLimit != (partner.RateLimit{RequestsPerSecond: 5, Burst: 30}) || p[1].RateLimit != (partner.RateLimit{}) {
 		t.Errorf("partners = %+v", p)
 	}
 }

@@ -60,6 +60,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 	t.Helper()
+	return newFixtureOn(t, fixtureRegions(t), slog.New(slog.DiscardHandler), mutate)
+}
+
+// newFixtureOn is newFixture on other regions, logging to log.
+func newFixtureOn(t *testing.T, regions *region.Regions, log *slog.Logger, mutate func(*Config)) *fixture {
+	t.Helper()
 	cfg := DefaultConfig
 	cfg.Probes = []ProbeConfig{
 		{ID: "west", TokenSHA256: hash("tok-west"), Region: "99.01.01"},
@@ -78,7 +84,7 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	f.srv, err = NewServer(&cfg, st, fixtureRegions(t), slog.New(slog.DiscardHandler), Options{Now: func() time.Time { return f.now }})
+	f.srv, err = NewServer(&cfg, st, regions, log, Options{Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
 	}

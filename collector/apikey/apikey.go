@@ -60,6 +60,16 @@ func FromRequest(r *http.Request) string {
 	return ""
 }
 
+// Challenge sets the WWW-Authenticate challenges of a 401 for realm: one
+// header for each scheme, Bearer and then Basic, because challenge-driven
+// clients read one scheme a header: Qt (QGIS) and curl --anyauth skip the
+// Bearer they cannot answer and pick Basic, with any user name and the key
+// as password.
+func Challenge(h http.Header, realm string) {
+	h.Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+	h.Add("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+}
+
 // ValidHash says whether s is a sha256 in hex, as the config gives keys.
 func ValidHash(s string) bool {
 	b, err := hex.DecodeString(s)

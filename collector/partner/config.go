@@ -20,6 +20,38 @@ type Config struct {
 	Regions []string `yaml:"regions"`
 	// Raw lets the partner read raw results, not only aggregates.
 	Raw bool `yaml:"raw"`
+	// RateLimit bounds the partner's requests; DefaultRateLimit when
+	// absent, and for each of its keys left at zero.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is one partner's token bucket: Burst requests at once, refilled
+// at RequestsPerSecond. Past it the partner gets 429 with Retry-After.
+type RateLimit struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+}
+
+// DefaultRateLimit lets a GIS client read every collection without a 429
+// and still stops a runaway one. GDAL's OAPIF driver pages 10 features at
+// a time and never retries a 429: a desa layer of 1,552 features is 156
+// requests back to back, plus a dozen for the landing page, the API, the
+// collections and the schema, and ogr2ogr of every collection is about 250.
+// A MapLibre pan asks for dozens of vector tiles at once, again at each
+// stop. 500 at once covers all of that however fast the collector answers;
+// 50 a second then keeps a pan going. A loop that does not wait spends the
+// burst within a second and is then held to 50 a second.
+var DefaultRateLimit = RateLimit{RequestsPerSecond: 50, Burst: 500}
+
+// withDefaults fills the keys left at zero from DefaultRateLimit.
+func (l RateLimit) withDefaults() RateLimit {
+	if l.RequestsPerSecond == 0 {
+		l.RequestsPerSecond = DefaultRateLimit.RequestsPerSecond
+	}
+	if l.Burst == 0 {
+		l.Burst = DefaultRateLimit.Burst
+	}
+	return l
 }
 
 // Validate checks the partners: key, a name of its own, carriers and
@@ -42,6 +74,14 @@ func Validate(partners []Config) error {
 			if carrier == "" {
 				return fmt.Errorf("%s.carriers[%d] must not be empty", key, j)
 			}
+		}
+		switch {
+		case p.RateLimit.RequestsPerSecond < 0:
+			return fmt.Errorf("%s.rate_limit.requests_per_second (%g) must be positive (omit it for the default, %g)",
+				key, p.RateLimit.RequestsPerSecond, DefaultRateLimit.RequestsPerSecond)
+		case p.RateLimit.Burst < 0:
+			return fmt.Errorf("%s.rate_limit.burst (%d) must be at least 1 (omit it for the default, %d)",
+				key, p.RateLimit.Burst, DefaultRateLimit.Burst)
 		}
 		for j, r := range p.Regions {
 			if !httpapi.ValidRegionCode(r) {

@@ -15,14 +15,11 @@ import (
 	"github.com/jangkau/jangkau/geo/tile"
 )
 
-// The export's CSV columns: a view's columns plus the geometry as WKT, so
-// that a GIS opens the file as a layer (GDAL: -oo GEOM_POSSIBLE_NAMES=wkt
-// or tile). Tiles follow Ookla's open data: quadkey, then tile.
-var (
-	exportRegionColumns = append(append([]string(nil), httpapi.RegionColumns...), "wkt")
-	exportTileColumns   = []string{"quadkey", "tile", "z", "x", "y", "status", "samples", "availability", "loss",
-		"latency_p50_ms", "latency_p95_ms", "probes"}
-)
+// exportRegionColumns are the coverage CSV's columns: the view's columns
+// plus the geometry as WKT in "wkt", the one geometry column of every CSV
+// export, which GDAL's CSV driver takes as the geometry by its name.
+// Tiles use httpapi.TileColumns, whose quadkey is Ookla's tile id.
+var exportRegionColumns = append(append([]string(nil), httpapi.RegionColumns...), "wkt")
 
 // exportCoverage serves GET /api/v1/export/coverage: the regions of a level
 // within the partner's scope.
@@ -89,11 +86,7 @@ func (s *API) exportTiles(w http.ResponseWriter, r *http.Request, sc *scope, a *
 		func(w http.ResponseWriter, q tilesQuery, tiles []coverage.TileCell) {
 			a.rows = len(tiles)
 			if q.Format == "csv" {
-				httpapi.CSV(w, exportTileColumns, len(tiles), func(i int) []string {
-					p := httpapi.TileProperties(tiles[i])
-					p["tile"] = wkt.MarshalString(tile.Polygon(tiles[i].Tile))
-					return httpapi.Row(p, exportTileColumns)
-				})
+				httpapi.CSV(w, httpapi.TileColumns, len(tiles), func(i int) []string { return httpapi.TileRow(tiles[i]) })
 				return
 			}
 			fc := geojson.NewFeatureCollection()

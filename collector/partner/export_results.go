@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/httpapi"
@@ -89,7 +89,7 @@ func (s *API) parseResults(r *http.Request, sc *scope) (resultsQuery, error) {
 		r = r.Clone(r.Context())
 		r.URL.RawQuery = v.Encode()
 	}
-	q := resultsQuery{limit: resultsDefaultLimit, ndjson: format != "csv"}
+	q := resultsQuery{ndjson: format != "csv"}
 	if format == "geojson" || format == "json" {
 		return q, httpapi.Invalid("format", format, "format %q: ndjson or csv", format)
 	}
@@ -103,12 +103,8 @@ func (s *API) parseResults(r *http.Request, sc *scope) (resultsQuery, error) {
 		return q, err
 	}
 	q.exportQuery = eq
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > resultsMaxLimit {
-			return q, httpapi.Invalid("limit", l, "limit %q must be 1..%d", l, resultsMaxLimit)
-		}
-		q.limit = n
+	if q.limit, err = pageLimit(v.Get("limit"), resultsDefaultLimit, resultsMaxLimit); err != nil {
+		return q, err
 	}
 	if c := v.Get("cursor"); c != "" {
 		cur, err := parseCursor(c)
@@ -125,9 +121,10 @@ var errPageFull = errors.New("export: page full")
 
 // exportResults serves GET /api/v1/export/results: raw results of a time
 // range, streamed from store.Scan with constant memory, NDJSON (default)
-// or CSV. A page holds at most limit rows; when more follow, the response
-// ends with a Link trailer (rel="next", with a cursor) and, in NDJSON, a
-// last line {"next": URL}.
+// or CSV. A page holds at most limit rows; when more follow, the body says
+// so where every reader sees it: a last line {"next": URL} in NDJSON, a
+// last comment line "# next: URL" in CSV. A Link trailer (rel="next")
+// says it too, for the clients that read trailers.
 func (s *API) exportResults(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry) {
 	if !sc.raw {
 		httpapi.Error(w, http.StatusForbidden, fmt.Sprintf("partner %s may not read raw results (raw: false)", sc.name))
@@ -204,6 +201,8 @@ func (s *API) exportResults(w http.ResponseWriter, r *http.Request, sc *scope, a
 		next := absoluteURL(r, r.URL.Path, v)
 		if q.ndjson {
 			json.NewEncoder(bw).Encode(map[string]string{"next": next})
+		} else {
+			bw.WriteString(csvNextPrefix + next + "\n")
 		}
 		w.Header().Set("Link", "<"+next+`>; rel="next"`)
 	}
@@ -225,11 +224,17 @@ type resultRecord struct {
 	Region, Tile, Carrier string
 }
 
+// csvNextPrefix starts the CSV's last line when more rows follow. A line
+// that starts with # is a comment to pandas (read_csv(comment='#')) and Go's
+// csv.Reader (Comment: '#'); a spreadsheet shows it as a last row that says
+// where the rest is.
+const csvNextPrefix = "# next: "
+
 // resultWriter writes rows as NDJSON or CSV.
 type resultWriter struct {
 	ndjson bool
 	enc    *json.Encoder
-	cw     *csv.Writer
+	cw     *commentSafeCSV
 	row    []string
 }
 
@@ -240,10 +245,40 @@ func newResultWriter(w *bufio.Writer, ndjson bool) *resultWriter {
 		rw.enc.SetEscapeHTML(false)
 		return rw
 	}
-	rw.cw = csv.NewWriter(w)
+	rw.cw = &commentSafeCSV{w: w}
 	rw.cw.Write(ResultColumns)
 	rw.row = make([]string, len(ResultColumns))
 	return rw
+}
+
+// commentSafeCSV writes RFC 4180 rows as encoding/csv does, and also
+// quotes a field that holds '#': pandas, told that '#' starts a comment,
+// ends an unquoted field at it, and a target URL or an error message may
+// hold one. encoding/csv cannot be told to quote more.
+type commentSafeCSV struct {
+	w   *bufio.Writer
+	err error
+}
+
+// Write writes one row; the first error sticks.
+func (c *commentSafeCSV) Write(row []string) error {
+	for i, f := range row {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		if f == "" || !(strings.ContainsAny(f, ",\"\r\n#") || f[0] == ' ' || f[0] == '\t') {
+			c.w.WriteString(f)
+			continue
+		}
+		c.w.WriteByte('"')
+		c.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		c.w.WriteByte('"')
+	}
+	_, err := c.w.WriteString("\n")
+	if c.err == nil {
+		c.err = err
+	}
+	return c.err
 }
 
 // resultJSON is one NDJSON line.
@@ -304,8 +339,7 @@ func (rw *resultWriter) write(r resultRecord) error {
 
 func (rw *resultWriter) flush() error {
 	if rw.cw != nil {
-		rw.cw.Flush()
-		return rw.cw.Error()
+		return rw.cw.err
 	}
 	return nil
 }

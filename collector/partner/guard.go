@@ -11,27 +11,26 @@ import (
 	"github.com/jangkau/jangkau/collector/ratelimit"
 )
 
-// exportRate bounds each partner's request rate. Each partner has its own
-// token bucket: 10 requests a second with bursts of 20 let a GIS client
-// open every collection at once, and keep one partner from starving the
-// others or the store. A variable so that tests can tighten it.
-var exportRate = struct {
-	every float64
-	burst int
-}{10, 20}
+// realm names the collector in the 401 challenges, the same realm as the
+// viewer API's, so that a client keeps one password for both.
+const realm = "jangkau"
 
 // partners authenticates partners and holds their scopes and buckets.
 type partners struct {
 	keys   apikey.Ring
 	scopes map[string]*scope
 	log    *slog.Logger
-	limits *ratelimit.Keyed
+	// limits holds each partner's bucket, keyed by partner name; each
+	// partner has its own rate (Config.RateLimit), so one each.
+	limits map[string]*ratelimit.Keyed
 }
 
 func newPartners(cfg []Config, log *slog.Logger) *partners {
-	p := &partners{scopes: map[string]*scope{}, limits: ratelimit.New(exportRate.every, exportRate.burst), log: log}
+	p := &partners{scopes: map[string]*scope{}, limits: map[string]*ratelimit.Keyed{}, log: log}
 	for _, pc := range cfg {
 		p.keys.Add(pc.Name, pc.KeySHA256)
+		rl := pc.RateLimit.withDefaults()
+		p.limits[pc.Name] = ratelimit.New(rl.RequestsPerSecond, rl.Burst)
 		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions}
 		if len(pc.Carriers) > 0 {
 			sc.carriers = map[string]bool{}
@@ -48,6 +47,13 @@ func newPartners(cfg []Config, log *slog.Logger) *partners {
 // it served in a.
 type partnerHandler func(w http.ResponseWriter, r *http.Request, sc *scope, a *auditEntry)
 
+// Messages of a 401: a missing key and a key that is not known are told
+// apart (the status is the same), and neither repeats the key.
+const (
+	msgNoKey      = "a partner key is needed: send Authorization: Bearer KEY, or Basic with any user name and KEY as the password"
+	msgUnknownKey = "the partner key is not known: check the key, or ask the operator to add its sha256 to partners[].key_sha256"
+)
+
 // guard authenticates the partner, applies its rate limit and writes one
 // audit line per request. Neither a missing nor a wrong key says anything
 // about the data.
@@ -56,7 +62,8 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 		start := time.Now()
 		aw := &auditWriter{ResponseWriter: w}
 		a := &auditEntry{}
-		name, ok := p.keys.Match(apikey.FromRequest(r))
+		secret := apikey.FromRequest(r)
+		name, ok := p.keys.Match(secret)
 		// Deferred, so that a stream broken on purpose is logged too.
 		defer func() {
 			p.log.Info("export", "partner", name, "endpoint", endpoint, "filters", r.URL.RawQuery,
@@ -64,10 +71,14 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 		}()
 		switch {
 		case !ok:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau export"`)
-			httpapi.Error(aw, http.StatusUnauthorized, "a partner key is needed: Authorization: Bearer KEY")
+			apikey.Challenge(w.Header(), realm)
+			msg := msgUnknownKey
+			if secret == "" {
+				msg = msgNoKey
+			}
+			httpapi.Error(aw, http.StatusUnauthorized, msg)
 		default:
-			if ok, wait := p.limits.Allow(name, start); !ok {
+			if ok, wait := p.limits[name].Allow(name, start); !ok {
 				aw.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
 				httpapi.Error(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
 				break

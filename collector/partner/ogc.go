@@ -23,11 +23,11 @@ const (
 	crs84      = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 )
 
-var ogcConformanceClasses = []string{
+var ogcConformanceClasses = append([]string{
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-}
+}, ogcPart3Classes...)
 
 type ogcLink struct {
 	Href  string `json:"href"`
@@ -153,6 +153,10 @@ func (s *API) ogcCollectionDoc(r *http.Request, sc *scope, c ogcCollectionInfo) 
 		"links": []ogcLink{
 			{Href: absoluteURL(r, self, nil), Rel: "self", Type: ogcJSON, Title: c.title},
 			{Href: absoluteURL(r, self+"/items", nil), Rel: "items", Type: ogcGeoJSON, Title: c.title},
+			{Href: absoluteURL(r, self+"/queryables", nil), Rel: relQueryables, Type: schemaJSON, Title: "properties that filter items"},
+			// Relation types compare case-insensitively (RFC 8288), but
+			// GDAL 3.6 looks for exactly "describedBy".
+			{Href: absoluteURL(r, self+"/schema", nil), Rel: "describedBy", Type: schemaJSON, Title: "schema of the features"},
 		},
 	}
 }

@@ -15,21 +15,6 @@ import (
 	"github.com/jangkau/jangkau/collector/httpapi"
 )
 
-// ogcProperties are each kind of collection's property names, which are
-// also its filters (equality on the value as text).
-func ogcProperties(c ogcCollectionInfo) []string {
-	switch {
-	case c.level > 0:
-		return httpapi.RegionColumns
-	case c.id == "tiles":
-		return []string{"quadkey", "z", "x", "y", "status", "samples", "availability", "loss", "latency_p50_ms", "latency_p95_ms", "probes"}
-	case c.id == "probes":
-		return []string{"id", "region", "carrier", "last_seen"}
-	default:
-		return blankspotColumns[:len(blankspotColumns)-1]
-	}
-}
-
 // ogcFeatures is every feature of a collection within the scope and the
 // query, in the collection's order.
 func (s *API) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuery) ([]*geojson.Feature, error) {
@@ -93,7 +78,14 @@ func (s *API) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuer
 // itemsCollection is the collection of an items request, or false after
 // answering a bad f (400) or an unknown collection (404).
 func (s *API) itemsCollection(w http.ResponseWriter, r *http.Request) (ogcCollectionInfo, bool) {
-	if !checkF(w, r) {
+	return s.requestCollection(w, r, checkF)
+}
+
+// requestCollection is the collection {id} of a request whose f passes
+// checkFormat, or false after answering a bad f (400) or an unknown
+// collection (404).
+func (s *API) requestCollection(w http.ResponseWriter, r *http.Request, checkFormat func(http.ResponseWriter, *http.Request) bool) (ogcCollectionInfo, bool) {
+	if !checkFormat(w, r) {
 		return ogcCollectionInfo{}, false
 	}
 	c, ok := s.ogcCollectionInfo(r.PathValue("id"))
@@ -201,13 +193,9 @@ func (s *API) writeItem(w http.ResponseWriter, r *http.Request, c ogcCollectionI
 	return 0
 }
 
-func propertiesMatch(p geojson.Properties, filters map[string]string) bool {
-	for k, want := range filters {
-		v := p[k]
-		if r, ok := v.(realNumber); ok {
-			v = float64(r)
-		}
-		if httpapi.CSVValue(v) != want {
+func propertiesMatch(p geojson.Properties, filters []propertyFilter) bool {
+	for _, f := range filters {
+		if !f.match(p[f.name]) {
 			return false
 		}
 	}

@@ -94,36 +94,39 @@ func parseDatetime(dt string, now time.Time) (from, to time.Time, err error) {
 // itemsQuery is a page of a collection's items.
 type itemsQuery struct {
 	exportQuery
-	filters       map[string]string // property filters
+	filters       []propertyFilter
 	limit, offset int
 	bound         orb.Bound
 }
 
 // parseItems reads the property filters, limit, offset, bbox and the
-// coverage query of an items request of collection c.
+// coverage query of an items request of collection c. A limit above the
+// maximum is the maximum, as OGC API - Features asks.
 func (s *API) parseItems(sc *scope, c ogcCollectionInfo) func(*http.Request) (itemsQuery, error) {
 	return func(r *http.Request) (itemsQuery, error) {
 		v := r.URL.Query()
-		props := map[string]bool{}
-		for _, p := range ogcProperties(c) {
-			props[p] = true
+		props := map[string]ogcProperty{}
+		for _, p := range ogcSchema(c) {
+			props[p.name] = p
 		}
-		q := itemsQuery{filters: map[string]string{}, limit: ogcDefaultLimit}
+		q := itemsQuery{limit: ogcDefaultLimit}
 		for k := range v {
+			p, isProp := props[k]
 			switch {
 			case ogcReserved[k]:
-			case props[k]:
-				q.filters[k] = v.Get(k)
+			case isProp:
+				f, err := newPropertyFilter(p, v.Get(k))
+				if err != nil {
+					return q, err
+				}
+				q.filters = append(q.filters, f)
 			default:
-				return q, httpapi.Invalid(k, v.Get(k), "parameter %q: not a parameter or property of collection %s", k, c.id)
+				return q, httpapi.Invalid(k, v.Get(k), "parameter %q: not a parameter or queryable of collection %s (see /ogc/collections/%s/queryables)", k, c.id, c.id)
 			}
 		}
-		if l := v.Get("limit"); l != "" {
-			n, err := strconv.Atoi(l)
-			if err != nil || n < 1 {
-				return q, httpapi.Invalid("limit", l, "limit %q must be a positive integer (at most %d)", l, ogcMaxLimit)
-			}
-			q.limit = min(n, ogcMaxLimit)
+		var err error
+		if q.limit, err = pageLimit(v.Get("limit"), ogcDefaultLimit, ogcMaxLimit); err != nil {
+			return q, err
 		}
 		if o := v.Get("offset"); o != "" {
 			n, err := strconv.Atoi(o)
@@ -132,11 +135,89 @@ func (s *API) parseItems(sc *scope, c ogcCollectionInfo) func(*http.Request) (it
 			}
 			q.offset = n
 		}
-		var err error
 		if q.bound, err = httpapi.ParseBBox(v.Get("bbox")); err != nil {
 			return q, err
 		}
 		q.exportQuery, err = s.ogcQuery(r, sc, c.level)
 		return q, err
 	}
+}
+
+// pageLimit reads a limit parameter: def when absent, a positive integer,
+// and above max, max: OGC API - Features says a larger limit is not an
+// error, and GIS clients ask for more than a server gives.
+func pageLimit(value string, def, max int) (int, error) {
+	if value == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 {
+		return 0, httpapi.Invalid("limit", value, "limit %q must be a positive integer (at most %d; more is taken as %d)", value, max, max)
+	}
+	return min(n, max), nil
+}
+
+// propertyFilter is ?name=value on a queryable, read by the property's
+// type: numbers compare as numbers (samples=3 matches 3.0), booleans as
+// booleans, and an empty value matches null.
+type propertyFilter struct {
+	name, text string
+	null       bool
+	num        float64
+	isNum      bool
+	boolean    bool
+	isBool     bool
+}
+
+func newPropertyFilter(p ogcProperty, value string) (propertyFilter, error) {
+	f := propertyFilter{name: p.name, text: value, null: value == ""}
+	if f.null {
+		return f, nil
+	}
+	var err error
+	switch p.typ {
+	case "number", "integer":
+		f.isNum = true
+		if f.num, err = strconv.ParseFloat(value, 64); err != nil {
+			return f, httpapi.Invalid(p.name, value, "%s %q: want a number (or nothing, for null)", p.name, value)
+		}
+	case "boolean":
+		f.isBool = true
+		if f.boolean, err = strconv.ParseBool(value); err != nil {
+			return f, httpapi.Invalid(p.name, value, "%s %q: want true or false (or nothing, for null)", p.name, value)
+		}
+	}
+	return f, nil
+}
+
+// match says whether a feature's value of the property passes.
+func (f propertyFilter) match(v any) bool {
+	if v == nil || f.null {
+		return f.null && (v == nil || v == "")
+	}
+	switch {
+	case f.isNum:
+		x, ok := number(v)
+		return ok && x == f.num
+	case f.isBool:
+		b, ok := v.(bool)
+		return ok && b == f.boolean
+	default:
+		return httpapi.CSVValue(v) == f.text
+	}
+}
+
+// number is a property value as a float64.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case realNumber:
+		return float64(x), true
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
 }

@@ -74,6 +74,8 @@ func (s *API) Routes(mux *http.ServeMux) {
 		{"/ogc/conformance", s.ogcConformance},
 		{"/ogc/collections", s.ogcCollections},
 		{"/ogc/collections/{id}", s.ogcCollection},
+		{"/ogc/collections/{id}/queryables", s.ogcQueryables},
+		{"/ogc/collections/{id}/schema", s.ogcFeatureSchema},
 		{"/ogc/collections/{id}/items", s.ogcItems},
 		{"/ogc/collections/{id}/items/{fid}", s.ogcItem},
 	} {

@@ -36,6 +36,23 @@ apt_need() {
 # procps build the district lab's network namespaces.
 apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps
 
+# The interop tests (interop/) drive the collector with its users' own
+# clients: QGIS 3.22 and OWSLib from Debian for Debian's python3; Node.js
+# and npm for MapLibre GL JS and OpenLayers (in Chromium, through
+# puppeteer-core) and redocly, pinned in interop/clients/package-lock.json.
+# A Node.js from elsewhere (NodeSource) brings its own npm: keep it.
+apt_need qgis python3-qgis python3-owslib
+command -v npm >/dev/null || apt_need nodejs npm
+# npm ci only when node_modules is missing or the lockfile changed since
+# (a stamp holds its hash), so that a rerun works offline.
+clients=interop/clients
+lock_sum=$(sha256sum "$clients/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$clients/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+	say "npm ci in $clients"
+	(cd "$clients" && npm ci --ignore-scripts --no-audit --no-fund)
+	echo "$lock_sum" >"$clients/node_modules/.lock-sha256"
+fi
+
 say "go vet"
 go vet ./...
 go vet -tags probeonly ./cmd/jangkau   # the probe-only build district servers install

@@ -1,0 +1,93 @@
+package interop
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/coverage"
+)
+
+// qgisLayer is what clients/qgis_check.py says of one layer.
+type qgisLayer struct {
+	Valid                bool
+	Count, Invalid, Null int
+	Fields               map[string]string // name -> QVariant type name
+}
+
+// TestQGIS opens everything a partner opens in QGIS 3.22, headless, with a
+// Basic auth config holding the partner key: every OGC collection (OAPIF),
+// the partner vector tiles (xyz), and the GeoJSON and CSV exports (ogr).
+func TestQGIS(t *testing.T) {
+	c := startCollector(t)
+	py := debianPython(t, "qgis.core", "qgis python3-qgis")
+	dir := t.TempDir()
+	cols := c.collections(t)
+	var res struct {
+		Layers map[string]qgisLayer
+		Tiles  struct {
+			Valid  bool
+			Pixels []string
+		}
+		Files    map[string]qgisLayer
+		Messages []string
+		Error    string
+	}
+	runClient(t, 10*time.Minute, []string{"QGIS_AUTH_DB_DIR_PATH=" + dir}, map[string]any{
+		"base": c.base, "key": c.partners["qgis"], "collections": cols, "points": pandeglangPoints(c),
+		"blank":   coverage.StatusBlank.Colour(),
+		"geojson": download(t, c, "/api/v1/export/coverage?level=3", filepath.Join(dir, "coverage.geojson")),
+		"csv":     download(t, c, "/api/v1/export/coverage?format=csv&level=3", filepath.Join(dir, "coverage.csv")),
+	}, &res, py, "qgis_check.py")
+	if res.Error != "" {
+		t.Fatalf("QGIS script: %s", res.Error)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("QGIS messages (the first 15 of %d):\n%s", len(res.Messages), strings.Join(res.Messages[:min(15, len(res.Messages))], "\n"))
+		}
+	}()
+	for _, id := range cols {
+		got := res.Layers[id]
+		want := len(c.ogcFeatures(t, id, ""))
+		t.Logf("QGIS OAPIF %s: valid %v, %d features, %d invalid", id, got.Valid, got.Count, got.Invalid)
+		checkQGISLayer(t, "OAPIF layer "+id, got, want, strings.HasPrefix(id, "regions-"))
+	}
+	want3 := len(c.ogcFeatures(t, "regions-3", ""))
+	checkQGISLayer(t, "GeoJSON export (ogr)", res.Files["geojson"], want3, true)
+	checkQGISLayer(t, "CSV export (ogr, GEOM_POSSIBLE_NAMES=wkt)", res.Files["csv"], want3, true)
+
+	if !res.Tiles.Valid {
+		t.Errorf("QGIS cannot open the partner vector tiles (xyz provider)")
+	}
+	for i, px := range res.Tiles.Pixels {
+		if !strings.EqualFold(px, coverage.StatusBlank.Colour()) {
+			t.Errorf("QGIS draws the partner vector tiles with %s at Pandeglang point %v, want the blank colour %s (tiles not loaded with the Basic auth config?)",
+				px, pandeglangPoints(c)[i], coverage.StatusBlank.Colour())
+		}
+	}
+}
+
+func checkQGISLayer(t *testing.T, what string, got qgisLayer, want int, regions bool) {
+	t.Helper()
+	if !got.Valid {
+		t.Errorf("QGIS cannot open the %s", what)
+		return
+	}
+	if got.Count != want {
+		t.Errorf("QGIS reads %d features from the %s, the API holds %d", got.Count, what, want)
+	}
+	if got.Invalid+got.Null > 0 {
+		t.Errorf("%s: QGIS (GEOS) finds %d of %d geometries invalid and %d null", what, got.Invalid, got.Count, got.Null)
+	}
+	for _, f := range numericFields {
+		typ, ok := got.Fields[f]
+		switch {
+		case !ok && regions:
+			t.Errorf("%s: no field %s in %v", what, f, got.Fields)
+		case ok && typ != "double" && typ != "int" && typ != "qlonglong":
+			t.Errorf("%s: QGIS types %s as %s, want a number", what, f, typ)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package interop
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httputil"
@@ -188,7 +190,9 @@ func (c *collector) grafanaProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		pr.Out.URL = target.JoinPath(r.PathValue("path"))
+		out := *target // its path joined to the proxied one, absolute, as Grafana's JoinURLFragments makes it
+		out.Path = strings.TrimSuffix(target.Path, "/") + "/" + strings.TrimPrefix(r.PathValue("path"), "/")
+		pr.Out.URL = &out
 		pr.Out.URL.RawQuery = r.URL.RawQuery
 		pr.Out.Host = target.Host
 		pr.Out.Header.Del("Cookie")
@@ -203,6 +207,14 @@ func (c *collector) grafanaProxy(w http.ResponseWriter, r *http.Request) {
 		if ds.BasicAuth {
 			pr.Out.SetBasicAuth(secret(ds.BasicAuthUser), secret(ds.SecureJSONData["basicAuthPassword"]))
 		}
+	}, ModifyResponse: func(resp *http.Response) error {
+		if resp.StatusCode >= 400 { // say why in the test's failure, as Grafana's proxy passes it on
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+			resp.Body.Close()
+			fmt.Fprintf(os.Stderr, "grafana proxy: %s %s answered %s: %s\n", r.Method, resp.Request.URL.RequestURI(), resp.Status, body)
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return nil
 	}}
 	proxy.ServeHTTP(w, r)
 }
@@ -218,6 +230,11 @@ func TestGrafanaProvinceMap(t *testing.T) {
 	}
 	layer, vars, where := provinceMap(t)
 	src := interpolate(t, c, layer.Src, vars)
+	// Grafana's index.html sets <base href="{AppSubUrl}/">, so a relative
+	// layer URL resolves against Grafana's root, not the page's folder.
+	if u, err := url.Parse(src); err == nil && !u.IsAbs() && !strings.HasPrefix(src, "/") {
+		src = "/" + src
+	}
 	t.Logf("%s: layer URL %q requested as %q from the page at %s", where, layer.Src, src, c.page.URL)
 
 	var blank *layerStyle

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkt"
 )
@@ -54,7 +55,38 @@ func Revalidated(w http.ResponseWriter, r *http.Request, contentType string, bod
 		return
 	}
 	h.Set("Content-Type", contentType)
+	if r.Header.Get("Range") == "" && len(body) >= gzipMinSize && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		// Compressed here rather than by Compress, which would stream it
+		// without a length: the gzip form keeps Content-Length too, and
+		// Compress leaves an answer that already has a Content-Encoding.
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+		h.Set("ETag", strings.TrimSuffix(etag, `"`)+gzipETagSuffix+`"`)
+	}
+	h.Add("Vary", "Accept-Encoding")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// gzipMinSize is the smallest body worth compressing, as Compress has it.
+const gzipMinSize = gzhttp.DefaultMinSize
+
+// acceptsGzip reads an Accept-Encoding header: gzip (or *) listed without
+// q=0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		return !strings.HasPrefix(q, "q=0") || strings.HasPrefix(q, "q=0.") && strings.Trim(q[4:], "0") != ""
+	}
+	return false
 }
 
 // noneMatch says whether an If-None-Match header names etag, with or

@@ -57,10 +57,11 @@ func (cc *CheckConfig) ApplyDefaults() {
 // would refuse. Every error it returns is a *FieldError whose Field starts
 // at the check ("timeout", "http.valid_status_codes[0]"); a caller that
 // holds the check under a key puts it in front with Under. Validate opens
-// no socket; it does read a TLS ca_file, as the probe's load always has,
-// so that a file that is missing or holds no certificate fails the config
-// rather than every run. Names unique across checks are the caller's to
-// check.
+// no socket; it does read a TLS ca_file (up to MaxFileBytes), as the
+// probe's load always has, so that a file that is missing or holds no
+// certificate fails the config rather than every run. A check from the
+// collector's catalogue is validated with ValidateCentral instead, which
+// opens no file. Names unique across checks are the caller's to check.
 func (cc *CheckConfig) Validate() error {
 	if cc.Name == "" {
 		return &FieldError{Field: "name", Reason: "is missing"}

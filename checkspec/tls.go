@@ -3,7 +3,6 @@ package checkspec
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"os"
 )
 
 // TLSOptions are the TLS settings an http or tcp check shares. The zero
@@ -60,9 +59,9 @@ func (o *TLSOptions) RootCAs(field string) (*x509.CertPool, error) {
 	if o == nil || o.CAFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(o.CAFile)
+	pem, err := ReadFile(field+".ca_file", o.CAFile)
 	if err != nil {
-		return nil, &FieldError{Field: field + ".ca_file", Err: err}
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {

@@ -26,12 +26,18 @@ type ServiceConfig struct {
 	Carriers []string `yaml:"carriers,omitempty"`
 }
 
-// validateServices validates each entry as a probe would, so that a check
-// no probe can run fails the collector's load rather than every probe. It
-// fills what an entry leaves unset (interval, timeout, service = name), so
-// that probes receive explicit checks.
+// validateServices validates each entry as a probe will take it, a
+// central check (checkspec's ValidateCentral: no file options, since a
+// file on the collector's host is not on the probe's, and the interval
+// floor), so that a check no probe can run fails the collector's load
+// rather than every probe. It also holds the whole list to the per-host
+// rate a probe allows (checkspec.MaxHostRate), as if one probe ran every
+// entry: stricter than needed when regions or carriers split the list,
+// never looser. It fills what an entry leaves unset (interval, timeout,
+// service = name), so that probes receive explicit checks.
 func (c *Config) validateServices() error {
 	seen := make(map[string]int, len(c.Services))
+	var load checkspec.HostLoad
 	for i := range c.Services {
 		s := &c.Services[i]
 		key := fmt.Sprintf("services[%d]", i)
@@ -39,7 +45,10 @@ func (c *Config) validateServices() error {
 			s.Service = s.Name
 		}
 		s.ApplyDefaults()
-		if err := s.CheckConfig.Validate(); err != nil {
+		if err := s.CheckConfig.ValidateCentral(); err != nil {
+			return checkspec.Under(key, err)
+		}
+		if err := load.Admit(s.CheckConfig); err != nil {
 			return checkspec.Under(key, err)
 		}
 		if j, dup := seen[s.Name]; dup {

@@ -2,15 +2,20 @@ package collector
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -248,49 +253,16 @@ func TestCatalogueThroughCollector(t *testing.T) {
 	elsewhere := newTarget(t, "127.0.0.1:0")
 	svc := func(name, url string, regions ...string) ServiceConfig {
 		return ServiceConfig{CheckConfig: checkspec.CheckConfig{Name: name, Kind: wire.KindHTTP, Target: url + "/",
-			Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond}, Regions: regions}
+			Interval: time.Second, Timeout: 800 * time.Millisecond}, Regions: regions}
 	}
-	cfg := DefaultConfig
-	cfg.Probes = []ProbeConfig{{ID: "west", TokenSHA256: hash("tok-west"), Region: "99.01.01"}}
-	cfg.Services = []ServiceConfig{
+	srv, st, collector := catalogueCollector(t, true,
 		svc("perizinan", allowed.srv.URL, "99.01"),
 		svc("intranet", refused.srv.URL),
 		svc("far", elsewhere.srv.URL, "99.02"),
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := embedded.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := NewServer(&cfg, st, fixtureRegions(t), slog.New(slog.DiscardHandler), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	collector := httptest.NewServer(srv.Handler())
-	defer collector.Close()
-
-	pcfg := &probe.Config{
-		ID: "west", Collector: collector.URL, Token: "tok-west",
-		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
-		Upload:      probe.UploadConfig{Interval: 50 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
-		Concurrency: 4,
-		Allow:       probe.AllowConfig{CIDRs: []string{"127.0.0.1/32"}},
-		Catalogue:   probe.CatalogueConfig{Enable: true, Refresh: 200 * time.Millisecond},
-	}
+	)
+	pcfg := westProbe(t, collector.URL, probe.AllowConfig{CIDRs: []string{"127.0.0.1/32"}}, 200*time.Millisecond)
 	stop, logs, reg := runProbe(t, pcfg)
-	stored := func() (n int) {
-		now := time.Now()
-		st.Scan(context.Background(), now.Add(-time.Hour), now.Add(time.Hour), func(r store.Record) error {
-			if r.Probe == "west" && r.Check == "perizinan" && r.OK && r.Service == "perizinan" {
-				n++
-			}
-			return nil
-		})
-		return n
-	}
+	stored := func() int { return storedOK(t, st, "perizinan") }
 	waitUntil(t, "perizinan results stored at the collector", func() bool { return stored() >= 3 })
 	stop()
 	if n := refused.hits.Load(); n != 0 {
@@ -328,4 +300,226 @@ func TestCatalogueThroughCollector(t *testing.T) {
 	if n := refused.hits.Load(); n != 0 {
 		t.Errorf("the refused check's target saw %d requests after the restart", n)
 	}
+}
+
+// TestLoadConfigServicesCentralRules: the collector holds its catalogue to
+// what a probe will take from it. A ca_file is refused although the file
+// exists here and holds a certificate (it is the probe's host that would
+// read it), and intervals and the per-host rate have their floors.
+func TestLoadConfigServicesCentralRules(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tcp := func(name, target, interval string) string {
+		return fmt.Sprintf("  - {name: %s, kind: tcp, target: %q, interval: %s, timeout: 500ms}\n", name, target, interval)
+	}
+	tests := []struct{ name, services, wantErr string }{
+		{"http ca_file", fmt.Sprintf("  - {name: a, kind: http, target: \"https://127.0.0.1/\", http: {tls: {ca_file: %q}}}\n", ca),
+			`services[0].http.tls.ca_file "` + ca + `" names a file; a central check may not`},
+		{"tcp ca_file", tcp("ok", "127.0.0.1:1", "1m") +
+			fmt.Sprintf("  - {name: b, kind: tcp, target: \"127.0.0.1:993\", tcp: {tls: true, tls_config: {ca_file: %q}}}\n", ca),
+			`services[1].tcp.tls_config.ca_file "` + ca + `" names a file; a central check may not`},
+		{"interval", tcp("fast", "127.0.0.1:1", "900ms"), "services[0].interval (900ms) must be at least 1s in a central check"},
+		{"host rate", tcp("a", "127.0.0.1:1", "1s") + tcp("b", "127.0.0.1:2", "1s") + tcp("c", "127.0.0.1:3", "1m"),
+			"services[2].interval (1m0s) would make 2.02 runs per second against host 127.0.0.1 together with checks a, b; at most 2 per host"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte("listen: 127.0.0.1:8080\nservices:\n"+tc.services), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	ok := tcp("a", "127.0.0.1:1", "1s") + tcp("b", "127.0.0.1:2", "1s") + tcp("c", "127.0.0.2:3", "1s")
+	if _, err := ParseConfig([]byte("listen: 127.0.0.1:8080\nservices:\n"+ok), t.TempDir()); err != nil {
+		t.Errorf("two checks a second per host: %v", err)
+	}
+}
+
+// connCounter is a TCP target that counts the connections it accepts.
+type connCounter struct {
+	ln    net.Listener
+	conns atomic.Int64
+}
+
+func newConnCounter(t *testing.T) *connCounter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &connCounter{ln: ln}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.conns.Add(1)
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return c
+}
+
+// TestCatalogueRefusedChecksLeaveTheRestRunning: a real collector serves a
+// catalogue with entries no probe may run (its services set after the
+// collector's own load, as a collector of another version or a hand-edited
+// cache would serve them). A real probe logs, counts and skips each one
+// and runs the rest: no entry stops it, none makes it open a file, and the
+// 50 tcp checks at 10 ms never open a connection.
+func TestCatalogueRefusedChecksLeaveTheRestRunning(t *testing.T) {
+	good := newTarget(t, "127.0.0.1:0")
+	flood := newConnCounter(t)
+	pipe := filepath.Join(t.TempDir(), "ca.pem")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil { // opening it to read blocks
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // releases a reader stuck in open, if any
+		if w, err := os.OpenFile(pipe, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+	})
+	check := func(name, kind, target string, interval time.Duration) checkspec.CheckConfig {
+		return checkspec.CheckConfig{Name: name, Kind: kind, Target: target, Interval: interval, Timeout: interval / 2, Service: name}
+	}
+	bad := map[string]checkspec.CheckConfig{}
+	add := func(cc checkspec.CheckConfig, f func(*checkspec.CheckConfig)) {
+		f(&cc)
+		bad[cc.Name] = cc
+	}
+	add(check("file-url", wire.KindHTTP, "file:///etc/passwd", time.Minute), func(*checkspec.CheckConfig) {})
+	add(check("bad-regex", wire.KindHTTP, good.srv.URL+"/", time.Minute), func(c *checkspec.CheckConfig) {
+		c.HTTP = &checkspec.HTTPOptions{FailIfBodyMatches: []string{"(oops"}}
+	})
+	add(check("ca-missing", wire.KindHTTP, "https://127.0.0.1:1/", time.Minute), func(c *checkspec.CheckConfig) {
+		c.HTTP = &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: "/etc/jangkau/collector-only-ca.pem"}}
+	})
+	add(check("ca-fifo", wire.KindTCP, "127.0.0.1:993", time.Minute), func(c *checkspec.CheckConfig) {
+		c.TCP = &checkspec.TCPOptions{TLS: true, TLSConfig: &checkspec.TLSOptions{CAFile: pipe}}
+	})
+	add(check("ca-zero", wire.KindHTTP, "https://127.0.0.1:1/", time.Minute), func(c *checkspec.CheckConfig) {
+		c.HTTP = &checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: "/dev/zero"}}
+	})
+	add(check("dns-name", wire.KindDNS, "portal.example.id", time.Minute), func(c *checkspec.CheckConfig) {
+		c.DNS = &checkspec.DNSOptions{Server: "127.0.0.1:1", QueryName: "intranet.local"}
+	})
+	for i := range 50 {
+		add(check(fmt.Sprintf("flood-%02d", i), wire.KindTCP, flood.ln.Addr().String(), 10*time.Millisecond), func(*checkspec.CheckConfig) {})
+	}
+	services := []ServiceConfig{{CheckConfig: check("perizinan", wire.KindHTTP, good.srv.URL+"/", time.Second)}}
+	for _, name := range slices.Sorted(maps.Keys(bad)) {
+		services = append(services, ServiceConfig{CheckConfig: bad[name]})
+	}
+	// Served as given: the collector's own load would refuse them.
+	_, st, collector := catalogueCollector(t, false, services...)
+	stop, logs, reg := runProbe(t, westProbe(t, collector.URL,
+		probe.AllowConfig{CIDRs: []string{"127.0.0.1/32"}, Hosts: []string{"*.example.id"}}, time.Minute))
+	stored := func() int { return storedOK(t, st, "perizinan") }
+	waitUntil(t, "the good central check's results stored", func() bool { return stored() >= 2 })
+	stop()
+
+	if n := flood.conns.Load(); n != 0 {
+		t.Errorf("the checks at 10 ms opened %d connections", n)
+	}
+	if got := gatherGauge(t, reg, "jangkau_probe_catalogue_refused_checks"); got != float64(len(bad)) {
+		t.Errorf("jangkau_probe_catalogue_refused_checks = %g, want %d", got, len(bad))
+	}
+	for name := range bad {
+		if got := gatherValue(t, reg, "jangkau_probe_catalogue_refused_total", "check", name); got != 1 {
+			t.Errorf("refused_total{check=%s} = %g, want 1", name, got)
+		}
+	}
+	for _, want := range []string{
+		`check=file-url err="checks[6].target \"file:///etc/passwd\" must be an absolute http or https URL"`,
+		`check=ca-fifo err="checks[2].tcp.tls_config.ca_file \"` + pipe + `\" names a file; a central check may not`,
+		`check=ca-missing err="checks[3].http.tls.ca_file \"/etc/jangkau/collector-only-ca.pem\" names a file`,
+		`check=ca-zero err="checks[4].http.tls.ca_file \"/dev/zero\" names a file`,
+		`check=dns-name target=portal.example.id err="dns.query_name \"intranet.local\": host \"intranet.local\" is outside allow`,
+		`check=flood-00 err="checks[7].interval (10ms) must be at least 1s in a central check"`,
+		fmt.Sprintf(`msg="catalogue applied" source=collector local=0 central=1 refused=%d scheduled=1`, len(bad)),
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// catalogueCollector runs a real collector on the embedded store that
+// knows probe west (token tok-west, in 99.01.01) and serves services: run
+// through the collector's load when validate is set, else as given (as a
+// collector of another version, or a hand-edited one, could serve them).
+func catalogueCollector(t *testing.T, validate bool, services ...ServiceConfig) (*Server, *embedded.Store, *httptest.Server) {
+	t.Helper()
+	cfg := DefaultConfig
+	cfg.Probes = []ProbeConfig{{ID: "west", TokenSHA256: hash("tok-west"), Region: "99.01.01"}}
+	if validate {
+		cfg.Services = services
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !validate {
+		cfg.Services = services
+	}
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv, err := NewServer(&cfg, st, fixtureRegions(t), slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collector := httptest.NewServer(srv.Handler())
+	t.Cleanup(collector.Close)
+	return srv, st, collector
+}
+
+// westProbe is the config of probe west taking its checks from collector.
+func westProbe(t *testing.T, collector string, allow probe.AllowConfig, refresh time.Duration) *probe.Config {
+	return &probe.Config{
+		ID: "west", Collector: collector, Token: "tok-west",
+		Spool:       spool.Config{Dir: t.TempDir(), MaxBytes: probe.DefaultConfig.Spool.MaxBytes},
+		Upload:      probe.UploadConfig{Interval: 50 * time.Millisecond, BatchSize: 100, Timeout: 5 * time.Second},
+		Concurrency: 4,
+		Allow:       allow,
+		Catalogue:   probe.CatalogueConfig{Enable: true, Refresh: refresh},
+	}
+}
+
+// storedOK counts the successful results of probe west's check that st
+// holds, with the check's name as their service.
+func storedOK(t *testing.T, st *embedded.Store, check string) (n int) {
+	now := time.Now()
+	err := st.Scan(t.Context(), now.Add(-time.Hour), now.Add(time.Hour), func(r store.Record) error {
+		if r.Probe == "west" && r.Check == check && r.OK && r.Service == check {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// gatherGauge reads an unlabelled gauge from reg (0 when absent).
+func gatherGauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
 }

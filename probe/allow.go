@@ -3,9 +3,7 @@ package probe
 import (
 	"fmt"
 	"maps"
-	"net"
 	"net/netip"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -114,15 +112,16 @@ func (a *AllowConfig) allows(host string) bool {
 	return false
 }
 
-// hostOptions are the option keys that name a host the probe contacts
-// besides the target: a dns check's resolver, an http check's proxy.
-var hostOptions = [][2]string{{"dns", "server"}, {"http", "proxy_url"}}
+// hostOptions are the option keys that name a host the probe contacts or
+// asks about besides the target: a dns check's resolver and the name it
+// asks about when that is not the target, an http check's proxy.
+var hostOptions = [][2]string{{"dns", "server"}, {"dns", "query_name"}, {"http", "proxy_url"}}
 
 // admit returns an error naming the first host of cc outside the list:
-// the target's host (for a dns check, the name it asks about) and every
+// the target's host (for a dns check, a name it may ask about) and every
 // host of hostOptions.
 func (a *AllowConfig) admit(cc checkspec.CheckConfig) error {
-	if h := targetHost(cc.Target); !a.allows(h) {
+	if h := checkspec.TargetHost(cc.Target); !a.allows(h) {
 		return fmt.Errorf("target %q: host %q is outside allow (cidrs %v, hosts %v)", cc.Target, h, a.CIDRs, a.Hosts)
 	}
 	opts, err := optionMap(cc)
@@ -132,7 +131,7 @@ func (a *AllowConfig) admit(cc checkspec.CheckConfig) error {
 	for _, o := range hostOptions {
 		block, _ := opts[o[0]].(map[string]any)
 		v, _ := block[o[1]].(string)
-		if h := targetHost(v); v != "" && !a.allows(h) {
+		if h := checkspec.TargetHost(v); v != "" && !a.allows(h) {
 			return fmt.Errorf("%s.%s %q: host %q is outside allow (cidrs %v, hosts %v)", o[0], o[1], v, h, a.CIDRs, a.Hosts)
 		}
 	}
@@ -184,18 +183,6 @@ func (a *AllowConfig) admitLocal(checks []checkspec.CheckConfig) error {
 		}
 	}
 	return nil
-}
-
-// targetHost is the host of any kind's target: a URL's host, the host of
-// host:port, or the target itself.
-func targetHost(target string) string {
-	if u, err := url.Parse(target); err == nil && u.Scheme != "" && u.Host != "" {
-		return u.Hostname()
-	}
-	if h, _, err := net.SplitHostPort(target); err == nil {
-		return h
-	}
-	return strings.Trim(target, "[]")
 }
 
 // optionMap is a check in its YAML form, so that the allow list reads

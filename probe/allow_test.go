@@ -81,6 +81,9 @@ func TestAllowTargets(t *testing.T) {
 		{"dns server inside", withDNS(cc(wire.KindDNS, "portal.example.id"), "127.0.0.53:53"), ""},
 		{"dns server outside", withDNS(cc(wire.KindDNS, "portal.example.id"), "8.8.8.8:53"), `dns.server "8.8.8.8:53": host "8.8.8.8" is outside allow`},
 		{"dns name outside", withDNS(cc(wire.KindDNS, "intranet.local"), "127.0.0.53:53"), `host "intranet.local"`},
+		{"dns query_name inside", withQuery(cc(wire.KindDNS, "portal.example.id"), "127.0.0.53:53", "www.example.id"), ""},
+		{"dns query_name outside", withQuery(cc(wire.KindDNS, "portal.example.id"), "127.0.0.53:53", "intranet.local"),
+			`dns.query_name "intranet.local": host "intranet.local" is outside allow`},
 		{"http proxy outside", withHTTP(cc(wire.KindHTTP, "http://127.0.0.1/"), checkspec.HTTPOptions{ProxyURL: "http://10.0.0.3:3128"}), `http.proxy_url "http://10.0.0.3:3128": host "10.0.0.3"`},
 		{"http ca_file", withHTTP(cc(wire.KindHTTP, "https://127.0.0.1/"), checkspec.HTTPOptions{TLS: &checkspec.TLSOptions{CAFile: "/etc/shadow"}}), "http.tls.ca_file names a file of the probe"},
 	}
@@ -121,6 +124,11 @@ func TestAllowConfigErrors(t *testing.T) {
 
 func withDNS(cc checkspec.CheckConfig, server string) checkspec.CheckConfig {
 	cc.DNS = &checkspec.DNSOptions{Server: server}
+	return cc
+}
+
+func withQuery(cc checkspec.CheckConfig, server, name string) checkspec.CheckConfig {
+	cc.DNS = &checkspec.DNSOptions{Server: server, QueryName: name}
 	return cc
 }
 

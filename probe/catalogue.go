@@ -77,7 +77,9 @@ type refusal struct {
 
 // decodeCatalogue decodes a body as strictly as the config file. A body
 // that does not decode is refused whole; an entry that does not validate
-// (a kind this probe lacks, say) is skipped and named in bad.
+// as a central check (a kind this probe lacks, a file option, an interval
+// under the floor) is skipped and named in bad. No entry makes it open a
+// file.
 func decodeCatalogue(body []byte) (checks []checkspec.CheckConfig, bad []refusal, err error) {
 	var doc checkspec.CatalogueDoc
 	if err := strictyaml.Decode(body, &doc); err != nil {
@@ -94,7 +96,7 @@ func decodeCatalogue(body []byte) (checks []checkspec.CheckConfig, bad []refusal
 			bad = append(bad, refusal{cc.Name, &checkspec.FieldError{Field: at + ".name", Value: cc.Name, Reason: fmt.Sprintf("is already used by checks[%d]", j)}})
 			continue
 		}
-		if err := cc.Validate(); err != nil {
+		if err := cc.ValidateCentral(); err != nil {
 			bad = append(bad, refusal{cc.Name, checkspec.Under(at, err)})
 			continue
 		}
@@ -113,6 +115,8 @@ type catalogue struct {
 	refresh time.Duration
 	etag    string // of the list applied last; only runCatalogue uses it
 	refused *prometheus.CounterVec
+	// refusedNow is how many checks of the list applied last were refused.
+	refusedNow prometheus.Gauge
 	// jitter picks the wait before the next fetch; a seam for tests.
 	jitter func(d time.Duration) time.Duration
 }
@@ -137,10 +141,16 @@ func newCatalogue(cfg *Config, reg prometheus.Registerer) (*catalogue, error) {
 			Name: "jangkau_probe_catalogue_refused_total",
 			Help: "Central checks not scheduled because they are outside the allow list or invalid, per list applied.",
 		}, []string{"check"}),
+		refusedNow: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "jangkau_probe_catalogue_refused_checks",
+			Help: "Central checks of the list applied last that are not scheduled (invalid, outside the allow list, over a rate floor, or failed to build).",
+		}),
 	}
 	if reg != nil {
-		if err := reg.Register(c.refused); err != nil {
-			return nil, fmt.Errorf("register catalogue metrics: %w", err)
+		for _, col := range []prometheus.Collector{c.refused, c.refusedNow} {
+			if err := reg.Register(col); err != nil {
+				return nil, fmt.Errorf("register catalogue metrics: %w", err)
+			}
 		}
 	}
 	return c, nil
@@ -250,19 +260,21 @@ func (p *Probe) applyBody(body []byte, source string) error {
 		p.log.Warn("catalogue: central check invalid, skipped", "source", source, "check", r.name, "err", r.err)
 		p.cat.refused.WithLabelValues(r.name).Inc()
 	}
-	p.applyCatalogue(central, source)
+	p.applyCatalogue(central, len(bad), source)
 	return nil
 }
 
 // collectorClient is the probe's HTTP client for the collector (uploads
 // and the catalogue): it verifies the collector against the system roots,
-// or against cfg.CAFile when set.
+// or against cfg.CAFile when set, and follows no redirect, so that a
+// collector (or whatever answers at its address) cannot send the probe's
+// token and results to another host.
 func collectorClient(cfg *Config) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := checkspec.ReadFile("ca_file", cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
+			return nil, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -270,8 +282,27 @@ func collectorClient(cfg *Config) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: cfg.Upload.Timeout}, nil
+	return &http.Client{Transport: tr, Timeout: cfg.Upload.Timeout, CheckRedirect: refuseRedirect(cfg.Collector)}, nil
 }
+
+// refuseRedirect is a CheckRedirect that follows none: the error names
+// where the collector pointed and what to fix.
+func refuseRedirect(collector string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		status := "a redirect"
+		if req.Response != nil {
+			status = req.Response.Status
+		}
+		return &redirectError{fmt.Sprintf("collector answered %s to %s; the probe follows no redirect: set collector (now %q) to the URL the collector is served at",
+			status, req.URL.Redacted(), collector)}
+	}
+}
+
+// redirectError is a collector's redirect the probe refused: a config
+// mistake (or an attack), not a network fault, so not retried quickly.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // writeFileAtomic replaces path with data so that a crash leaves the old
 // file or the new one, never a torn one: temp file, fsync, rename, fsync

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/internal/testlog"
+	"github.com/jangkau/jangkau/probe/check"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -294,5 +295,53 @@ func TestCatalogueStartsFromCache(t *testing.T) {
 	<-done
 	if !strings.Contains(logs.String(), `msg="catalogue applied" source=cache`) {
 		t.Errorf("logs do not say the cache was applied:\n%s", logs)
+	}
+}
+
+// TestApplyCatalogueRefusesAndRunsTheRest: a central check whose checker
+// cannot be built (here a constructor that panics, as the allow list's
+// redirect guard once did on a typed nil) or that would take a host past
+// the per-host rate is refused, logged and counted; the probe schedules
+// the others and keeps its local check.
+func TestApplyCatalogueRefusesAndRunsTheRest(t *testing.T) {
+	local := checkspec.CheckConfig{Name: "own", Kind: wire.KindTCP, Target: "127.0.0.8:22", Interval: time.Second, Timeout: 500 * time.Millisecond}
+	p, logs, reg := catalogueProbe(t, "http://127.0.0.1:1", AllowConfig{CIDRs: []string{"127.0.0.0/8"}}, local)
+	defer p.Close()
+	build := p.kinds[wire.KindTCP]
+	p.kinds[wire.KindTCP] = func(cc checkspec.CheckConfig) (check.Checker, error) {
+		if cc.Target == "127.0.0.9:80" {
+			var c check.Checker
+			c.Run(t.Context(), nil) // nil interface: panics
+		}
+		return build(cc)
+	}
+	const body = `checks:
+  - {name: ok, kind: tcp, target: "127.0.0.5:80", interval: 1h, timeout: 1s}
+  - {name: boom, kind: tcp, target: "127.0.0.9:80", interval: 1h, timeout: 1s}
+  - {name: second, kind: tcp, target: "127.0.0.8:80", interval: 1s, timeout: 500ms}
+  - {name: third, kind: tcp, target: "127.0.0.8:443", interval: 1m, timeout: 1s}
+`
+	if err := p.applyBody([]byte(body), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(p.sched.Names()); got != "[ok own second]" {
+		t.Errorf("scheduled %s, want [ok own second]", got)
+	}
+	for name, want := range map[string]float64{"boom": 1, "third": 1, "ok": 0, "second": 0} {
+		if got := refusedCount(t, reg, name); got != want {
+			t.Errorf("refused{check=%s} = %g, want %g", name, got, want)
+		}
+	}
+	if got := gathered(t, reg, "jangkau_probe_catalogue_refused_checks"); got != 2 {
+		t.Errorf("jangkau_probe_catalogue_refused_checks = %g, want 2", got)
+	}
+	for _, want := range []string{
+		`msg="catalogue: central check refused" check=boom target=127.0.0.9:80 err="building its checker panicked:`,
+		`check=third target=127.0.0.8:443 err="interval (1m0s) would make 2.02 runs per second against host 127.0.0.8 together with checks own, second; at most 2 per host`,
+		`msg="catalogue applied" source=test local=1 central=2 refused=2 scheduled=3`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
 	}
 }

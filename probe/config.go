@@ -117,9 +117,9 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 		cfg.Checks[i].ResolvePaths(resolve)
 	}
 	if cfg.TokenFile != "" && cfg.Token == "" {
-		b, err := os.ReadFile(cfg.TokenFile)
+		b, err := checkspec.ReadFile("token_file", cfg.TokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("token_file: %w", err)
+			return nil, err
 		}
 		cfg.token = strings.TrimSpace(string(b))
 		if cfg.token == "" {

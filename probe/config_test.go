@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -120,4 +122,49 @@ func TestParseConfigKeepsDefaults(t *testing.T) {
 	if !reflect.DeepEqual(before, DefaultConfig) {
 		t.Errorf("DefaultConfig changed: %+v", DefaultConfig)
 	}
+}
+
+// TestLocalFilesSizeLimited: the files a probe's config names (its token,
+// the collector's CA, a local check's CA) are read up to
+// checkspec.MaxFileBytes; a larger one fails the load with the key, the
+// file and the limit, instead of being read whole (/dev/zero would never
+// end).
+func TestLocalFilesSizeLimited(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, checkspec.MaxFileBytes+1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	limit := fmt.Sprintf("%q is larger than %d bytes", big, checkspec.MaxFileBytes)
+	base := "id: p1\ncollector: https://127.0.0.1:1\nspool: {dir: " + dir + "}\n"
+	check := "checks: [{name: c, kind: tcp, target: \"127.0.0.1:9\"}]\n"
+	for _, tc := range []struct{ name, yaml, wantErr string }{
+		{"token_file", base + "token_file: big\n" + check, "token_file " + limit},
+		{"check ca_file", base + "token: t\nchecks: [{name: c, kind: http, target: \"https://127.0.0.1/\", http: {tls: {ca_file: big}}}]\n",
+			"checks[0].http.tls.ca_file " + limit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.yaml), dir)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	t.Run("ca_file", func(t *testing.T) {
+		cfg, err := ParseConfig([]byte(base+"token: t\nca_file: big\n"+check), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(cfg, discard, nil)
+		if err == nil {
+			p.Close()
+			t.Fatal("New succeeded")
+		}
+		if want := "ca_file " + limit; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want one containing %q", err, want)
+		}
+	})
 }

@@ -108,41 +108,73 @@ func (p *Probe) Run(ctx context.Context) error {
 
 // applyCatalogue schedules the local checks and the central ones that
 // pass: a local check wins over a central one of the same name, and a
-// central check outside the allow list is refused, logged and counted.
-func (p *Probe) applyCatalogue(central []checkspec.CheckConfig, source string) {
+// central check outside the allow list, over the per-host rate or whose
+// checker cannot be built is refused, logged and counted; the other
+// checks run. invalid is how many the decode refused already.
+func (p *Probe) applyCatalogue(central []checkspec.CheckConfig, invalid int, source string) {
 	checks := slices.Clone(p.cfg.Checks)
 	local := make(map[string]bool, len(checks))
+	var load checkspec.HostLoad
 	for _, cc := range checks {
 		local[cc.Name] = true
+		load.Add(cc)
+	}
+	refused := invalid
+	refuse := func(cc checkspec.CheckConfig, err error) {
+		refused++
+		p.log.Warn("catalogue: central check refused", "check", cc.Name, "target", cc.Target, "err", err)
+		p.cat.refused.WithLabelValues(cc.Name).Inc()
 	}
 	if p.cfg.Allow.Empty() && len(central) > 0 {
 		p.log.Warn(fmt.Sprintf("catalogue: no allow list, refusing %d central checks; set allow.cidrs/allow.hosts", len(central)))
 		for _, cc := range central {
 			p.cat.refused.WithLabelValues(cc.Name).Inc()
 		}
+		refused += len(central)
 		central = nil
 	}
-	refused := 0
 	for _, cc := range central {
 		if local[cc.Name] {
 			p.log.Info("catalogue: central check skipped, a local check has its name", "check", cc.Name, "target", cc.Target)
 			continue
 		}
 		if err := p.cfg.Allow.admitCentral(cc); err != nil {
-			refused++
-			p.log.Warn("catalogue: central check refused", "check", cc.Name, "target", cc.Target, "err", err)
-			p.cat.refused.WithLabelValues(cc.Name).Inc()
+			refuse(cc, err)
+			continue
+		}
+		if err := load.Admit(cc); err != nil {
+			refuse(cc, err)
 			continue
 		}
 		checks = append(checks, cc)
 	}
-	build := func(cc checkspec.CheckConfig) (check.Checker, error) { return p.kinds[cc.Kind](cc) }
-	if err := p.sched.Update(checks, build); err != nil {
-		p.log.Error("catalogue: checks not scheduled", "err", err)
+	failed := map[string]error{}
+	build := func(cc checkspec.CheckConfig) (c check.Checker, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("building its checker panicked: %v", r)
+			}
+			if err != nil {
+				failed[cc.Name] = err
+			}
+		}()
+		return p.kinds[cc.Kind](cc)
 	}
+	p.sched.Update(checks, build) // its errors are in failed
+	for _, cc := range checks {
+		err, bad := failed[cc.Name]
+		switch {
+		case !bad:
+		case local[cc.Name]:
+			p.log.Error("catalogue: local check not scheduled", "check", cc.Name, "err", err)
+		default:
+			refuse(cc, err)
+		}
+	}
+	p.cat.refusedNow.Set(float64(refused))
 	p.metrics.retain(p.sched.Names())
 	p.log.Info("catalogue applied", "source", source, "local", len(p.cfg.Checks),
-		"central", len(checks)-len(p.cfg.Checks), "refused", refused, "scheduled", len(p.sched.Names()))
+		"central", len(p.sched.Names())-len(p.cfg.Checks), "refused", refused, "scheduled", len(p.sched.Names()))
 }
 
 // Close releases the spool and the ICMP sockets of a Probe that will not

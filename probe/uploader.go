@@ -135,6 +135,13 @@ func (u *Uploader) Flush(ctx context.Context) error {
 		b, err := u.uploadBatch(ctx)
 		switch {
 		case err != nil:
+			if _, ok := errors.AsType[*recoverableError](err); !ok {
+				// Waiting out the back-off cap would only end the flush
+				// by its deadline.
+				u.log.Error("upload failed and will not heal by retrying; fix it, results stay in the spool",
+					"url", u.url, "err", err, "spooled", u.spool.Len())
+				return fmt.Errorf("flush: %d results stay in the spool: %w", u.spool.Len(), err)
+			}
 			failures++
 			sleep(ctx, u.retryDelay(err, failures))
 		case b.sent == 0:

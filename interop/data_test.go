@@ -139,13 +139,17 @@ func (c *collector) feed() error {
 	return nil
 }
 
-// result is the probe's next result: its uplink check at time at.
+// result is the probe's next result: its uplink check at time at, a ping
+// of five packets to the district's gateway, so that loss is measured.
 func (p *probe) result(at time.Time) wire.Result {
 	p.seq++
-	r := wire.Result{Seq: p.seq, Time: at, Check: "uplink", Kind: wire.KindTCP, Target: "gateway.banten.go.id:443",
-		OK: p.ok(p.seq), DurationMS: 35 + float64(p.seq%7)}
+	rtt := 35 + float64(p.seq%7)
+	r := wire.Result{Seq: p.seq, Time: at, Check: "uplink", Kind: wire.KindICMP, Target: "gateway.banten.go.id",
+		OK: p.ok(p.seq), DurationMS: rtt * 5,
+		Phases: map[string]float64{"sent": 5, "received": 5, "loss": 0, "rtt_min": rtt - 1, "rtt_avg": rtt, "rtt_max": rtt + 1}}
 	if !r.OK {
-		r.ErrorClass, r.Error, r.DurationMS = wire.ClassTimeout, "dial tcp: i/o timeout", 3000
+		r.ErrorClass, r.Error, r.DurationMS = wire.ClassTimeout, "icmp: no reply", 5000
+		r.Phases = map[string]float64{"sent": 5, "received": 0, "loss": 1}
 	}
 	return r
 }

@@ -50,13 +50,16 @@ func TestQGIS(t *testing.T) {
 	}()
 	for _, id := range cols {
 		got := res.Layers[id]
-		want := len(c.ogcFeatures(t, id, ""))
+		all := c.ogcFeatures(t, id, "")
 		t.Logf("QGIS OAPIF %s: valid %v, %d features, %d invalid", id, got.Valid, got.Count, got.Invalid)
-		checkQGISLayer(t, "OAPIF layer "+id, got, want, strings.HasPrefix(id, "regions-"))
+		// QGIS 3.22 reads no schema: it types an OAPIF layer's fields with
+		// OGR from the first items?limit=10 page (QgsOapifProvider::init).
+		checkQGISLayer(t, "OAPIF layer "+id, got, len(all), strings.HasPrefix(id, "regions-"), numbersIn(all[:min(10, len(all))]))
 	}
-	want3 := len(c.ogcFeatures(t, "regions-3", ""))
-	checkQGISLayer(t, "GeoJSON export (ogr)", res.Files["geojson"], want3, true)
-	checkQGISLayer(t, "CSV export (ogr, GEOM_POSSIBLE_NAMES=wkt)", res.Files["csv"], want3, true)
+	level3 := c.ogcFeatures(t, "regions-3", "")
+	// A file is typed from all its rows.
+	checkQGISLayer(t, "GeoJSON export (ogr)", res.Files["geojson"], len(level3), true, numbersIn(level3))
+	checkQGISLayer(t, "CSV export (ogr, GEOM_POSSIBLE_NAMES=wkt)", res.Files["csv"], len(level3), true, numbersIn(level3))
 
 	if !res.Tiles.Valid {
 		t.Errorf("QGIS cannot open the partner vector tiles (xyz provider)")
@@ -69,7 +72,25 @@ func TestQGIS(t *testing.T) {
 	}
 }
 
-func checkQGISLayer(t *testing.T, what string, got qgisLayer, want int, regions bool) {
+// numbersIn names the properties that hold a number in at least one of
+// features: what a client that types fields from values can know.
+func numbersIn(features []map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range features {
+		for k, v := range f {
+			if _, ok := v.(float64); ok {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// checkQGISLayer checks what QGIS read of a layer. A numeric field must be
+// a number wherever the values QGIS typed it from held a number (evidence);
+// where they were all null, QGIS 3.22 cannot know (it reads no schema, a
+// newer QGIS does), which is logged rather than failed.
+func checkQGISLayer(t *testing.T, what string, got qgisLayer, want int, regions bool, evidence map[string]bool) {
 	t.Helper()
 	if !got.Valid {
 		t.Errorf("QGIS cannot open the %s", what)
@@ -86,8 +107,10 @@ func checkQGISLayer(t *testing.T, what string, got qgisLayer, want int, regions 
 		switch {
 		case !ok && regions:
 			t.Errorf("%s: no field %s in %v", what, f, got.Fields)
+		case ok && typ != "double" && typ != "int" && typ != "qlonglong" && !evidence[f]:
+			t.Logf("%s: QGIS types %s as %s; every value it typed it from is null, and QGIS 3.22 reads no schema", what, f, typ)
 		case ok && typ != "double" && typ != "int" && typ != "qlonglong":
-			t.Errorf("%s: QGIS types %s as %s, want a number", what, f, typ)
+			t.Errorf("%s: QGIS types %s as %s though it read numbers for it, want a number", what, f, typ)
 		}
 	}
 }

@@ -15,10 +15,14 @@ type population struct {
 
 // estimatePopulation gives every region a population: its own when the
 // boundary file (or CSV) has it, else its nearest ancestor's that is known,
-// times the share of the ancestor's area that the region covers. Boundary
-// files rarely carry population below the kabupaten, and people affected
-// must still add up; the estimate assumes people spread evenly, which is
-// said wherever it is shown.
+// times the region's share of the area of the ancestor's regions at its
+// level. Boundary files rarely carry population below the kabupaten, and
+// people affected must still add up; the estimate assumes people spread
+// evenly, which is said wherever it is shown. The share is of the regions'
+// summed areas, not of the ancestor's outline: boundary files' regions
+// overlap a little (Banten's kecamatan by up to 2.5% of a kabupaten), and a
+// parent built from its children is their union, so shares of the outline
+// would add up to more than the ancestor's people.
 func estimatePopulation(rs *region.Regions) map[string]population {
 	out := map[string]population{}
 	area := map[string]float64{}
@@ -29,6 +33,18 @@ func estimatePopulation(rs *region.Regions) map[string]population {
 			area[r.Code] = a
 		}
 		return a
+	}
+	type ancLevel struct {
+		code  string
+		level int
+	}
+	within := map[ancLevel]float64{}
+	for _, level := range rs.Levels() {
+		for _, r := range rs.Level(level) {
+			for anc := region.Parent(r.Code); anc != ""; anc = region.Parent(anc) {
+				within[ancLevel{anc, level}] += areaOf(r)
+			}
+		}
 	}
 	for _, level := range rs.Levels() {
 		for _, r := range rs.Level(level) {
@@ -41,7 +57,7 @@ func estimatePopulation(rs *region.Regions) map[string]population {
 				if a == nil || !a.PopulationKnown {
 					continue
 				}
-				if aa := areaOf(a); aa > 0 {
+				if aa := within[ancLevel{anc, level}]; aa > 0 {
 					out[r.Code] = population{n: int64(float64(a.Population)*areaOf(r)/aa + 0.5), estimated: true, known: true}
 				}
 				break

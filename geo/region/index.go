@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -22,6 +21,7 @@ type Regions struct {
 	deepest int
 	bound   orb.Bound
 	grid    grid
+	repairs []Repair // source geometries made valid at load
 }
 
 // New builds the hierarchy and the index from regions made in code (the
@@ -84,17 +84,39 @@ func build(regions []*Region, parentNames map[*Region]map[int]string) (*Regions,
 			children[p] = append(children[p], r)
 		}
 	}
-	// Deepest first: a synthetic region's children are then all complete.
-	sort.Slice(synthetic, func(i, j int) bool { return synthetic[i].Level > synthetic[j].Level })
+	repairs, err := repairRegions(regions)
+	if err != nil {
+		return nil, err
+	}
+	rs.repairs = repairs
+	// Level by level, deepest first: a synthetic region's children are then
+	// all complete, and the regions of one level are unioned in parallel.
+	byLevel := make(map[int][]*Region)
+	var levels []int
 	for _, s := range synthetic {
-		kids := children[s.Code]
-		sortByCode(kids)
-		dissolveChildren(s, kids)
-		if names := parentNames[kids[0]]; names != nil {
-			if n := names[s.Level]; n != "" {
-				s.Name = n
-			}
-			if parentNames != nil {
+		if byLevel[s.Level] == nil {
+			levels = append(levels, s.Level)
+		}
+		byLevel[s.Level] = append(byLevel[s.Level], s)
+	}
+	slices.Sort(levels)
+	for _, level := range slices.Backward(levels) {
+		list := byLevel[level]
+		err := parallel(len(list), func(i int) error {
+			s := list[i]
+			kids := children[s.Code]
+			sortByCode(kids)
+			return dissolveChildren(s, kids)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			kids := children[s.Code]
+			if names := parentNames[kids[0]]; names != nil {
+				if n := names[s.Level]; n != "" {
+					s.Name = n
+				}
 				parentNames[s] = names
 			}
 		}
@@ -117,24 +139,24 @@ func build(regions []*Region, parentNames map[*Region]map[int]string) (*Regions,
 	return rs, nil
 }
 
-// dissolveChildren gives a synthetic region the union of its children:
-// their polygons side by side, not merged, which is enough to draw and to
-// contain points, and costs nothing.
-func dissolveChildren(s *Region, kids []*Region) {
-	var mp orb.MultiPolygon
-	s.Bound = kids[0].Bound
+// dissolveChildren gives a synthetic region the union of its children,
+// merged into one valid area (see unionGeometry), and their population.
+func dissolveChildren(s *Region, kids []*Region) error {
+	g, err := unionGeometry(kids)
+	if err != nil {
+		return fmt.Errorf("region %s: union of its %d children: %w", s.Code, len(kids), err)
+	}
+	s.Geometry, s.Bound = g, g.Bound()
 	all := true
 	for _, k := range kids {
-		mp = append(mp, Polygons(k.Geometry)...)
-		s.Bound = s.Bound.Union(k.Bound)
 		s.Population += k.Population
 		all = all && k.PopulationKnown
 	}
-	s.Geometry = mp
 	s.PopulationKnown = all
 	if !all {
 		s.Population = 0
 	}
+	return nil
 }
 
 // Polygons flattens the two geometries a region may have, Polygon and

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/wkt"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
@@ -29,7 +28,7 @@ func (s *API) exportCoverage(w http.ResponseWriter, r *http.Request, sc *scope, 
 			a.rows = len(cells)
 			if q.Format == "csv" {
 				httpapi.CSV(w, exportRegionColumns, len(cells), func(i int) []string {
-					return append(httpapi.RegionRow(cells[i]), wkt.MarshalString(cells[i].Region.Geometry))
+					return append(httpapi.RegionRow(cells[i]), httpapi.WKT(cells[i].Region.Geometry))
 				})
 				return
 			}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/wkt"
 	"github.com/paulmach/orb/geo"
 	"github.com/paulmach/orb/geojson"
 
@@ -278,7 +277,7 @@ func (s *API) exportBlankspots(w http.ResponseWriter, r *http.Request, sc *scope
 			if q.Format == "csv" {
 				httpapi.CSV(w, blankspotColumns, len(spots), func(i int) []string {
 					p := spots[i].properties()
-					p["wkt"] = wkt.MarshalString(spots[i].Geometry)
+					p["wkt"] = httpapi.WKT(spots[i].Geometry)
 					return httpapi.Row(p, blankspotColumns)
 				})
 				return

@@ -146,6 +146,9 @@ func (s *API) writeItems(w http.ResponseWriter, r *http.Request, c ogcCollection
 		links = append(links, ogcLink{Href: absoluteURL(r, path, pv), Rel: "prev", Type: ogcGeoJSON, Title: "previous page"})
 	}
 	fc := geojson.NewFeatureCollection()
+	for _, f := range page {
+		f.Geometry = httpapi.RoundGeometry(f.Geometry) // 7 decimals, as every GeoJSON answer
+	}
 	fc.Features = page
 	fc.ExtraMembers = geojson.Properties{
 		"numberMatched": len(matched), "numberReturned": len(page), "links": links,
@@ -185,6 +188,7 @@ func (s *API) writeItem(w http.ResponseWriter, r *http.Request, c ogcCollectionI
 				{Href: absoluteURL(r, self, nil), Rel: "self", Type: ogcGeoJSON},
 				{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON},
 			}}
+			f.Geometry = httpapi.RoundGeometry(f.Geometry)
 			writeFeatureJSON(w, f)
 			return 1
 		}
@@ -216,6 +220,5 @@ func writeFeatureJSON(w http.ResponseWriter, v json.Marshaler) {
 		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "application/geo+json")
-	w.Write(data)
+	httpapi.Complete(w, "application/geo+json", data)
 }

@@ -98,6 +98,17 @@ type LimitsConfig struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxDecodedBytes bounds it once decompressed (a gzip bomb stops here).
 	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	// MaxDecodedInFlightBytes bounds the decoded bytes of all ingest
+	// requests being read at once; a request that would pass it is
+	// answered 503 with Retry-After, and its probe sends it again later.
+	// What a request holds in memory is a small multiple of what it has
+	// read, so this bounds what concurrent batches cost the collector.
+	MaxDecodedInFlightBytes int64 `yaml:"max_decoded_in_flight_bytes"`
+	// MaxSeqGap bounds how far a batch's first_seq may lie above the
+	// probe's acked_seq: how many seqs one batch may settle as lost
+	// (store.DefaultMaxGap explains the default). A batch past it is
+	// refused with 400 and nothing of it is stored.
+	MaxSeqGap uint64 `yaml:"max_seq_gap"`
 	// MaxResults bounds the results of one batch.
 	MaxResults int `yaml:"max_results"`
 	// ProbeRequestsPerSecond and ProbeBurst bound each probe's request
@@ -120,6 +131,10 @@ var DefaultConfig = Config{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,
 		MaxResults:      10000,
+		// Eight batches of the largest size at once, hundreds of usual
+		// ones (a batch of 1,000 results is about 300 KB).
+		MaxDecodedInFlightBytes: 256 << 20,
+		MaxSeqGap:               100_000_000, // store.DefaultMaxGap, which says why
 
 		ProbeRequestsPerSecond: 20,
 		ProbeBurst:             40,
@@ -214,6 +229,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.max_body_bytes (%d) must be at least 1024", c.Limits.MaxBodyBytes)
 	case c.Limits.MaxDecodedBytes < c.Limits.MaxBodyBytes:
 		return fmt.Errorf("limits.max_decoded_bytes (%d) must be at least limits.max_body_bytes (%d)", c.Limits.MaxDecodedBytes, c.Limits.MaxBodyBytes)
+	case c.Limits.MaxDecodedInFlightBytes < c.Limits.MaxDecodedBytes:
+		return fmt.Errorf("limits.max_decoded_in_flight_bytes (%d) must be at least limits.max_decoded_bytes (%d)", c.Limits.MaxDecodedInFlightBytes, c.Limits.MaxDecodedBytes)
+	case c.Limits.MaxSeqGap < 1:
+		return fmt.Errorf("limits.max_seq_gap (%d) must be at least 1", c.Limits.MaxSeqGap)
 	case c.Limits.MaxResults < 1:
 		return fmt.Errorf("limits.max_results (%d) must be at least 1", c.Limits.MaxResults)
 	case c.Limits.ProbeRequestsPerSecond <= 0:

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ func FuzzDecodeBatch(f *testing.F) {
 		`{"results":[{"seq":"1"},{"seq":2,"time":"later"},null,5,{"seq":3,"duration_ms":-1},{"seq":4,"phases":{"":1}}]}`,
 		`{"results":[{"seq":18446744073709551615,"time":"2026-11-27T08:59:00.123456789Z","check":"c","kind":"dns","target":"t","status_code":1e3}]}`,
 		`{"results":[],"results":[]}`,
+		`{"results":[{"seq":1,"check":"` + strings.Repeat(`\u00e9`, 200) + `","duration_ms":` + strings.Repeat("9", 80) + `}]}`,
 		`{"probe":"\u0077est","results":{}}`,
 		`[]`, `{`, `{} x`, ``,
 	} {
@@ -29,7 +31,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	rules := batchRules{oldest: now.Add(-90 * 24 * time.Hour), newest: now.Add(5 * time.Minute), maxResults: 50}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := decodeBatch(data, rules)
+		b, err := decodeBatch(bytes.NewReader(data), rules)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "batch") {
 				t.Fatalf("error %q does not say batch", err)

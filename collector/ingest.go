@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -24,27 +23,87 @@ type errTooLarge struct{ what string }
 
 func (e errTooLarge) Error() string { return e.what }
 
-// bodyPool and gzipPool keep the buffers of decoded bodies and the gzip
-// readers' state (about 40 KB each) across requests: the decoded results
-// copy what they keep, so a buffer is free again once decodeBatch returns.
-var (
-	bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	gzipPool sync.Pool
-)
+// errOverBudget is a request that would take the decoded bytes in flight
+// past limits.max_decoded_in_flight_bytes: answered 503, retried later.
+type errOverBudget struct{ max int64 }
 
-// putBody returns a buffer unless it grew past the usual batch size.
-func putBody(b *bytes.Buffer) {
-	if b.Cap() <= 4<<20 {
-		b.Reset()
-		bodyPool.Put(b)
+func (e errOverBudget) Error() string {
+	return fmt.Sprintf("the collector is reading as many batches as limits.max_decoded_in_flight_bytes (%d) allows; retry", e.max)
+}
+
+// errRead is a failure of the body itself (compressed or decoded size,
+// gzip, the connection, the budget): never a rejection of one result.
+type errRead struct{ err error }
+
+func (e errRead) Error() string { return e.err.Error() }
+func (e errRead) Unwrap() error { return e.err }
+
+func isReadError(err error) bool {
+	var re errRead
+	return errors.As(err, &re)
+}
+
+// gzipPool keeps the gzip readers' state (about 40 KB each) across requests.
+var gzipPool sync.Pool
+
+// bodyReader is an ingest body as it is decoded: within
+// limits.max_decoded_bytes, and taking what it reads from the server's
+// decoded budget until release gives it back. Nothing is buffered here:
+// decodeBatch reads it as a stream through its guard.
+type bodyReader struct {
+	src      io.Reader
+	n, max   int64
+	budget   *decodedBudget
+	inFlight int64 // limits.max_decoded_in_flight_bytes
+	held     int64
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.src.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		return 0, errRead{errTooLarge{fmt.Sprintf("decompressed body exceeds limits.max_decoded_bytes (%d)", b.max)}}
+	}
+	if n > 0 {
+		if !b.budget.take(int64(n), b.inFlight) {
+			return 0, errRead{errOverBudget{b.inFlight}}
+		}
+		b.held += int64(n)
+	}
+	if err != nil && err != io.EOF {
+		return n, errRead{err}
+	}
+	return n, err
+}
+
+// drain reads what is left of a body the decoder gave up on, into
+// nothing and outside the budget, to tell whether it was also over a size
+// limit: that answer (413) tells a probe to send smaller batches, where a
+// syntax error at the first bad byte would not.
+func (b *bodyReader) drain() error {
+	n, err := io.Copy(io.Discard, io.LimitReader(b.src, b.max-b.n+1))
+	if b.n += n; b.n > b.max {
+		return errTooLarge{fmt.Sprintf("decompressed body exceeds limits.max_decoded_bytes (%d)", b.max)}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return nil
+}
+
+func (b *bodyReader) close() {
+	b.budget.give(b.held)
+	if zr, ok := b.src.(*gzip.Reader); ok {
+		gzipPool.Put(zr)
 	}
 }
 
-// readBody reads the (possibly gzip) body into buf within the configured
-// limits. The compressed limit is enforced while reading and the
-// decompressed one while inflating, so a gzip bomb costs at most
-// MaxDecodedBytes and stops there.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) ([]byte, error) {
+// openBody opens the (possibly gzip) body within the configured limits.
+// The compressed limit is enforced while reading and the decompressed one
+// while inflating, so a gzip bomb costs at most what the decoder holds.
+// Its close returns the gzip reader and gives the decoded bytes back.
+func (s *Server) openBody(w http.ResponseWriter, r *http.Request) (*bodyReader, error) {
 	lim := s.cfg.Limits
 	body := http.MaxBytesReader(w, r.Body, lim.MaxBodyBytes)
 	var src io.Reader = body
@@ -52,22 +111,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buf
 	case "gzip":
 		zr, err := getGzip(body)
 		if err != nil {
-			return nil, tooLargeOr(err, lim, fmt.Errorf("gzip body: %w", err))
+			return nil, errRead{fmt.Errorf("gzip body: %w", err)}
 		}
-		defer gzipPool.Put(zr)
 		src = zr
 	case "", "identity":
 	default:
-		return nil, fmt.Errorf("Content-Encoding %q: only gzip or none", enc)
+		return nil, fmt.Errorf("Content-Encoding %q: only gzip or none", clipText(enc))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, lim.MaxDecodedBytes+1))
-	if err != nil {
-		return nil, tooLargeOr(err, lim, fmt.Errorf("read body: %w", err))
-	}
-	if n > lim.MaxDecodedBytes {
-		return nil, errTooLarge{fmt.Sprintf("decompressed body exceeds limits.max_decoded_bytes (%d)", lim.MaxDecodedBytes)}
-	}
-	return buf.Bytes(), nil
+	return &bodyReader{src: src, max: lim.MaxDecodedBytes, budget: &s.ingestBudget, inFlight: lim.MaxDecodedInFlightBytes}, nil
 }
 
 func getGzip(r io.Reader) (*gzip.Reader, error) {
@@ -81,12 +132,22 @@ func getGzip(r io.Reader) (*gzip.Reader, error) {
 	return gzip.NewReader(r)
 }
 
-func tooLargeOr(err error, lim LimitsConfig, other error) error {
+// answerBodyError answers a body that could not be read or decoded.
+func (s *Server) answerBodyError(w http.ResponseWriter, err error) int {
+	var tl errTooLarge
+	var ob errOverBudget
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return errTooLarge{fmt.Sprintf("body exceeds limits.max_body_bytes (%d)", lim.MaxBodyBytes)}
+	switch {
+	case errors.As(err, &ob):
+		w.Header().Set("Retry-After", "2")
+		return httpapi.Error(w, http.StatusServiceUnavailable, err.Error())
+	case errors.As(err, &mbe):
+		return httpapi.Error(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body exceeds limits.max_body_bytes (%d)", s.cfg.Limits.MaxBodyBytes))
+	case errors.As(err, &tl):
+		return httpapi.Error(w, http.StatusRequestEntityTooLarge, err.Error())
 	}
-	return other
+	return httpapi.Error(w, http.StatusBadRequest, clipText(err.Error()))
 }
 
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
@@ -111,31 +172,27 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 			"probe %s is over limits.probe_requests_per_second (%g, burst %d); retry after %s",
 			probeID, s.cfg.Limits.ProbeRequestsPerSecond, s.cfg.Limits.ProbeBurst, wait.Round(time.Millisecond)))
 	}
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer putBody(buf)
-	data, err := s.readBody(w, r, buf)
+	body, err := s.openBody(w, r)
 	if err != nil {
-		var tl errTooLarge
-		if errors.As(err, &tl) {
-			return httpapi.Error(w, http.StatusRequestEntityTooLarge, err.Error())
-		}
-		return httpapi.Error(w, http.StatusBadRequest, err.Error())
+		return s.answerBodyError(w, err)
 	}
+	defer body.close()
 	oldest, newest := s.cfg.Clock.bounds(received)
-	batch, err := decodeBatch(data, batchRules{oldest: oldest, newest: newest, maxResults: s.cfg.Limits.MaxResults})
+	batch, err := decodeBatch(body, batchRules{oldest: oldest, newest: newest, maxResults: s.cfg.Limits.MaxResults})
 	if err != nil {
-		var tl errTooLarge
-		if errors.As(err, &tl) {
-			return httpapi.Error(w, http.StatusRequestEntityTooLarge, err.Error())
+		if !isReadError(err) {
+			if derr := body.drain(); derr != nil {
+				err = derr
+			}
 		}
-		return httpapi.Error(w, http.StatusBadRequest, err.Error())
+		return s.answerBodyError(w, err)
 	}
 	if batch.Probe != "" && batch.Probe != probeID {
-		return httpapi.Error(w, http.StatusForbidden, fmt.Sprintf("batch is for probe %q but the token is probe %q's", batch.Probe, probeID))
+		return httpapi.Error(w, http.StatusForbidden, fmt.Sprintf("batch is for probe %s but the token is probe %q's", clip(batch.Probe), probeID))
 	}
 	s.clock.observe(probeID, batch.SentAt, received)
-	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, Received: received, Results: batch.Results,
-		Cells: make([]rollup.Cell, len(batch.Results))}
+	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, MaxGap: s.cfg.Limits.MaxSeqGap,
+		Received: received, Results: batch.Results, Cells: make([]rollup.Cell, len(batch.Results))}
 	p := s.probes.byID[probeID]
 	p.noteVersion(batch.Version)
 	services := map[string]bool{}
@@ -145,11 +202,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	}
 	s.noteServices(services)
 	for _, rej := range batch.Rejected {
-		if rej.Seq > 0 {
+		if rej.Seq > 0 && rej.Seq <= wire.MaxSeq {
 			write.Rejected = append(write.Rejected, rej.Seq)
 		}
 	}
 	wr, err := s.store.Write(r.Context(), write)
+	var gap *store.GapError
+	if errors.As(err, &gap) {
+		return httpapi.Error(w, http.StatusBadRequest, fmt.Sprintf(
+			"first_seq (%d) is more than limits.max_seq_gap (%d) above acked_seq (%d): a probe's first_seq passes its acknowledgement "+
+				"only by the results its spool dropped; nothing of this batch was stored (raise limits.max_seq_gap if the probe did drop that many)",
+			gap.FirstSeq, gap.MaxGap, gap.AckedSeq))
+	}
 	if err != nil {
 		s.storeFailed(w, "ingest", err)
 		return http.StatusServiceUnavailable

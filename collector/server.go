@@ -59,6 +59,9 @@ type Server struct {
 	limits *ratelimit.Keyed
 	clock  *clockOffsets
 	opt    Options
+	// ingestBudget holds the decoded bytes of the ingest requests being
+	// read (limits.max_decoded_in_flight_bytes, ingest_guard.go).
+	ingestBudget decodedBudget
 
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter

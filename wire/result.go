@@ -10,11 +10,17 @@ const (
 	KindDNS  = "dns"
 )
 
+// MaxSeq is the highest seq the collector accepts: it fits an int64, what
+// InfluxDB stores, and leaves room above it for the arithmetic of the
+// acknowledgement (acked+1 never wraps).
+const MaxSeq = 1<<63 - 1
+
 // Result is one execution of one check: the unit that travels from probe to
 // collector. Durations are milliseconds: readable in JSON and in exports.
 type Result struct {
 	// Seq is assigned by the probe's spool when the result is stored: it
 	// starts at 1 and is contiguous per probe, so a gap always means loss.
+	// The collector accepts 1..MaxSeq.
 	Seq        uint64             `json:"seq"`
 	Time       time.Time          `json:"time"`
 	Check      string             `json:"check"`

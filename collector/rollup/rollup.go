@@ -108,7 +108,9 @@ func (a *Agg) Add(r *wire.Result) {
 		a.OK++
 		a.sketch().Add(math.Max(r.DurationMS, 0))
 	}
-	if loss, ok := r.Phases["loss"]; ok && r.Kind == wire.KindICMP {
+	// A loss outside [0, 1] is not one (the ingest refuses it; this keeps
+	// one that reached a store from making every view over it fail).
+	if loss, ok := r.Phases["loss"]; ok && r.Kind == wire.KindICMP && loss >= 0 && loss <= 1 {
 		a.LossSum += loss
 		a.LossN++
 	}

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
@@ -13,6 +14,75 @@ import (
 
 // ErrClosed is returned by a store used after Close.
 var ErrClosed = errors.New("store: closed")
+
+// DefaultMaxGap is Write.MaxGap when it is 0: how far above the
+// acknowledgement a batch's FirstSeq may lie. A probe's FirstSeq passes
+// its acknowledgement only by the results its spool dropped (full or too
+// old); the default spool (256 MiB) holds about a million results, so 100
+// million is a hundred spools' worth of drops (a probe of 100 checks a
+// second cut off for 11 days past a full spool). What claims more is a
+// broken or hostile probe: believing it would settle every seq below as
+// lost and answer the probe's real results as duplicates.
+const DefaultMaxGap = 100_000_000
+
+// GapError is a Write whose FirstSeq lies more than its bound above the
+// probe's acknowledgement, or past wire.MaxSeq+1. Nothing of that Write
+// was stored or settled; the ingest answers it 400.
+type GapError struct {
+	Probe    string
+	FirstSeq uint64
+	AckedSeq uint64
+	MaxGap   uint64
+}
+
+func (e *GapError) Error() string {
+	if e.FirstSeq > wire.MaxSeq+1 {
+		return fmt.Sprintf("first_seq (%d) of probe %s is above the highest seq (%d)", e.FirstSeq, e.Probe, uint64(wire.MaxSeq))
+	}
+	return fmt.Sprintf("first_seq (%d) of probe %s is more than %d above its acked_seq (%d)", e.FirstSeq, e.Probe, e.MaxGap, e.AckedSeq)
+}
+
+// SeqError is a Write holding a result (or a rejected seq) outside
+// 1..wire.MaxSeq: the caller was to refuse it. Nothing of that Write was
+// stored.
+type SeqError struct {
+	Probe string
+	Seq   uint64
+}
+
+func (e *SeqError) Error() string {
+	return fmt.Sprintf("seq %d of probe %s is outside 1..%d", e.Seq, e.Probe, uint64(wire.MaxSeq))
+}
+
+// CheckSeqs returns a *SeqError for a seq of w outside 1..wire.MaxSeq.
+// Every store calls it, and CheckGap, before it changes anything, so that
+// both refuse alike.
+func CheckSeqs(w *Write) error {
+	for i := range w.Results {
+		if s := w.Results[i].Seq; s == 0 || s > wire.MaxSeq {
+			return &SeqError{Probe: w.Probe, Seq: s}
+		}
+	}
+	for _, s := range w.Rejected {
+		if s == 0 || s > wire.MaxSeq {
+			return &SeqError{Probe: w.Probe, Seq: s}
+		}
+	}
+	return nil
+}
+
+// CheckGap returns a *GapError when w.FirstSeq is past wire.MaxSeq+1 or
+// would settle more than w.MaxGap seqs above the acknowledgement acked.
+func CheckGap(w *Write, acked uint64) error {
+	maxGap := w.MaxGap
+	if maxGap == 0 {
+		maxGap = DefaultMaxGap
+	}
+	if w.FirstSeq > wire.MaxSeq+1 || w.FirstSeq > acked && w.FirstSeq-acked-1 > maxGap {
+		return &GapError{Probe: w.Probe, FirstSeq: w.FirstSeq, AckedSeq: acked, MaxGap: maxGap}
+	}
+	return nil
+}
 
 // Record is a stored result with the probe that sent it.
 type Record struct {
@@ -30,6 +100,10 @@ type Write struct {
 	// FirstSeq: the probe holds nothing below it any more; seqs below it that
 	// were never stored are settled and counted as lost.
 	FirstSeq uint64
+	// MaxGap bounds how many seqs a FirstSeq may settle at once: FirstSeq-1
+	// may be at most MaxGap above the acknowledgement (0: DefaultMaxGap).
+	// A Write past it fails whole with a *GapError.
+	MaxGap uint64
 	// Received is the collector's clock when the batch arrived.
 	Received time.Time
 	// Cells says where each result was measured, parallel to Results. The
@@ -63,7 +137,9 @@ type Store interface {
 	// Write stores a batch durably and returns only after it is committed.
 	// A (probe, seq) that is already stored is skipped and counted as a
 	// duplicate, never stored twice, however often and however concurrently
-	// it arrives.
+	// it arrives. A Write with a seq outside 1..wire.MaxSeq, or whose
+	// FirstSeq passes its MaxGap, changes nothing and returns a *SeqError
+	// or a *GapError (see CheckSeqs and CheckGap).
 	Write(ctx context.Context, w Write) (WriteResult, error)
 	// Probes returns the state of every probe that has written, by id.
 	Probes(ctx context.Context) ([]ProbeState, error)

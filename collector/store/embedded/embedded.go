@@ -153,6 +153,9 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	if err := ctx.Err(); err != nil {
 		return store.WriteResult{}, err
 	}
+	if err := store.CheckSeqs(&w); err != nil {
+		return store.WriteResult{}, err
+	}
 	var res store.WriteResult
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		var err error
@@ -179,6 +182,9 @@ func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return res, fmt.Errorf("probe %s state: %w", w.Probe, err)
 		}
+	}
+	if err := store.CheckGap(&w, rec.AckedSeq); err != nil {
+		return res, err
 	}
 	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(w.Probe))
 	if err != nil {

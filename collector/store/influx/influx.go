@@ -203,6 +203,9 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	if s.closed.Load() {
 		return store.WriteResult{}, store.ErrClosed
 	}
+	if err := store.CheckSeqs(&w); err != nil {
+		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
+	}
 	l := s.probeLock(w.Probe)
 	l.Lock()
 	defer l.Unlock()
@@ -211,6 +214,9 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	st, have, err := s.readForWrite(ctx, w)
 	if err != nil {
 		return store.WriteResult{}, fmt.Errorf("influx: write %d results of probe %s: %w", len(w.Results), w.Probe, err)
+	}
+	if err := store.CheckGap(&w, st.acked); err != nil {
+		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
 	}
 	res, lines := s.apply(&st, have, w)
 	if len(lines) > 0 {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
@@ -92,30 +93,32 @@ func appendResult(b []byte, probeID string, r *wire.Result, cell rollup.Cell, pr
 }
 
 func appendTag(b []byte, key, value string) []byte {
+	value = strings.TrimRight(value, `\`) // see appendEscaped
 	if value == "" {
 		return b // InfluxDB has no empty tag values: absent reads back as ""
 	}
 	b = append(b, ',')
 	b = append(b, key...)
 	b = append(b, '=')
-	return appendEscaped(b, value, true)
+	return appendEscaped(b, value)
 }
 
-// appendEscaped escapes a tag value or a field key. Line protocol cannot
-// carry a newline in either: it becomes a space.
-func appendEscaped(b []byte, s string, tag bool) []byte {
+// appendEscaped escapes a tag value or a field key: a backslash before ,
+// = and space. Line protocol cannot carry two things there, so the ingest
+// refuses names that hold them (control characters, a trailing
+// backslash) and this encoder, given one from elsewhere, keeps the point
+// parseable rather than have InfluxDB refuse the whole batch on every
+// retry: a newline or CR becomes an (escaped) space, and a trailing backslash, which
+// InfluxDB 1.8 reads as escaping the separator after it however it is
+// written, is dropped (appendTag drops it before it tests for empty).
+func appendEscaped(b []byte, s string) []byte {
+	s = strings.TrimRight(s, `\`)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case ',', '=', ' ':
 			b = append(b, '\\', c)
 		case '\n', '\r':
-			b = append(b, ' ')
-		case '\\':
-			if tag && i == len(s)-1 {
-				b = append(b, '\\', '\\') // a trailing backslash would escape the separator
-			} else {
-				b = append(b, c)
-			}
+			b = append(b, '\\', ' ')
 		default:
 			b = append(b, c)
 		}
@@ -128,7 +131,7 @@ func appendFloat(b []byte, key string, v float64) []byte {
 		return b // line protocol has no NaN or Inf
 	}
 	b = append(b, ',')
-	b = appendEscaped(b, key, false)
+	b = appendEscaped(b, key)
 	b = append(b, '=')
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }

@@ -26,6 +26,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AckIsContiguous", testAckContiguous},
 		{"RejectedSeqSettles", testRejected},
 		{"FirstSeqSettlesGap", testFirstSeq},
+		{"FirstSeqBeyondMaxGapRefused", testFirstSeqGap},
+		{"SeqAboveMaxSeqRefused", testSeqAboveMax},
+		{"NamesRoundTrip", testNamesRoundTrip},
 		{"ConcurrentSameBatch", testConcurrent},
 		{"ConcurrentOverlappingBatches", testConcurrentOverlap},
 		{"ProbeState", testProbeState},
@@ -370,5 +373,102 @@ func testRollupResolutions(t *testing.T, st store.Store) {
 	if merged.Count != h.Count || merged.OK != h.OK || merged.Quantile(0.95) != h.Quantile(0.95) {
 		t.Errorf("the hour row (%d, %d ok, p95 %g) differs from its minutes merged (%d, %d ok, p95 %g)",
 			h.Count, h.OK, h.Quantile(0.95), merged.Count, merged.OK, merged.Quantile(0.95))
+	}
+}
+
+// testFirstSeqGap: a FirstSeq far above the acknowledgement (2^63 from an
+// empty batch) is refused whole and changes nothing, so that the probe's
+// real results are still stored afterwards, not answered as duplicates.
+func testFirstSeqGap(t *testing.T, st store.Store) {
+	write(t, st, store.Write{Probe: "a", Results: results(1, 2, 3)})
+	for _, w := range []store.Write{
+		{Probe: "a", FirstSeq: 1 << 63},
+		{Probe: "a", FirstSeq: 1<<64 - 1},
+		{Probe: "a", FirstSeq: 3 + 1 + store.DefaultMaxGap + 1},
+		{Probe: "a", FirstSeq: 15, MaxGap: 10, Results: results(15)}, // 4..14: 11 seqs
+	} {
+		w.Received = t0.Add(time.Hour)
+		_, err := st.Write(context.Background(), w)
+		var ge *store.GapError
+		if !errors.As(err, &ge) || ge.FirstSeq != w.FirstSeq || ge.AckedSeq != 3 {
+			t.Errorf("Write with first_seq %d after acked 3: %v, want a *store.GapError naming both", w.FirstSeq, err)
+		}
+	}
+	if ps := probeState(t, st, "a"); ps.AckedSeq != 3 || ps.Lost != 0 || ps.LastSeq != 3 || ps.ResultsStored != 3 {
+		t.Errorf("refused writes changed the probe: %+v", ps)
+	}
+	if n := len(scan(t, st, t0, t0.Add(time.Hour))); n != 3 {
+		t.Errorf("scan found %d results after refused writes, want 3", n)
+	}
+	if res := write(t, st, store.Write{Probe: "a", Results: results(4)}); res.Stored != 1 || res.AckedSeq != 4 {
+		t.Errorf("the next real result: %+v, want stored and acked 4", res)
+	}
+	// Exactly MaxGap seqs (5..14) may be settled at once.
+	if res := write(t, st, store.Write{Probe: "a", FirstSeq: 15, MaxGap: 10, Results: results(15)}); res.Stored != 1 || res.AckedSeq != 15 {
+		t.Errorf("first_seq 15 with max gap 10 after acked 4: %+v, want stored and acked 15", res)
+	}
+	if ps := probeState(t, st, "a"); ps.Lost != 10 {
+		t.Errorf("lost %d, want 10 (5..14)", ps.Lost)
+	}
+}
+
+// testSeqAboveMax: a seq past wire.MaxSeq is refused and changes nothing:
+// the acknowledgement cannot wrap, and nothing is stored twice.
+func testSeqAboveMax(t *testing.T, st store.Store) {
+	write(t, st, store.Write{Probe: "a", Results: results(1, 2, 3)})
+	huge := func(seq uint64) []wire.Result {
+		r := results(4)
+		r[0].Seq = seq
+		return r
+	}
+	for _, w := range []store.Write{
+		{Probe: "a", Results: huge(1 << 63)},
+		{Probe: "a", Results: huge(1<<64 - 1)},
+		{Probe: "a", Results: results(4), Rejected: []uint64{1<<64 - 1}},
+		{Probe: "a", Results: huge(0)},
+	} {
+		w.Received = t0.Add(time.Hour)
+		_, err := st.Write(context.Background(), w)
+		var se *store.SeqError
+		if !errors.As(err, &se) {
+			t.Errorf("Write of seq %d: %v, want a *store.SeqError", w.Results[0].Seq, err)
+		}
+	}
+	res := write(t, st, store.Write{Probe: "a", FirstSeq: 2, Results: results(2, 3)})
+	if res.Stored != 0 || res.Duplicates != 2 || res.AckedSeq != 3 {
+		t.Errorf("seqs 2, 3 again with first_seq 2: %+v, want 2 duplicates, acked 3", res)
+	}
+	if n := len(scan(t, st, t0, t0.Add(time.Hour))); n != 3 {
+		t.Errorf("scan found %d results, want 3", n)
+	}
+	if ps := probeState(t, st, "a"); ps.AckedSeq != 3 || ps.LastSeq != 3 || ps.Lost != 0 {
+		t.Errorf("probe state %+v, want acked and last 3, none lost", ps)
+	}
+}
+
+// testNamesRoundTrip: every name and text the ingest accepts comes back
+// as it was sent, from both stores: separators, quotes, backslashes (not
+// last in a name) and, in the free-text error, control characters.
+func testNamesRoundTrip(t *testing.T, st store.Store) {
+	names := []string{`a b,c=d`, `"quoted"`, `x\ y`, `x\,y=z`, `back\slash`, `,lead`, `=`, `kecamatan Ciruas – ĉ 日本`}
+	texts := []string{"line\nbreak", "cr\rlf\r\n", "tab\there", `ends with \`, `"quote"`, "nul\x00byte", `\"`, `a="b",c=d`, "\"=,\\\"\n"}
+	var rs []wire.Result
+	for i, n := range names {
+		r := results(uint64(i + 1))[0]
+		r.Check, r.Service, r.Target = n, n, "http://127.0.0.1/"+n
+		r.Error, r.ErrorClass = texts[i%len(texts)], wire.ErrorClass(n)
+		rs = append(rs, r)
+	}
+	write(t, st, store.Write{Probe: "a", Results: rs})
+	got := scan(t, st, t0, t0.Add(time.Hour))
+	if len(got) != len(rs) {
+		t.Fatalf("scan found %d results, want %d", len(got), len(rs))
+	}
+	for i, g := range got {
+		w := rs[i]
+		if g.Check != w.Check || g.Service != w.Service || g.Target != w.Target || g.Error != w.Error || g.ErrorClass != w.ErrorClass {
+			t.Errorf("seq %d came back as check %q service %q target %q error %q class %q; sent %q %q %q %q %q",
+				w.Seq, g.Check, g.Service, g.Target, g.Error, g.ErrorClass, w.Check, w.Service, w.Target, w.Error, w.ErrorClass)
+		}
 	}
 }

@@ -1,14 +1,11 @@
 package collector
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -155,23 +152,7 @@ window.result = fetch(` + "`${new URLSearchParams(location.search).get('c')}/api
 	f.srv.cfg.CORS.AllowedOrigins = []string{listed.URL}
 	f.http.Config.Handler = f.srv.Handler()
 
-	profile, err := os.MkdirTemp("", "jangkau-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(profile))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := headlessChromium(t, exe)
 	got := map[string]string{}
 	for name, s := range map[string]*httptest.Server{"listed": listed, "unlisted": unlisted} {
 		var out string

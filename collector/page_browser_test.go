@@ -32,31 +32,12 @@ func TestMapPageInChromium(t *testing.T) {
 	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
 	f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
 
-	// Chromium may still write its profile as it exits: remove it ourselves,
-	// after the browser is gone, rather than in t.TempDir's cleanup.
-	profile, err := os.MkdirTemp("", "jangkau-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1400, 1100))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := headlessChromium(t, exe, chromedp.WindowSize(1400, 1100))
 
 	var summary string
 	var box []float64
 	var shot []byte
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(f.http.URL+"/?level=3&lang=en"),
 		chromedp.WaitVisible(`#summary`, chromedp.ByQuery),
 		chromedp.Text(`#summary`, &summary, chromedp.ByQuery),
@@ -91,4 +72,33 @@ func TestMapPageInChromium(t *testing.T) {
 	if got != coverage.StatusBlank.Colour() {
 		t.Errorf("pixel at the blank kecamatan's centre is %s, want the blank colour %s", got, coverage.StatusBlank.Colour())
 	}
+}
+
+// headlessChromium starts Debian's Chromium at exe, headless and kept off
+// the network (no background networking, component updates or QUIC), and
+// returns a browser context of 60 s that ends with the test.
+func headlessChromium(t *testing.T, exe string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	// Chromium may still write its profile as it exits: remove it ourselves,
+	// after the browser is gone, rather than in t.TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "jangkau-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	})
+	return ctx
 }

@@ -69,6 +69,7 @@ type collector struct {
 	corsRejected string
 
 	cmd      *exec.Cmd
+	exited   chan error // cmd.Wait's answer, from the goroutine that owns the process state
 	stopFeed chan struct{}
 	fed      sync.WaitGroup
 }
@@ -205,8 +206,7 @@ func (c *collector) run(bin, config string) error {
 		if resp, err := http.Get(c.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				c.cmd = cmd
-				go func() { <-exited }()
+				c.cmd, c.exited = cmd, exited
 				return nil
 			}
 		}
@@ -219,14 +219,15 @@ func (c *collector) stop() {
 	close(c.stopFeed)
 	c.fed.Wait()
 	if c.cmd != nil {
+		// Wait's goroutine owns the process state: wait for its word, not
+		// for the state.
 		c.cmd.Process.Signal(syscall.SIGTERM)
-		for i := 0; i < 150 && c.cmd.ProcessState == nil; i++ {
-			if c.cmd.Process.Signal(syscall.Signal(0)) != nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		select {
+		case <-c.exited:
+		case <-time.After(15 * time.Second):
+			c.cmd.Process.Kill()
+			<-c.exited
 		}
-		c.cmd.Process.Kill()
 	}
 	c.page.Close()
 }

@@ -80,7 +80,8 @@ func newExportFixture(t *testing.T) *fixture {
 	return f
 }
 
-// fetch GETs path with a partner key and returns status, headers and body.
+// fetch GETs path with a key (viewer or partner) and returns status,
+// headers (trailers folded in) and body.
 func (f *fixture) fetch(path, key string) (int, http.Header, []byte) {
 	f.t.Helper()
 	req, _ := http.NewRequest("GET", f.http.URL+path, nil)

@@ -123,23 +123,16 @@ func (f *fixture) post(token string, body []byte) (int, wire.IngestResponse, str
 	return resp.StatusCode, ir, string(raw)
 }
 
+// get is fetch decoding a 200's JSON body into v.
 func (f *fixture) get(path, key string, v any) int {
 	f.t.Helper()
-	req, _ := http.NewRequest("GET", f.http.URL+path, nil)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if v != nil && resp.StatusCode == 200 {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	code, _, body := f.fetch(path, key)
+	if v != nil && code == 200 {
+		if err := json.Unmarshal(body, v); err != nil {
 			f.t.Fatalf("GET %s: %v", path, err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 // results makes n results of seqs first.., a minute apart, ending at end.

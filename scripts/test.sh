@@ -33,8 +33,9 @@ apt_need() {
 # Chromium renders the map page; gpsfake (gpsd-clients) replays an NMEA
 # drive into the real gpsd for survey mode; prometheus gives promtool and
 # the server that scrapes a running collector; iproute2, nftables and
-# procps build the district lab's network namespaces.
-apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps
+# procps build the district lab's network namespaces; systemd gives
+# systemd-analyze, which verifies the units in deploy/ (TestSystemdUnit).
+apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd
 
 # The interop tests (interop/) drive the collector with its users' own
 # clients: QGIS 3.22 and OWSLib from Debian for Debian's python3; Node.js

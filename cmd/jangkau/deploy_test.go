@@ -6,33 +6,43 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
-// TestSystemdUnit checks deploy/jangkau-probe.service with systemd's own
-// verifier, pointing it at the real binary, and that the probe stays
-// unprivileged with CAP_NET_RAW only.
+// TestSystemdUnit checks every unit in deploy/ with systemd's own
+// verifier, pointing it at the real binary, and that the probe's unit
+// stays unprivileged with CAP_NET_RAW only. Without systemd-analyze it
+// skips, or fails in CI, where scripts/test.sh installs systemd.
 func TestSystemdUnit(t *testing.T) {
-	verify, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed: cannot verify deploy/jangkau-probe.service")
+	verify := testenv.LookPath(t, "systemd-analyze", "systemd")
+	units, err := filepath.Glob("../../deploy/*.service")
+	if err != nil || len(units) == 0 {
+		t.Fatalf("no systemd unit in deploy/ (%v): the probe's unit is deploy/jangkau-probe.service", err)
 	}
-	unit, err := os.ReadFile("../../deploy/jangkau-probe.service")
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	for _, unit := range units {
+		text, err := os.ReadFile(unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, filepath.Base(unit))
+		write(t, path, strings.ReplaceAll(string(text), "/usr/local/bin/jangkau", bin))
+		out, err := exec.Command(verify, "verify", path).CombinedOutput()
+		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", unit, err, out)
+		}
+	}
+	probe, err := os.ReadFile("../../deploy/jangkau-probe.service")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(unit)
 	for _, want := range []string{"User=jangkau", "AmbientCapabilities=CAP_NET_RAW", "CapabilityBoundingSet=CAP_NET_RAW",
 		"NoNewPrivileges=yes", "ExecStart=/usr/local/bin/jangkau probe --config /etc/jangkau/probe.yaml"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("unit lacks %q", want)
+		if !strings.Contains(string(probe), want) {
+			t.Errorf("jangkau-probe.service lacks %q", want)
 		}
-	}
-	bin := buildBinary(t)
-	path := filepath.Join(t.TempDir(), "jangkau-probe.service")
-	write(t, path, strings.ReplaceAll(text, "/usr/local/bin/jangkau", bin))
-	out, err := exec.Command(verify, "verify", path).CombinedOutput()
-	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 	// The flags the unit uses exist.
 	if out, err := exec.Command(bin, "probe", "-h").CombinedOutput(); !strings.Contains(string(out), "-config") {

@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
+	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
 )
 
 // needICMP skips when this process can open no ICMP socket for the
-// family, saying what would let it.
+// family, saying what would let it, or fails in CI (testenv), where the
+// tests run as root.
 func needICMP(t *testing.T, ipv6 bool) {
 	t.Helper()
 	if _, err := icmpSocketMode(ipv6); err != nil {
-		t.Skipf("needs root or net.ipv4.ping_group_range covering gid %d: %v", os.Getegid(), err)
+		testenv.Missing(t, "needs root or net.ipv4.ping_group_range covering gid %d: %v", os.Getegid(), err)
 	}
 }
 
@@ -38,7 +40,7 @@ func TestICMPChecker(t *testing.T) {
 			needICMP(t, tc.ipv6)
 			if tc.ipv6 {
 				if ln, err := net.ListenPacket("udp6", "[::1]:0"); err != nil {
-					t.Skipf("no IPv6 loopback: %v", err)
+					testenv.Missing(t, "no IPv6 loopback: %v", err)
 				} else {
 					ln.Close()
 				}

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 )
@@ -50,6 +51,10 @@ func (c *lru[K, V]) get(ctx context.Context, k K, fill func() (V, int, error)) (
 		if en.err == nil {
 			return en.val, nil
 		}
+		if errors.Is(en.err, errFillPanicked) {
+			var zero V
+			return zero, en.err
+		}
 		v, _, err := fill()
 		return v, err
 	}
@@ -60,18 +65,32 @@ func (c *lru[K, V]) get(ctx context.Context, k K, fill func() (V, int, error)) (
 	c.entries = slices.Insert(c.entries, 0, en)
 	c.mu.Unlock()
 
-	v, size, err := fill()
-	c.mu.Lock()
-	en.val, en.size, en.err = v, size, err
-	if en.err != nil {
-		c.entries = slices.DeleteFunc(c.entries, func(x *lruEntry[K, V]) bool { return x == en })
-	} else {
-		c.evictLocked()
-	}
-	c.mu.Unlock()
-	close(en.done)
-	return en.val, en.err
+	// Settled in a deferred call, so that a fill that panics still ends
+	// the entry: its waiters get errFillPanicked instead of waiting until
+	// their deadline, and the panic goes on up to whoever recovers it.
+	var (
+		v    V
+		size int
+		err  = errFillPanicked
+	)
+	defer func() {
+		c.mu.Lock()
+		en.val, en.size, en.err = v, size, err
+		if en.err != nil {
+			c.entries = slices.DeleteFunc(c.entries, func(x *lruEntry[K, V]) bool { return x == en })
+		} else {
+			c.evictLocked()
+		}
+		c.mu.Unlock()
+		close(en.done)
+	}()
+	v, size, err = fill()
+	return v, err
 }
+
+// errFillPanicked is what waiters for an entry get when its fill
+// panicked: filling it again would likely panic again, in every waiter.
+var errFillPanicked = errors.New("coverage: the computation this request waited for panicked")
 
 // evictLocked drops the least recently used finished entries beyond the
 // bounds; entries still being filled count no size yet and stay.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func TestLRUFillsOnceAndKeepsTheRecent(t *testing.T) {
@@ -72,4 +74,43 @@ func kept[K comparable, V any](c *lru[K, V]) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
+}
+
+// A fill that panics still ends its entry: a request waiting for it gets
+// an error at once, not at its deadline, and the next request fills anew.
+func TestLRUFillPanicEndsTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &lru[int, int]{maxEntries: 3, maxSize: 100}
+		release := make(chan struct{})
+		repanicked := make(chan any, 1)
+		go func() {
+			defer func() { repanicked <- recover() }()
+			c.get(context.Background(), 1, func() (int, int, error) { <-release; panic("fill broke") })
+		}()
+		synctest.Wait() // the first request fills, blocked on release
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var waited error
+		waiting := make(chan struct{})
+		go func() {
+			defer close(waiting)
+			_, waited = c.get(ctx, 1, func() (int, int, error) {
+				t.Error("the waiter filled instead of waiting for the entry")
+				return 0, 0, nil
+			})
+		}()
+		synctest.Wait() // the second waits for the first's entry
+		start := time.Now()
+		close(release)
+		<-waiting
+		if !errors.Is(waited, errFillPanicked) || time.Since(start) > 0 {
+			t.Errorf("waiter got %v after %s, want errFillPanicked at once", waited, time.Since(start))
+		}
+		if p := <-repanicked; p != "fill broke" {
+			t.Errorf("the filling request's panic = %v, want it passed on", p)
+		}
+		if v, err := c.get(ctx, 1, func() (int, int, error) { return 7, 1, nil }); v != 7 || err != nil {
+			t.Errorf("after the panic: get = %d, %v; want a fresh fill, 7", v, err)
+		}
+	})
 }

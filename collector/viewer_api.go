@@ -63,17 +63,17 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 			if q.z, err = strconv.Atoi(zs); err != nil {
 				return q, httpapi.Invalid("z", zs, "z %q is not a zoom level", zs)
 			}
+			if q.z < 1 || q.z > s.cfg.Tiles.Zoom {
+				return q, httpapi.Invalid("z", zs, "z %d: tiles are kept down to zoom %d (1..%d)", q.z, s.cfg.Tiles.Zoom, s.cfg.Tiles.Zoom)
+			}
 		}
 		q.bound, err = httpapi.ParseBBox(r.URL.Query().Get("bbox"))
 		return q, err
 	}
+	// parse refused a zoom the engine does not keep, so an error here is
+	// the store's: 503, logged and counted like every other view's.
 	compute := func(ctx context.Context, q tilesQuery) ([]coverage.TileCell, error) {
-		tiles, err := s.engine.Tiles(ctx, s.feed, q.z, q.bound, q.Query)
-		if err != nil {
-			// The engine refuses a zoom it does not keep: the request's fault.
-			return nil, httpapi.Invalid("z", strconv.Itoa(q.z), "%s", err.Error())
-		}
-		return tiles, nil
+		return s.engine.Tiles(ctx, s.feed, q.z, q.bound, q.Query)
 	}
 	httpapi.Serve(w, r, "tiles", s.StoreFailed, parse, compute,
 		func(w http.ResponseWriter, q tilesQuery, tiles []coverage.TileCell) {

@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -150,5 +151,32 @@ func TestMapPageSpeaksIndonesian(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// A store that fails answers the tiles view 503 with Retry-After, logged
+// and counted as a store error, as every other view does; a zoom the
+// collector does not keep is still the request's fault, 400.
+func TestTilesStoreDown(t *testing.T) {
+	log, logs := testlog.New()
+	f := newFixtureOn(t, fixtureRegions(t), log, nil)
+	for _, z := range []string{"0", "16"} {
+		if code, body := f.raw("/api/v1/coverage/tiles?z=" + z); code != 400 || !strings.Contains(body, "z "+z) {
+			t.Errorf("z=%s: %d %s, want 400 naming z", z, code, body)
+		}
+	}
+	if err := f.srv.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := value(t, f.srv.metrics.storeErrors)
+	code, body := f.raw("/api/v1/coverage/tiles?z=15")
+	if code != 503 || !strings.Contains(body, "store unavailable") {
+		t.Errorf("tiles on a closed store: %d %s, want 503 store unavailable", code, body)
+	}
+	if got := value(t, f.srv.metrics.storeErrors) - before; got != 1 {
+		t.Errorf("store errors counted: %v, want 1", got)
+	}
+	if !strings.Contains(logs.String(), "store failed") || !strings.Contains(logs.String(), "op=tiles") {
+		t.Errorf("store failure not logged with its op:\n%s", logs)
 	}
 }

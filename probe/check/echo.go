@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -70,6 +71,17 @@ func NewSockets() *Sockets {
 func (ss *Sockets) acquire(k echoKey) (*echoSocket, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if s := ss.socks[k]; s != nil && s.readerStopped() {
+		// Its reader met a permanent error: runs on it would see no
+		// reply. Its users close it on release; new runs get a new one.
+		delete(ss.socks, k)
+		if s.refs == 0 {
+			if s.idle != nil {
+				s.idle.Stop()
+			}
+			ss.closeLocked(s)
+		}
+	}
 	if s := ss.socks[k]; s != nil {
 		s.refs++
 		if s.idle != nil {
@@ -118,6 +130,7 @@ func (ss *Sockets) closeLocked(s *echoSocket) {
 		delete(ss.socks, s.key)
 	}
 	s.idle = nil
+	close(s.closing)
 	s.conn.Close()
 	<-s.done
 }
@@ -128,6 +141,9 @@ type echoSocket struct {
 	conn  echoConn
 	nonce [8]byte
 	done  chan struct{} // closed when read returns
+	// closing is closed by Sockets before the conn: it ends read's pause
+	// between failed reads.
+	closing chan struct{}
 
 	refs int         // guarded by Sockets.mu
 	idle *time.Timer // guarded by Sockets.mu
@@ -158,7 +174,7 @@ type echoReply struct {
 }
 
 func newEchoSocket(k echoKey, conn echoConn) *echoSocket {
-	s := &echoSocket{key: k, conn: conn, done: make(chan struct{}), waits: map[uint16]echoWait{}}
+	s := &echoSocket{key: k, conn: conn, done: make(chan struct{}), closing: make(chan struct{}), waits: map[uint16]echoWait{}}
 	var b [12]byte
 	rand.Read(b[:])
 	copy(s.nonce[:], b[:8])
@@ -231,20 +247,61 @@ func (s *echoSocket) forget(run *echoRun) {
 	}
 }
 
+// Pauses between failed reads: a read error may be one datagram's
+// (ENOBUFS, EINTR), or last; doubling the pause from readRetryMin to
+// readRetryMax keeps a lasting one from spinning a core, while a single
+// failure costs a millisecond.
+const (
+	readRetryMin = time.Millisecond
+	readRetryMax = time.Second
+)
+
 // read hands each echo reply to the run waiting for it until the socket
-// is closed.
+// is closed, or its reads fail for good (readerStopped).
 func (s *echoSocket) read() {
 	defer close(s.done)
 	buf := make([]byte, 2048) // a longer reply is cut: only its head counts
+	var pause time.Duration
 	for {
 		msg, from, at, err := s.conn.recv(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // a transient error of one datagram
+		switch {
+		case err == nil:
+			pause = 0
+			s.deliver(msg, from, at)
+			continue
+		case errors.Is(err, net.ErrClosed), permanentReadError(err):
+			return
 		}
-		s.deliver(msg, from, at)
+		pause = min(max(2*pause, readRetryMin), readRetryMax)
+		t := time.NewTimer(pause)
+		select {
+		case <-s.closing:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// permanentReadError says whether a read error will come again on every
+// read of this socket: it is gone or was never one.
+func permanentReadError(err error) bool {
+	for _, e := range []error{syscall.EBADF, syscall.ENOTSOCK, syscall.EINVAL, syscall.EFAULT, syscall.ENOTCONN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// readerStopped says whether read has returned; on a socket that is
+// still in use, that means a permanent read error.
+func (s *echoSocket) readerStopped() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 

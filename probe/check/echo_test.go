@@ -3,8 +3,12 @@ package check
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,5 +115,91 @@ func TestICMPChecksum(t *testing.T) {
 	// carry folded in gives 43fc, complement bc03.
 	if got := icmpChecksum(append(msg, 'e')); got != 0xbc03 {
 		t.Errorf("odd-length checksum %#04x, want 0xbc03", got)
+	}
+}
+
+// failingConn is an ICMP socket whose every read fails with err until it
+// is closed.
+type failingConn struct {
+	err    error
+	reads  atomic.Int64
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newFailingConn(err error) *failingConn {
+	return &failingConn{err: err, closed: make(chan struct{})}
+}
+
+func (c *failingConn) recv([]byte) ([]byte, netip.Addr, time.Time, error) {
+	c.reads.Add(1)
+	select {
+	case <-c.closed:
+		return nil, netip.Addr{}, time.Time{}, net.ErrClosed
+	default:
+		return nil, netip.Addr{}, time.Time{}, c.err
+	}
+}
+
+func (c *failingConn) send([]byte, *net.IPAddr) error { return nil }
+func (c *failingConn) Close() error                   { c.once.Do(func() { close(c.closed) }); return nil }
+
+// A read error that lasts does not spin the reader: it pauses, doubling
+// up to readRetryMax, and closing the socket still ends it at once.
+func TestEchoReaderBacksOff(t *testing.T) {
+	conn := newFailingConn(&net.OpError{Op: "read", Net: "ip4:icmp", Err: os.NewSyscallError("recvmsg", syscall.ENOBUFS)})
+	ss := &Sockets{open: func(echoKey) (echoConn, error) { return conn, nil }}
+	s, err := ss.acquire(echoKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	// Pauses of 1, 2, 4, ... 256 ms: 9 reads in 300 ms (a tight loop made
+	// millions).
+	if n := conn.reads.Load(); n < 2 || n > 12 {
+		t.Errorf("%d reads in 300 ms of a lasting error, want about 9 (backing off, still retrying)", n)
+	}
+	start := time.Now()
+	ss.release(s) // linger 0: closes at once
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("closing took %s: the reader's pause held it", d)
+	}
+}
+
+// A permanent read error stops the reader, and the next run gets a new
+// socket instead of one that will never deliver a reply.
+func TestEchoReaderStopsOnPermanentError(t *testing.T) {
+	var conns []*failingConn
+	ss := &Sockets{open: func(echoKey) (echoConn, error) {
+		c := newFailingConn(&net.OpError{Op: "read", Net: "ip4:icmp", Err: os.NewSyscallError("recvmsg", syscall.EBADF)})
+		conns = append(conns, c)
+		return c, nil
+	}, linger: time.Minute}
+	t.Cleanup(ss.Close)
+	s, err := ss.acquire(echoKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(time.Second):
+		t.Fatalf("reader still running after 1 s of EBADF (%d reads)", conns[0].reads.Load())
+	}
+	if n := conns[0].reads.Load(); n != 1 {
+		t.Errorf("%d reads after EBADF, want 1", n)
+	}
+	ss.release(s)
+	s2, err := ss.acquire(echoKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.release(s2)
+	if s2 == s || len(conns) != 2 {
+		t.Errorf("a run after the reader stopped got the same socket (%d opened), want a new one", len(conns))
+	}
+	select {
+	case <-conns[0].closed:
+	default:
+		t.Error("the stopped socket was not closed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -106,13 +107,46 @@ func TestServeMetrics(t *testing.T) {
 }
 
 // Without a registry, or without metrics_listen, nothing is served and
-// serveMetrics returns at once.
+// serveMetrics returns at once (a server would run until ctx ends); a
+// metrics_listen it cannot serve is logged.
 func TestServeMetricsOff(t *testing.T) {
-	for _, p := range []*Probe{
-		{cfg: &Config{}, log: discard},
-		{cfg: &Config{MetricsListen: "127.0.0.1:0"}, log: discard},
-		{cfg: &Config{MetricsListen: "127.0.0.1:0"}, log: discard, metrics: &metrics{}},
+	reserved, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := reserved.Addr().String()
+	reserved.Close() // free, so that a server could take it
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		metrics *metrics
+		wantLog string
+	}{
+		{name: "no metrics_listen", metrics: &metrics{gatherer: prometheus.NewRegistry()}},
+		{name: "no metrics", cfg: Config{MetricsListen: addr}, wantLog: "no registry to serve"},
+		{name: "no registry", cfg: Config{MetricsListen: addr}, metrics: &metrics{}, wantLog: "no registry to serve"},
 	} {
-		p.serveMetrics(t.Context())
+		t.Run(tc.name, func(t *testing.T) {
+			log, logs := testlog.New()
+			p := &Probe{cfg: &tc.cfg, log: log, metrics: tc.metrics}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			done := make(chan struct{})
+			go func() { p.serveMetrics(ctx); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cancel()
+				<-done
+				t.Fatal("serveMetrics still running after 5 s: it served")
+			}
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				t.Errorf("something listens on %s", addr)
+			}
+			if got := logs.String(); tc.wantLog == "" && got != "" || !strings.Contains(got, tc.wantLog) {
+				t.Errorf("log %q, want %q", got, tc.wantLog)
+			}
+		})
 	}
 }

@@ -171,12 +171,15 @@ func (r *rig) spool() (last uint64, held int) {
 	return sp.LastSeq(), sp.Len()
 }
 
-// checkExactlyOnce stops the probe and checks that every seq it gave is
-// stored once at the collector.
+// checkExactlyOnce stops the probe and checks that it gave seqs at all,
+// and that every seq it gave is stored once at the collector.
 func (r *rig) checkExactlyOnce() probeState {
 	r.t.Helper()
 	r.stop(&r.probeUp)
 	last, _ := r.spool()
+	if last == 0 {
+		r.t.Fatalf("the probe gave no seq: nothing was checked or spooled, so nothing can be compared (logs in %s)", r.dir)
+	}
 	st := r.waitAcked(last, 5*time.Second)
 	if st.LastSeq != last || st.ResultsStored != last || st.AckedSeq != last || st.Lost != 0 {
 		r.t.Errorf("probe gave seqs 1..%d; collector has %+v, want last_seq = results_stored = acked_seq = %d, lost 0", last, st, last)
@@ -225,15 +228,26 @@ func TestCollectorDownProbeKeepsChecking(t *testing.T) {
 func TestProbeKilledAtRandom(t *testing.T) {
 	r := newRig(t, 1)
 	r.startCollector()
+	var ran time.Duration
 	for i, d := range moments(1, 10, 300*time.Millisecond, 2500*time.Millisecond) {
 		r.startProbe()
 		time.Sleep(d)
 		r.kill(&r.probeUp)
+		ran += d
 		t.Logf("kill %d after %s", i+1, d)
 	}
 	r.startProbe()
 	time.Sleep(2 * time.Second)
-	r.checkExactlyOnce()
+	ran += 2 * time.Second
+	st := r.checkExactlyOnce()
+	t.Logf("%d results stored in %s of checks", st.ResultsStored, ran)
+	// A check every second: the probe ran long enough for many results
+	// to be stored, kills or not. A quarter of its seconds is a loose
+	// floor (each start spreads its first run over the interval, and a
+	// kill loses the run in flight: 10 in 14.8 s measured).
+	if floor := uint64(ran / time.Second / 4); st.ResultsStored < floor {
+		t.Errorf("%d results stored in %s of checks every second, want at least %d", st.ResultsStored, ran, floor)
+	}
 }
 
 // TestCollectorKilledAtRandom: SIGKILL the collector 10 times while a probe
@@ -263,10 +277,23 @@ func TestCollectorKilledAtRandom(t *testing.T) {
 	}
 	sp.Close()
 	r.startProbe()
+	// acked_seq never goes back: not while the collector runs, and not
+	// across a kill (what it acknowledged, it had stored).
+	var acked uint64
+	noteAcked := func(when string) {
+		t.Helper()
+		st := r.state()
+		if st.AckedSeq < acked {
+			t.Errorf("%s: acked_seq went back from %d to %d", when, acked, st.AckedSeq)
+		}
+		acked = max(acked, st.AckedSeq)
+	}
 	for i, d := range moments(2, 10, 200*time.Millisecond, 1500*time.Millisecond) {
 		r.startCollector()
-		time.Sleep(d)
-		acked := r.state().AckedSeq
+		noteAcked(fmt.Sprintf("restart %d", i+1))
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			noteAcked(fmt.Sprintf("before kill %d", i+1))
+		}
 		r.kill(&r.collector)
 		t.Logf("kill %d after %s, acked_seq %d", i+1, d, acked)
 		if acked >= backlog && i < 9 {
@@ -274,7 +301,14 @@ func TestCollectorKilledAtRandom(t *testing.T) {
 		}
 	}
 	r.startCollector()
+	noteAcked("last restart")
+	if acked == 0 {
+		t.Error("nothing acknowledged during the kills: they fell before any ingest")
+	}
 	st := r.waitAcked(backlog, 60*time.Second)
+	if st.AckedSeq < acked {
+		t.Errorf("after the kills: acked_seq %d, below the %d acknowledged before", st.AckedSeq, acked)
+	}
 	t.Logf("after the kills: %+v", st)
 	r.checkExactlyOnce()
 }

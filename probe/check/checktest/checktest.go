@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // DeadAddr is a loopback address where nothing listens.
@@ -136,7 +138,7 @@ func RedirectOutside(t *testing.T, code int) (near *httptest.Server, outside *at
 	outside = new(atomic.Int32)
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
-		t.Skipf("127.0.0.2 not usable here: %v", err)
+		testenv.Missing(t, "127.0.0.2 not usable here (Linux routes all of 127.0.0.0/8 to lo): %v", err)
 	}
 	far := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { outside.Add(1) }))
 	far.Listener.Close()

@@ -19,6 +19,7 @@ type metrics struct {
 	ingestDuration  prometheus.Histogram
 	ingestThrottled *prometheus.CounterVec
 	storeErrors     prometheus.Counter
+	namesFolded     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -40,6 +41,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "jangkau_ingest_throttled_total",
 			Help: "Ingest requests refused with 429 because the probe exceeded its request rate.",
 		}, []string{"probe"}),
+		namesFolded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_names_folded_total",
+			Help: "Check and e-service names of results stored as \"other\" because the probe had sent limits.max_unknown_names_per_probe names the catalogue does not have.",
+		}, []string{"probe"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "jangkau_store_errors_total",
 			Help: "Store operations that failed.",
@@ -50,9 +55,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	}
 	for _, p := range s.cfg.Probes {
 		m.ingestThrottled.WithLabelValues(p.ID)
+		m.namesFolded.WithLabelValues(p.ID)
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.namesFolded, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }

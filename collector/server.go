@@ -63,6 +63,9 @@ type Server struct {
 	// read (limits.max_decoded_in_flight_bytes, ingest_guard.go).
 	ingestBudget decodedBudget
 
+	// known are the catalogue's names, kept whatever the probe sends.
+	known knownNames
+
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter
 }
@@ -79,7 +82,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
 	s.limits, s.clock = ratelimit.New(cfg.Limits.ProbeRequestsPerSecond, cfg.Limits.ProbeBurst), newClockOffsets()
-	s.seenServices = map[string]bool{}
+	s.seenServices, s.known = map[string]bool{}, newKnownNames(cfg.Services)
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {

@@ -112,7 +112,9 @@ func (s *Server) Handler() http.Handler {
 	// CORS runs before routing (a preflight is an OPTIONS no route has,
 	// and carries no key); compression wraps everything, so that its Vary
 	// joins CORS's.
-	return httpapi.Compress(withCORS(s.cfg.CORS, mux))
+	// Recover is outermost: a panic anywhere is a 500, logged and counted
+	// (the partner routes recover inside their audit, to log the 500).
+	return httpapi.Recover(httpapi.Compress(withCORS(s.cfg.CORS, mux)), s.Panicked)
 }
 
 // reader lets through viewers (or anyone with public_read).

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,36 @@ func TestIngestFoldsUnknownNames(t *testing.T) {
 	_, _, metrics := f.fetch("/metrics", "view-key")
 	if strings.Contains(string(metrics), fmt.Sprintf("svc-%d", 2*sent-1)) {
 		t.Errorf("/metrics holds a folded service name")
+	}
+}
+
+// limits.max_unknown_names_per_probe: 100 when unset (the documented
+// default), set by the file, and refused below 0 with the key named.
+func TestUnknownNamesLimitConfig(t *testing.T) {
+	base, err := os.ReadFile("testdata/minimal.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		extra   string
+		want    int
+		wantErr string
+	}{
+		{"", 100, ""},
+		{"limits: {max_unknown_names_per_probe: 5}\n", 5, ""},
+		{"limits: {max_unknown_names_per_probe: 0}\n", 0, ""},
+		{"limits: {max_unknown_names_per_probe: -1}\n", 0, "limits.max_unknown_names_per_probe (-1) must be 0 or more"},
+	} {
+		cfg, err := ParseConfig(append(append([]byte{}, base...), tc.extra...), "testdata")
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: error %v, want %q", tc.extra, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.extra, err)
+		case cfg.Limits.MaxUnknownNamesPerProbe != tc.want:
+			t.Errorf("%q: max_unknown_names_per_probe = %d, want %d", tc.extra, cfg.Limits.MaxUnknownNamesPerProbe, tc.want)
+		}
 	}
 }

@@ -21,8 +21,8 @@ func TestRecover(t *testing.T) {
 				panic(http.ErrAbortHandler)
 			}
 		}
-		var m map[string]int
-		m["x"]++ // nil map: a runtime panic
+		var s []int
+		_ = s[len(r.URL.Path)] // index out of range: a runtime panic
 	}), func(r *http.Request, v any, stack []byte) {
 		if len(stack) == 0 {
 			t.Errorf("%s: no stack", r.URL.Path)

@@ -115,6 +115,11 @@ type LimitsConfig struct {
 	// rate; past them the collector answers 429 with Retry-After.
 	ProbeRequestsPerSecond float64 `yaml:"probe_requests_per_second"`
 	ProbeBurst             int     `yaml:"probe_burst"`
+	// MaxUnknownNamesPerProbe bounds the distinct check names, and apart
+	// the distinct e-service names, that one probe may send beyond the
+	// catalogue's (its local checks); further ones are stored as "other"
+	// (ingest_names.go), so that no free text from a probe makes series.
+	MaxUnknownNamesPerProbe int `yaml:"max_unknown_names_per_probe"`
 }
 
 // DefaultConfig is applied before decoding, so a file sets only what differs.
@@ -138,6 +143,9 @@ var DefaultConfig = Config{
 
 		ProbeRequestsPerSecond: 20,
 		ProbeBurst:             40,
+		// A probe's local checks are a handful; a hundred is room for
+		// any real probe.yaml and still a bounded series count.
+		MaxUnknownNamesPerProbe: 100,
 	},
 }
 
@@ -237,6 +245,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.max_results (%d) must be at least 1", c.Limits.MaxResults)
 	case c.Limits.ProbeRequestsPerSecond <= 0:
 		return fmt.Errorf("limits.probe_requests_per_second (%g) must be positive", c.Limits.ProbeRequestsPerSecond)
+	case c.Limits.MaxUnknownNamesPerProbe < 0:
+		return fmt.Errorf("limits.max_unknown_names_per_probe (%d) must be 0 or more (0: every name outside the catalogue is stored as \"other\")", c.Limits.MaxUnknownNamesPerProbe)
 	case c.Limits.ProbeBurst < 1:
 		return fmt.Errorf("limits.probe_burst (%d) must be at least 1", c.Limits.ProbeBurst)
 	}

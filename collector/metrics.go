@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -19,6 +21,8 @@ type metrics struct {
 	ingestDuration  prometheus.Histogram
 	ingestThrottled *prometheus.CounterVec
 	storeErrors     prometheus.Counter
+	namesFolded     *prometheus.CounterVec
+	panics          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -40,6 +44,14 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "jangkau_ingest_throttled_total",
 			Help: "Ingest requests refused with 429 because the probe exceeded its request rate.",
 		}, []string{"probe"}),
+		namesFolded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_names_folded_total",
+			Help: "Check and e-service names of results stored as \"other\" because the probe had sent limits.max_unknown_names_per_probe names the catalogue does not have.",
+		}, []string{"probe"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "jangkau_http_panics_total",
+			Help: "HTTP handlers that panicked, answered 500 (or broken off when the answer had begun).",
+		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "jangkau_store_errors_total",
 			Help: "Store operations that failed.",
@@ -50,9 +62,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	}
 	for _, p := range s.cfg.Probes {
 		m.ingestThrottled.WithLabelValues(p.ID)
+		m.namesFolded.WithLabelValues(p.ID)
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.namesFolded, m.panics, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }
@@ -111,4 +124,11 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(st.ResultsStored), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
 	}
+}
+
+// Panicked logs and counts a handler's panic (httpapi.Recover) before its
+// 500. The stack goes to the log, never to the client.
+func (s *Server) Panicked(r *http.Request, v any, stack []byte) {
+	s.metrics.panics.Inc()
+	s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(stack))
 }

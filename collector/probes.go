@@ -20,6 +20,8 @@ type placedProbe struct {
 	// version is the probe_version of the last batch this collector took
 	// from it; nil until then (or for a probe older than the field).
 	version atomic.Pointer[string]
+	// names bounds the names it may introduce (ingest_names.go).
+	names probeNames
 }
 
 // noteVersion keeps the version a probe's batch named, if any.

@@ -63,6 +63,9 @@ type Server struct {
 	// read (limits.max_decoded_in_flight_bytes, ingest_guard.go).
 	ingestBudget decodedBudget
 
+	// known are the catalogue's names, kept whatever the probe sends.
+	known knownNames
+
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter
 }
@@ -79,7 +82,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
 	s.limits, s.clock = ratelimit.New(cfg.Limits.ProbeRequestsPerSecond, cfg.Limits.ProbeBurst), newClockOffsets()
-	s.seenServices = map[string]bool{}
+	s.seenServices, s.known = map[string]bool{}, newKnownNames(cfg.Services)
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
@@ -109,7 +112,9 @@ func (s *Server) Handler() http.Handler {
 	// CORS runs before routing (a preflight is an OPTIONS no route has,
 	// and carries no key); compression wraps everything, so that its Vary
 	// joins CORS's.
-	return httpapi.Compress(withCORS(s.cfg.CORS, mux))
+	// Recover is outermost: a panic anywhere is a 500, logged and counted
+	// (the partner routes recover inside their audit, to log the 500).
+	return httpapi.Recover(httpapi.Compress(withCORS(s.cfg.CORS, mux)), s.Panicked)
 }
 
 // reader lets through viewers (or anyone with public_read).

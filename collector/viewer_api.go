@@ -165,6 +165,9 @@ type probeView struct {
 	// Version is the probe's own version as of its last batch to this
 	// collector; empty before it (or from a probe too old to send it).
 	Version string `json:"version,omitempty"`
+	// NamesFolded counts the check and e-service names of its results
+	// stored as "other" since this collector started (ingest_names.go).
+	NamesFolded uint64 `json:"names_folded"`
 }
 
 func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +182,7 @@ func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]probeView, 0, len(s.probes.list))
 	for _, p := range s.probes.list {
-		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier}
+		v := probeView{ID: p.ID, Region: p.Region, Carrier: p.Carrier, NamesFolded: p.names.folded.Load()}
 		if pv := p.version.Load(); pv != nil {
 			v.Version = *pv
 		}

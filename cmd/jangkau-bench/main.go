@@ -5,6 +5,8 @@
 //	jangkau-bench coverage [-data DIR] [-results 10000000] [-probes 2000] [-runs 3]
 //	jangkau-bench export   [-results 1000000] [-keep DIR]
 //	jangkau-bench influx   [-runs 3] [-writers 4] [-batches 25] [-batch 1000]
+//	jangkau-bench names    [-bin jangkau] [-names 150000] [-requests 15] [-influx]
+//	jangkau-bench bigstring [-bin jangkau] [-concurrent 40]
 //
 // ingest reports the embedded store's raw insert rate (Store.Write of
 // 1000-result batches from several goroutines), the end-to-end HTTP ingest
@@ -34,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx [flags]")
+		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx|names|bigstring [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -49,6 +51,10 @@ func main() {
 		err = runExport(os.Args[2:])
 	case "influx":
 		err = runInflux(os.Args[2:])
+	case "names":
+		err = runNames(os.Args[2:])
+	case "bigstring":
+		err = runBigString(os.Args[2:])
 	case "wire":
 		err = runWire(os.Args[2:])
 	default:

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb/geojson"
@@ -47,7 +48,11 @@ func RegionRow(c coverage.RegionCell) []string {
 func Row(p geojson.Properties, columns []string) []string {
 	out := make([]string, len(columns))
 	for i, col := range columns {
-		out[i] = CSVValue(p[col])
+		if s, ok := p[col].(string); ok {
+			out[i] = CSVText(s)
+		} else {
+			out[i] = CSVValue(p[col])
+		}
 	}
 	return out
 }
@@ -70,11 +75,26 @@ func TileRow(t coverage.TileCell) []string {
 
 // ServiceRow is a CSV row of an e-service cell; name is its region's.
 func ServiceRow(c coverage.ServiceCell, name string) []string {
-	return []string{c.Service, c.Region, name, strconv.Itoa(c.Samples),
+	return []string{CSVText(c.Service), CSVText(c.Region), CSVText(name), strconv.Itoa(c.Samples),
 		CSVValue(Nullable(c.Availability)), CSVValue(Nullable(c.P95))}
 }
 
-// CSVValue writes a property as a CSV cell: null is empty.
+// CSVText is a cell of free text (a name, a target, an error) made safe
+// for a spreadsheet, as OWASP's "CSV Injection" page advises: a cell that
+// starts with = + - @ TAB or CR gets a leading single quote, so that
+// Excel, LibreOffice and Google Sheets show it as text instead of running
+// it as a formula. The CSV writer quotes the cell when it holds a comma,
+// quote or line break. Only text columns go through here: numbers come
+// from strconv, so a latitude of -6.2 stays a number.
+func CSVText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// CSVValue writes a property as a CSV cell: null is empty. A string is
+// written as it is: CSV rows put text through CSVText.
 func CSVValue(v any) string {
 	switch x := v.(type) {
 	case nil:

@@ -315,10 +315,13 @@ func (rw *resultWriter) write(r resultRecord) error {
 		return rw.enc.Encode(j)
 	}
 	row := rw.row
-	row[0], row[1], row[2], row[3], row[4], row[5] = t, r.Probe, strconv.FormatUint(r.Seq, 10), r.Region, r.Tile, r.Carrier
-	row[6], row[7], row[8], row[9] = r.Check, r.Kind, r.Target, r.Service
+	// Text columns through CSVText (a spreadsheet would run "=..." as a
+	// formula), numbers as strconv writes them.
+	txt := httpapi.CSVText
+	row[0], row[1], row[2], row[3], row[4], row[5] = t, txt(r.Probe), strconv.FormatUint(r.Seq, 10), txt(r.Region), txt(r.Tile), txt(r.Carrier)
+	row[6], row[7], row[8], row[9] = txt(r.Check), txt(r.Kind), txt(r.Target), txt(r.Service)
 	row[10], row[11] = strconv.FormatBool(r.OK), strconv.FormatFloat(r.DurationMS, 'f', -1, 64)
-	row[12], row[13], row[14] = "", string(r.ErrorClass), r.Error
+	row[12], row[13], row[14] = "", txt(string(r.ErrorClass)), txt(r.Error)
 	if r.StatusCode != 0 {
 		row[12] = strconv.Itoa(r.StatusCode)
 	}

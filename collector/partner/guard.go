@@ -55,9 +55,12 @@ const (
 )
 
 // guard authenticates the partner, applies its rate limit and writes one
-// audit line per request. Neither a missing nor a wrong key says anything
-// about the data.
-func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
+// audit line per request: the route (endpoint) and what it read
+// (resource, the path with its collection, feature or tile). Neither a
+// missing nor a wrong key says anything about the data. A handler's panic
+// is answered 500 inside the audit (httpapi.Recover), so that the line
+// says 500, and told to panicked.
+func (p *partners) guard(endpoint string, h partnerHandler, panicked httpapi.Panicked) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		aw := &auditWriter{ResponseWriter: w}
@@ -66,26 +69,40 @@ func (p *partners) guard(endpoint string, h partnerHandler) http.Handler {
 		name, ok := p.keys.Match(secret)
 		// Deferred, so that a stream broken on purpose is logged too.
 		defer func() {
-			p.log.Info("export", "partner", name, "endpoint", endpoint, "filters", r.URL.RawQuery,
-				"status", aw.status(), "rows", a.rows, "bytes", aw.n, "duration", time.Since(start))
+			p.log.Info("export", "partner", name, "endpoint", endpoint, "resource", clipPath(r.URL.Path),
+				"filters", clipPath(r.URL.RawQuery), "status", aw.status(), "rows", a.rows, "bytes", aw.n,
+				"duration", time.Since(start))
 		}()
-		switch {
-		case !ok:
-			apikey.Challenge(w.Header(), realm)
-			msg := msgUnknownKey
-			if secret == "" {
-				msg = msgNoKey
+		httpapi.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case !ok:
+				apikey.Challenge(w.Header(), realm)
+				msg := msgUnknownKey
+				if secret == "" {
+					msg = msgNoKey
+				}
+				httpapi.Error(w, http.StatusUnauthorized, msg)
+			default:
+				if ok, wait := p.limits[name].Allow(name, start); !ok {
+					w.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
+					httpapi.Error(w, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
+					break
+				}
+				h(w, r, p.scopes[name], a)
 			}
-			httpapi.Error(aw, http.StatusUnauthorized, msg)
-		default:
-			if ok, wait := p.limits[name].Allow(name, start); !ok {
-				aw.Header().Set("Retry-After", fmt.Sprint(ratelimit.RetryAfterSeconds(wait)))
-				httpapi.Error(aw, http.StatusTooManyRequests, "too many requests: retry after the Retry-After header's seconds")
-				break
-			}
-			h(aw, r, p.scopes[name], a)
-		}
+		}), panicked).ServeHTTP(aw, r)
 	})
+}
+
+// maxAuditPath is the longest path or query an audit line holds: a
+// request line may be a megabyte.
+const maxAuditPath = 512
+
+func clipPath(s string) string {
+	if len(s) <= maxAuditPath {
+		return s
+	}
+	return s[:maxAuditPath] + "…"
 }
 
 // auditEntry is what a handler reports for the audit line.

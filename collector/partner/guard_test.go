@@ -4,11 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/jangkau/jangkau/internal/testlog"
 )
 
 func hash(s string) string {
@@ -103,5 +107,84 @@ func TestUnauthorizedSaysWhy(t *testing.T) {
 	}
 	if rec := fetch("Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:key-tel"))); rec.Code != 200 {
 		t.Errorf("Basic with the key as password: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// The audit line names the resource read, not only the route, and a
+// handler that panics is answered and logged as a 500 with the bytes of
+// that answer, and told to panicked once; a stream broken on purpose
+// (http.ErrAbortHandler) is not a panic.
+func TestAuditRecordsResourceAndPanics(t *testing.T) {
+	log, logs := testlog.NewJSON()
+	p := newPartners([]Config{{Name: "tel", KeySHA256: hash("key-tel")}}, log)
+	var panics []any
+	panicked := func(_ *http.Request, v any, stack []byte) {
+		if len(stack) == 0 {
+			t.Error("panicked without a stack")
+		}
+		panics = append(panics, v)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /ogc/collections/{id}/items/{fid}", p.guard("/ogc/collections/{id}/items/{fid}",
+		func(w http.ResponseWriter, r *http.Request, _ *scope, a *auditEntry) {
+			switch r.PathValue("fid") {
+			case "boom":
+				var s []int
+				_ = s[len(r.URL.Path)] // index out of range, as the offset overflow was
+			case "abort":
+				w.Write([]byte("partial"))
+				http.NewResponseController(w).Flush() // the answer has begun: no retry
+				panic(http.ErrAbortHandler)
+			}
+			a.rows = 1
+			w.Write([]byte("{}"))
+		}, panicked))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(path string) (int, error) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer key-tel")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp.StatusCode, err
+	}
+	if code, err := get("/ogc/collections/regions-3/items/36.01"); code != 200 || err != nil {
+		t.Fatalf("feature: %d %v", code, err)
+	}
+	if code, err := get("/ogc/collections/tiles/items/boom"); code != 500 || err != nil {
+		t.Fatalf("panicking handler: %d %v, want a 500", code, err)
+	}
+	if _, err := get("/ogc/collections/tiles/items/abort"); err == nil {
+		t.Errorf("an aborted stream reached the client whole")
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("%d audit lines, want 3:\n%s", len(lines), logs)
+	}
+	for i, want := range []struct {
+		resource string
+		status   float64
+	}{{"/ogc/collections/regions-3/items/36.01", 200}, {"/ogc/collections/tiles/items/boom", 500}, {"/ogc/collections/tiles/items/abort", 200}} {
+		l := lines[i]
+		if l["resource"] != want.resource || l["status"] != want.status || l["endpoint"] != "/ogc/collections/{id}/items/{fid}" {
+			t.Errorf("audit line %d: resource %v status %v endpoint %v, want %s %g", i, l["resource"], l["status"], l["endpoint"], want.resource, want.status)
+		}
+		if bytes, _ := l["bytes"].(float64); bytes == 0 {
+			t.Errorf("audit line %d: 0 bytes", i)
+		}
+	}
+	if len(panics) != 1 {
+		t.Errorf("panicked told %d times (%v), want once", len(panics), panics)
 	}
 }

@@ -130,19 +130,23 @@ func (s *API) ogcItems(w http.ResponseWriter, r *http.Request, sc *scope, a *aud
 // number of features on it.
 func (s *API) writeItems(w http.ResponseWriter, r *http.Request, c ogcCollectionInfo, q itemsQuery, matched []*geojson.Feature) int {
 	v, limit, offset := r.URL.Query(), q.limit, q.offset
-	page := matched[min(offset, len(matched)):min(offset+limit, len(matched))]
+	// offset may be as large as an int holds: never add to it before it
+	// is clamped to the matches (offset+limit overflowed and panicked).
+	start := min(offset, len(matched))
+	end := start + min(limit, len(matched)-start)
+	page := matched[start:end]
 	path := "/ogc/collections/" + c.id + "/items"
 	links := []ogcLink{{Href: absoluteURL(r, path, v), Rel: "self", Type: ogcGeoJSON, Title: "this page"},
 		{Href: absoluteURL(r, "/ogc/collections/"+c.id, nil), Rel: "collection", Type: ogcJSON, Title: c.title}}
-	if offset+len(page) < len(matched) {
+	if end < len(matched) {
 		nv := cloneValues(v)
-		nv.Set("offset", strconv.Itoa(offset+len(page)))
+		nv.Set("offset", strconv.Itoa(end))
 		nv.Set("limit", strconv.Itoa(limit))
 		links = append(links, ogcLink{Href: absoluteURL(r, path, nv), Rel: "next", Type: ogcGeoJSON, Title: "next page"})
 	}
 	if offset > 0 {
 		pv := cloneValues(v)
-		pv.Set("offset", strconv.Itoa(max(0, offset-limit)))
+		pv.Set("offset", strconv.Itoa(max(0, start-limit)))
 		links = append(links, ogcLink{Href: absoluteURL(r, path, pv), Rel: "prev", Type: ogcGeoJSON, Title: "previous page"})
 	}
 	fc := geojson.NewFeatureCollection()

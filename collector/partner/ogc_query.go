@@ -1,6 +1,7 @@
 package partner
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -151,6 +152,9 @@ func pageLimit(value string, def, max int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(value)
+	if errors.Is(err, strconv.ErrRange) && value[0] != '-' {
+		return max, nil // larger than an int: more than max all the same
+	}
 	if err != nil || n < 1 {
 		return 0, httpapi.Invalid("limit", value, "limit %q must be a positive integer (at most %d; more is taken as %d)", value, max, max)
 	}

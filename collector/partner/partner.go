@@ -41,6 +41,8 @@ type Reader interface {
 	PlaceResult(rec *store.Record) rollup.Cell
 	// StoreFailed logs and counts a failure of the store before its 503.
 	StoreFailed(op string, err error)
+	// Panicked logs and counts a handler's panic before its 500.
+	Panicked(r *http.Request, v any, stack []byte)
 }
 
 // API serves the partners' endpoints.
@@ -55,6 +57,9 @@ type API struct {
 func New(r Reader, partners []Config, log *slog.Logger) *API {
 	return &API{r: r, log: log, partners: newPartners(partners, log)}
 }
+
+// panicked tells the reader of a handler's panic.
+func (s *API) panicked(r *http.Request, v any, stack []byte) { s.r.Panicked(r, v, stack) }
 
 // Routes registers the partners' export API, OGC API - Features and the
 // OpenAPI document.
@@ -79,6 +84,6 @@ func (s *API) Routes(mux *http.ServeMux) {
 		{"/ogc/collections/{id}/items", s.ogcItems},
 		{"/ogc/collections/{id}/items/{fid}", s.ogcItem},
 	} {
-		mux.Handle("GET "+rt.pattern, s.partners.guard(rt.pattern, rt.h))
+		mux.Handle("GET "+rt.pattern, s.partners.guard(rt.pattern, rt.h, s.panicked))
 	}
 }

@@ -20,7 +20,9 @@
 //	time    the result's time, at the configured precision (ms default)
 //
 // Tags stay low-cardinality: every tag is bounded by configuration
-// (probes, their checks, carriers, regions). The tile is a field: a
+// (probes, their checks, carriers, regions); check and service names the
+// catalogue does not have are bounded per probe by the collector before
+// they reach a store (limits.max_unknown_names_per_probe, "other" beyond). The tile is a field: a
 // survey probe crosses an unbounded number of tiles, and as a tag each
 // would make new series. seq, target and the error text are fields for the
 // same reason.

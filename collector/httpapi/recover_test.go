@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// A panic before the answer began is a 500 and told once; one after it
+// began breaks the answer off (and is told); http.ErrAbortHandler is a
+// stream broken on purpose and is not told.
+func TestRecover(t *testing.T) {
+	told := map[string]int{}
+	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/late", "/abort":
+			w.Write([]byte("partial"))
+			http.NewResponseController(w).Flush()
+			if r.URL.Path == "/abort" {
+				panic(http.ErrAbortHandler)
+			}
+		}
+		var s []int
+		_ = s[len(r.URL.Path)] // index out of range: a runtime panic
+	}), func(r *http.Request, v any, stack []byte) {
+		if len(stack) == 0 {
+			t.Errorf("%s: no stack", r.URL.Path)
+		}
+		told[r.URL.Path]++
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get := func(path string) (int, error) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp.StatusCode, err
+	}
+	if code, err := get("/early"); code != 500 || err != nil {
+		t.Errorf("panic before answering: %d %v, want 500", code, err)
+	}
+	if _, err := get("/late"); err == nil {
+		t.Errorf("panic after answering: the answer reached the client whole")
+	}
+	if _, err := get("/abort"); err == nil {
+		t.Errorf("abort: the answer reached the client whole")
+	}
+	if told["/early"] != 1 || told["/late"] != 1 || told["/abort"] != 0 {
+		t.Errorf("told %v, want /early and /late once, /abort never", told)
+	}
+}

@@ -216,7 +216,7 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 	out := batchOutcome{sent: len(rs), more: more}
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
 	body, err := encodeBatch(wire.Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first,
-		ProbeVersion: u.version, Results: rs})
+		ProbeVersion: u.version, SpoolEpoch: u.spool.Epoch(), Dropped: u.spool.Unspooled(), Results: rs})
 	if err != nil {
 		return out, err
 	}

@@ -30,6 +30,8 @@ type decodedBatch struct {
 	SentAt   time.Time
 	FirstSeq uint64
 	Version  string
+	Epoch    string
+	Dropped  wire.Dropped
 	Results  []wire.Result
 	Rejected []wire.Rejection
 }
@@ -74,6 +76,12 @@ func decodeBatch(r io.Reader, rules batchRules) (*decodedBatch, error) {
 			if err = dec.Decode(&b.Version); err == nil {
 				err = checkVersion(b.Version)
 			}
+		case "spool_epoch":
+			if err = dec.Decode(&b.Epoch); err == nil {
+				err = checkEpoch(b.Epoch)
+			}
+		case "dropped":
+			err = dec.Decode(&b.Dropped)
 		case "results":
 			if seenResults {
 				return nil, errBadBatch{errors.New(`"results" given twice`)}

@@ -19,6 +19,8 @@ type metrics struct {
 	ingestDuration  prometheus.Histogram
 	ingestThrottled *prometheus.CounterVec
 	storeErrors     prometheus.Counter
+	epochs          *prometheus.CounterVec // ingest_epoch.go
+	epochConflicts  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -44,15 +46,25 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "jangkau_store_errors_total",
 			Help: "Store operations that failed.",
 		}),
+		epochs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_spool_epochs_total",
+			Help: "New seq spaces a probe started since the collector started: its spool was lost, deleted or replaced.",
+		}, []string{"probe"}),
+		epochConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_epoch_conflicts_total",
+			Help: "Batches refused (409) because they came from a spool epoch the probe already left: two senders behind one probe id.",
+		}, []string{"probe"}),
 	}
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
 		m.ingestResults.WithLabelValues(o)
 	}
 	for _, p := range s.cfg.Probes {
 		m.ingestThrottled.WithLabelValues(p.ID)
+		m.epochs.WithLabelValues(p.ID)
+		m.epochConflicts.WithLabelValues(p.ID)
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.epochs, m.epochConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }
@@ -65,7 +77,11 @@ var (
 	descStored = prometheus.NewDesc("jangkau_probe_results_stored_total",
 		"Results of the probe stored, each (probe, seq) once.", []string{"probe", "region"}, nil)
 	descLost = prometheus.NewDesc("jangkau_probe_results_lost_total",
-		"Seqs the probe dropped before they were stored.", []string{"probe", "region"}, nil)
+		"Results of the probe never stored: seqs it dropped before they were stored (spool bound, a lost spool's unacknowledged seqs) and results it reported dropped before they got a seq.", []string{"probe", "region"}, nil)
+	descDropped = prometheus.NewDesc("jangkau_probe_results_unspooled_total",
+		"Part of jangkau_probe_results_lost_total the probe reported as dropped before they got a seq (its spool's queue or disk was full).", []string{"probe", "region"}, nil)
+	descEpochs = prometheus.NewDesc("jangkau_probe_spool_epochs_total",
+		"Seq spaces the probe started after its first: its spool was lost, deleted or replaced.", []string{"probe", "region"}, nil)
 	// descInfo carries what the config says of a probe, for dashboards to
 	// join on probe and to place markers (lat and lon are "" when the probe
 	// has no fixed location).
@@ -79,7 +95,7 @@ var (
 type probeCollector struct{ s *Server }
 
 func (c probeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descInfo} {
+	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descDropped, descEpochs, descInfo} {
 		ch <- d
 	}
 }
@@ -110,5 +126,7 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descAcked, prometheus.GaugeValue, float64(st.AckedSeq), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(st.ResultsStored), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.Dropped), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(st.Epochs), p.ID, p.Region)
 	}
 }

@@ -195,6 +195,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		Epoch: batch.Epoch, Unspooled: batch.Dropped.Results, Received: received, Results: batch.Results, Cells: make([]rollup.Cell, len(batch.Results))}
 	p := s.probes.byID[probeID]
 	p.noteVersion(batch.Version)
+	s.noteSender(p, batch.BootID)
 	services := map[string]bool{}
 	for i := range batch.Results {
 		write.Cells[i] = s.cellOf(p, &batch.Results[i])

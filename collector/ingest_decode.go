@@ -32,6 +32,7 @@ type decodedBatch struct {
 	Version  string
 	Epoch    string
 	Dropped  wire.Dropped
+	BootID   string
 	Results  []wire.Result
 	Rejected []wire.Rejection
 }
@@ -82,6 +83,10 @@ func decodeBatch(r io.Reader, rules batchRules) (*decodedBatch, error) {
 			}
 		case "dropped":
 			err = dec.Decode(&b.Dropped)
+		case "boot_id":
+			if err = dec.Decode(&b.BootID); err == nil {
+				err = checkEpoch(b.BootID)
+			}
 		case "results":
 			if seenResults {
 				return nil, errBadBatch{errors.New(`"results" given twice`)}

@@ -3,6 +3,8 @@ package collector
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +31,9 @@ func spoolFor(t *testing.T, dir string, n int, now time.Time, opts ...spool.Opti
 	return sp
 }
 
-// flush uploads everything sp holds to the fixture as probe west, through
-// the probe's real uploader; it returns the uploader's error.
-func (f *fixture) flush(sp *spool.Spool) error {
+// uploader is the probe's real uploader of sp to the fixture as probe
+// west: one probe process.
+func (f *fixture) uploader(sp *spool.Spool) *probe.Uploader {
 	f.t.Helper()
 	cfg := &probe.Config{ID: "west", Collector: f.http.URL, Token: "tok-west",
 		Upload: probe.UploadConfig{Interval: time.Second, BatchSize: 100, Timeout: 5 * time.Second}}
@@ -39,6 +41,17 @@ func (f *fixture) flush(sp *spool.Spool) error {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	return u
+}
+
+// flush uploads everything sp holds through a new uploader (a probe
+// started again) and returns its error.
+func (f *fixture) flush(sp *spool.Spool) error {
+	f.t.Helper()
+	return flushWith(f.uploader(sp))
+}
+
+func flushWith(u *probe.Uploader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return u.Flush(ctx)
@@ -73,6 +86,10 @@ func TestNewSpoolStartsNewSeqSpace(t *testing.T) {
 	}
 	if v := value(t, f.srv.metrics.epochs.WithLabelValues("west")); v != 1 {
 		t.Errorf("jangkau_ingest_spool_epochs_total{probe=west} = %g, want 1", v)
+	}
+	// A restart is a new boot id that stays: no second sender.
+	if v := value(t, f.srv.metrics.senderConflicts.WithLabelValues("west", conflictBoot)); v != 0 {
+		t.Errorf("jangkau_ingest_sender_conflicts_total{probe=west,reason=former_boot} = %g after a restart, want 0", v)
 	}
 	var probes struct {
 		Probes []probeView `json:"probes"`
@@ -111,14 +128,55 @@ func TestClonedProbeDetected(t *testing.T) {
 	if a.Len() != 5 {
 		t.Errorf("first sender's spool holds %d, want its 5 refused results kept", a.Len())
 	}
-	if v := value(t, f.srv.metrics.epochConflicts.WithLabelValues("west")); v != 1 {
-		t.Errorf("jangkau_ingest_epoch_conflicts_total{probe=west} = %g, want 1", v)
+	if v := value(t, f.srv.metrics.senderConflicts.WithLabelValues("west", conflictEpoch)); v != 1 {
+		t.Errorf("jangkau_ingest_sender_conflicts_total{probe=west,reason=former_epoch} = %g, want 1", v)
 	}
 	if !strings.Contains(buf.String(), "two senders behind one probe id") {
 		t.Errorf("no log line about two senders; log:\n%s", buf.String())
 	}
 	if st := f.probeState("west"); st.ResultsStored != 20 || st.Epoch != b.Epoch() {
 		t.Errorf("probe west: %+v; want 20 stored, epoch %s", st, b.Epoch())
+	}
+}
+
+// Issue 16, item 3, with the spool copied too: both senders have one
+// epoch and give the same seqs to different results, so that one's are
+// taken for duplicates of the other's. Their boot ids alternate: logged
+// and counted.
+func TestClonedProbeWithCopiedSpoolDetected(t *testing.T) {
+	log, buf := testlog.New()
+	f := newFixtureOn(t, fixtureRegions(t), log, nil)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := spoolFor(t, dirA, 10, f.now.Add(-time.Hour))
+	a.Close()
+	raw, err := os.ReadFile(filepath.Join(dirA, "spool.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, "spool.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, b := spoolFor(t, dirA, 0, f.now), spoolFor(t, dirB, 0, f.now)
+	if a.Epoch() != b.Epoch() {
+		t.Fatalf("copied spool has epoch %s, the original %s: want the same", b.Epoch(), a.Epoch())
+	}
+	ua, ub := f.uploader(a), f.uploader(b)
+	for _, step := range []struct {
+		sp *spool.Spool
+		u  *probe.Uploader
+	}{{a, ua}, {b, ub}, {a, ua}} {
+		if _, err := step.sp.Add(results(step.sp.LastSeq()+1, 5, f.now.Add(-time.Duration(step.sp.LastSeq())*time.Minute), true, 10)...); err != nil {
+			t.Fatal(err)
+		}
+		if err := flushWith(step.u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := value(t, f.srv.metrics.senderConflicts.WithLabelValues("west", conflictBoot)); v != 1 {
+		t.Errorf("jangkau_ingest_sender_conflicts_total{probe=west,reason=former_boot} = %g, want 1", v)
+	}
+	if !strings.Contains(buf.String(), "two senders behind one probe id") {
+		t.Errorf("no log line about two senders; log:\n%s", buf.String())
 	}
 }
 

@@ -20,7 +20,7 @@ type metrics struct {
 	ingestThrottled *prometheus.CounterVec
 	storeErrors     prometheus.Counter
 	epochs          *prometheus.CounterVec // ingest_epoch.go
-	epochConflicts  *prometheus.CounterVec
+	senderConflicts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -50,10 +50,11 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "jangkau_ingest_spool_epochs_total",
 			Help: "New seq spaces a probe started since the collector started: its spool was lost, deleted or replaced.",
 		}, []string{"probe"}),
-		epochConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jangkau_ingest_epoch_conflicts_total",
-			Help: "Batches refused (409) because they came from a spool epoch the probe already left: two senders behind one probe id.",
-		}, []string{"probe"}),
+		senderConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_sender_conflicts_total",
+			Help: "Batches that show two senders behind one probe id (a cloned probe), by reason: former_epoch " +
+				"(a spool epoch the probe already left; refused 409) or former_boot (a boot id that came back after another; stored).",
+		}, []string{"probe", "reason"}),
 	}
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
 		m.ingestResults.WithLabelValues(o)
@@ -61,10 +62,12 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	for _, p := range s.cfg.Probes {
 		m.ingestThrottled.WithLabelValues(p.ID)
 		m.epochs.WithLabelValues(p.ID)
-		m.epochConflicts.WithLabelValues(p.ID)
+		for _, reason := range []string{conflictEpoch, conflictBoot} {
+			m.senderConflicts.WithLabelValues(p.ID, reason)
+		}
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, m.epochs, m.epochConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.epochs, m.senderConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }

@@ -20,6 +20,8 @@ type placedProbe struct {
 	// version is the probe_version of the last batch this collector took
 	// from it; nil until then (or for a probe older than the field).
 	version atomic.Pointer[string]
+	// boots are the boot ids its batches came with, ingest_epoch.go.
+	boots senders
 }
 
 // noteVersion keeps the version a probe's batch named, if any.

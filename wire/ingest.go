@@ -35,6 +35,12 @@ type Batch struct {
 	// spool, so that a lost batch or a restart never loses the report and
 	// a resent one never counts twice. Absent when nothing was dropped.
 	Dropped *Dropped `json:"dropped,omitempty"`
+	// BootID is random per start of the probe process (same form as
+	// SpoolEpoch). A probe id's batches come from one process at a time:
+	// a boot id that comes back after another one means two processes
+	// send for one probe id (a cloned probe), which the collector logs and
+	// counts. Older probes leave it out.
+	BootID  string   `json:"boot_id,omitempty"`
 	Results []Result `json:"results"`
 }
 

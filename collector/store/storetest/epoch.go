@@ -46,6 +46,26 @@ func testNewEpoch(t *testing.T, st store.Store) {
 	}
 }
 
+// A new epoch's seqs whose times interleave with the old epoch's same
+// seqs are new results, not the old ones.
+func testNewEpochSameWindow(t *testing.T, st store.Store) {
+	write(t, st, store.Write{Probe: "a", Epoch: "e1", Results: results(1, 2, 3, 4, 5)})
+	rs := results(1, 2, 3)
+	for i := range rs {
+		rs[i].Time = rs[i].Time.Add(1500 * time.Millisecond) // between e1's seqs 2..5
+	}
+	res := write(t, st, store.Write{Probe: "a", Epoch: "e2", Results: rs})
+	if res.Stored != 3 || res.Duplicates != 0 {
+		t.Errorf("new epoch in the old one's window: %+v, want 3 stored, none duplicate", res)
+	}
+	if n := len(scan(t, st, t0, t0.Add(time.Hour))); n != 8 {
+		t.Errorf("scan found %d results, want 8", n)
+	}
+	if ps := probeState(t, st, "a"); ps.ResultsStored != 8 || ps.AckedSeq != 3 {
+		t.Errorf("probe a: %+v; want stored 8, acked 3", ps)
+	}
+}
+
 // A batch of an epoch the probe left is a second sender: refused whole.
 func testFormerEpoch(t *testing.T, st store.Store) {
 	write(t, st, store.Write{Probe: "a", Epoch: "e1", Results: results(1, 2)})

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RollupsBothResolutions", testRollupResolutions},
 		{"Closed", testClosed},
 		{"NewEpochNewSeqSpace", testNewEpoch},
+		{"NewEpochSeqsInOldWindow", testNewEpochSameWindow},
 		{"FormerEpochRefused", testFormerEpoch},
 		{"FirstEpochKeepsSeqSpace", testFirstEpoch},
 		{"UnspooledCountedOnce", testUnspooled},

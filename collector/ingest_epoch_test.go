@@ -243,3 +243,30 @@ func TestUnspooledResultsCountedAsLost(t *testing.T) {
 		}
 	}
 }
+
+// spool_epoch and boot_id are kept and shown: bounded in length and
+// alphabet, refused whole (400) otherwise.
+func TestIngestBoundsEpochAndBootID(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct {
+		name, key, value string
+		want             int
+	}{
+		{"epoch", "spool_epoch", "0123abcd-_XY", 200},
+		{"long epoch", "spool_epoch", strings.Repeat("a", 65), 400},
+		{"epoch with a comma", "spool_epoch", "a,b", 400},
+		{"boot id with a newline", "boot_id", "a\nb", 400},
+		{"boot id", "boot_id", "0123abcd", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := map[string]any{"probe": "west", tc.key: tc.value, "results": results(1, 1, f.now, true, 10)}
+			code, _, raw := f.post("tok-west", gz(t, body))
+			if code != tc.want {
+				t.Errorf("%s %q: %d %s, want %d", tc.key, tc.value, code, raw, tc.want)
+			}
+			if code == 400 && !strings.Contains(raw, tc.key) {
+				t.Errorf("answer %s does not name %s", raw, tc.key)
+			}
+		})
+	}
+}

@@ -54,18 +54,16 @@ type unspooled struct {
 	saved uint64 // d.Results as last committed
 }
 
-func (u *unspooled) add(n int, first, last time.Time) {
-	if n <= 0 {
-		return
-	}
+// add counts one result of time t that never got a seq.
+func (u *unspooled) add(t time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.d.Results += uint64(n)
-	if u.d.First.IsZero() || first.Before(u.d.First) {
-		u.d.First = first
+	u.d.Results++
+	if u.d.First.IsZero() || t.Before(u.d.First) {
+		u.d.First = t
 	}
-	if last.After(u.d.Last) {
-		u.d.Last = last
+	if t.After(u.d.Last) {
+		u.d.Last = t
 	}
 }
 
@@ -135,18 +133,4 @@ func (s *Spool) saveUnspooled() error {
 	}
 	s.unspooled.committed(n)
 	return nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

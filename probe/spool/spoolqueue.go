@@ -38,7 +38,7 @@ func (s *Spool) Offer(r wire.Result) error {
 		return nil
 	default:
 		s.dropped[dropQueueFull].Add(1)
-		s.unspooled.add(1, r.Time, r.Time)
+		s.unspooled.add(r.Time)
 		return ErrQueueFull
 	}
 }
@@ -153,11 +153,9 @@ func (s *Spool) commit(batch []wire.Result) {
 	}
 	if _, err := s.Add(batch...); err != nil {
 		s.lost.Add(uint64(len(batch)))
-		first, last := batch[0].Time, batch[0].Time
 		for _, r := range batch {
-			first, last = minTime(first, r.Time), maxTime(last, r.Time)
+			s.unspooled.add(r.Time)
 		}
-		s.unspooled.add(len(batch), first, last)
 		s.opt.log.Error("results lost: spool add failed", "results", len(batch), "err", err)
 	}
 }

@@ -35,14 +35,15 @@
 // something, tag probe, fields acked_seq, stored (results with seq <=
 // acked_seq), lost, last_seq, last_seen (unix ns, collector clock),
 // pending (settled seqs above acked_seq: "s14-20,r22" for stored and
-// rejected). Its time is the collector's clock, after the newest state
+// rejected), and the probe's spool epochs (epoch.go: epoch, old_epochs,
+// epochs, unspooled, dropped). Its time is the collector's clock, after the newest state
 // point the Write read, plus a random offset under a millisecond: two
 // collectors never overwrite each other's point. It is written after the
 // results it counts, so that a crash between the two can only undercount,
 // and the next Write, finding the results in jangkau_result, counts them.
 // A probe's state is the merge of its newest state points (furthest
-// acknowledgement, union of pending): what two collectors write for one
-// probe at the same moment both count.
+// acknowledgement, union of pending) within the newest point's epoch:
+// what two collectors write for one probe at the same moment both count.
 //
 // # Consistency with several collectors
 //

@@ -192,10 +192,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	}
 	s.clock.observe(probeID, batch.SentAt, received)
 	write := store.Write{Probe: probeID, FirstSeq: batch.FirstSeq, MaxGap: s.cfg.Limits.MaxSeqGap,
-		Received: received, Results: batch.Results, Cells: make([]rollup.Cell, len(batch.Results))}
+		Epoch: batch.Epoch, Unspooled: batch.Dropped.Results, Received: received, Results: batch.Results, Cells: make([]rollup.Cell, len(batch.Results))}
 	p := s.probes.byID[probeID]
 	p.noteVersion(batch.Version)
 	s.foldNames(p, batch.Results)
+	s.noteSender(p, batch.BootID)
 	services := map[string]bool{}
 	for i := range batch.Results {
 		write.Cells[i] = s.cellOf(p, &batch.Results[i])
@@ -215,10 +216,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 				"only by the results its spool dropped; nothing of this batch was stored (raise limits.max_seq_gap if the probe did drop that many)",
 			gap.FirstSeq, gap.MaxGap, gap.AckedSeq))
 	}
+	if code, ok := s.epochRefused(w, err); ok {
+		return code
+	}
 	if err != nil {
 		s.storeFailed(w, "ingest", err)
 		return http.StatusServiceUnavailable
 	}
+	s.noteEpoch(probeID, batch, wr)
 	resp := wire.IngestResponse{AckedSeq: wr.AckedSeq, Stored: wr.Stored, Duplicates: wr.Duplicates, Rejected: batch.Rejected}
 	s.metrics.ingestResults.WithLabelValues("stored").Add(float64(wr.Stored))
 	s.metrics.ingestResults.WithLabelValues("duplicate").Add(float64(wr.Duplicates))

@@ -30,6 +30,9 @@ type decodedBatch struct {
 	SentAt   time.Time
 	FirstSeq uint64
 	Version  string
+	Epoch    string
+	Dropped  wire.Dropped
+	BootID   string
 	Results  []wire.Result
 	Rejected []wire.Rejection
 }
@@ -73,6 +76,16 @@ func decodeBatch(r io.Reader, rules batchRules) (*decodedBatch, error) {
 		case "probe_version":
 			if err = dec.Decode(&b.Version); err == nil {
 				err = checkVersion(b.Version)
+			}
+		case "spool_epoch":
+			if err = dec.Decode(&b.Epoch); err == nil {
+				err = checkEpoch(b.Epoch)
+			}
+		case "dropped":
+			err = dec.Decode(&b.Dropped)
+		case "boot_id":
+			if err = dec.Decode(&b.BootID); err == nil {
+				err = checkEpoch(b.BootID)
 			}
 		case "results":
 			if seenResults {

@@ -23,6 +23,8 @@ type metrics struct {
 	storeErrors     prometheus.Counter
 	namesFolded     *prometheus.CounterVec
 	panics          prometheus.Counter
+	epochs          *prometheus.CounterVec // ingest_epoch.go
+	senderConflicts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -56,6 +58,15 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "jangkau_store_errors_total",
 			Help: "Store operations that failed.",
 		}),
+		epochs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_spool_epochs_total",
+			Help: "New seq spaces a probe started since the collector started: its spool was lost, deleted or replaced.",
+		}, []string{"probe"}),
+		senderConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jangkau_ingest_sender_conflicts_total",
+			Help: "Batches that show two senders behind one probe id (a cloned probe), by reason: former_epoch " +
+				"(a spool epoch the probe already left; refused 409) or former_boot (a boot id that came back after another; stored).",
+		}, []string{"probe", "reason"}),
 	}
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
 		m.ingestResults.WithLabelValues(o)
@@ -63,9 +74,13 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	for _, p := range s.cfg.Probes {
 		m.ingestThrottled.WithLabelValues(p.ID)
 		m.namesFolded.WithLabelValues(p.ID)
+		m.epochs.WithLabelValues(p.ID)
+		for _, reason := range []string{conflictEpoch, conflictBoot} {
+			m.senderConflicts.WithLabelValues(p.ID, reason)
+		}
 	}
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, m.namesFolded, m.panics, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.namesFolded, m.panics, m.epochs, m.senderConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }
@@ -78,7 +93,11 @@ var (
 	descStored = prometheus.NewDesc("jangkau_probe_results_stored_total",
 		"Results of the probe stored, each (probe, seq) once.", []string{"probe", "region"}, nil)
 	descLost = prometheus.NewDesc("jangkau_probe_results_lost_total",
-		"Seqs the probe dropped before they were stored.", []string{"probe", "region"}, nil)
+		"Results of the probe never stored: seqs it dropped before they were stored (spool bound, a lost spool's unacknowledged seqs) and results it reported dropped before they got a seq.", []string{"probe", "region"}, nil)
+	descDropped = prometheus.NewDesc("jangkau_probe_results_unspooled_total",
+		"Part of jangkau_probe_results_lost_total the probe reported as dropped before they got a seq (its spool's queue or disk was full).", []string{"probe", "region"}, nil)
+	descEpochs = prometheus.NewDesc("jangkau_probe_spool_epochs_total",
+		"Seq spaces the probe started after its first: its spool was lost, deleted or replaced.", []string{"probe", "region"}, nil)
 	// descInfo carries what the config says of a probe, for dashboards to
 	// join on probe and to place markers (lat and lon are "" when the probe
 	// has no fixed location).
@@ -92,7 +111,7 @@ var (
 type probeCollector struct{ s *Server }
 
 func (c probeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descInfo} {
+	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descDropped, descEpochs, descInfo} {
 		ch <- d
 	}
 }
@@ -123,6 +142,8 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descAcked, prometheus.GaugeValue, float64(st.AckedSeq), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(st.ResultsStored), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.Dropped), p.ID, p.Region)
+		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(st.Epochs), p.ID, p.Region)
 	}
 }
 

@@ -22,6 +22,8 @@ type placedProbe struct {
 	version atomic.Pointer[string]
 	// names bounds the names it may introduce (ingest_names.go).
 	names probeNames
+	// boots are the boot ids its batches came with, ingest_epoch.go.
+	boots senders
 }
 
 // noteVersion keeps the version a probe's batch named, if any.

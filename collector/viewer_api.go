@@ -162,6 +162,12 @@ type probeView struct {
 	AckedSeq      uint64     `json:"acked_seq"`
 	ResultsStored uint64     `json:"results_stored"`
 	Lost          uint64     `json:"lost"`
+	// Unspooled is the part of Lost the probe reported as dropped before
+	// they got a seq; SpoolEpoch its current spool's identity, Epochs the
+	// seq spaces it started after its first (spool lost or replaced).
+	Unspooled  uint64 `json:"unspooled"`
+	SpoolEpoch string `json:"spool_epoch,omitempty"`
+	Epochs     uint64 `json:"spool_epochs"`
 	// Version is the probe's own version as of its last batch to this
 	// collector; empty before it (or from a probe too old to send it).
 	Version string `json:"version,omitempty"`
@@ -189,6 +195,7 @@ func (s *Server) handleProbes(w http.ResponseWriter, r *http.Request) {
 		if i, ok := byID[p.ID]; ok {
 			st := states[i]
 			v.LastSeq, v.AckedSeq, v.ResultsStored, v.Lost = st.LastSeq, st.AckedSeq, st.ResultsStored, st.Lost
+			v.Unspooled, v.SpoolEpoch, v.Epochs = st.Dropped, st.Epoch, st.Epochs
 			if !st.LastSeen.IsZero() {
 				ls := st.LastSeen.UTC()
 				v.LastSeen = &ls

@@ -41,6 +41,7 @@ type Uploader struct {
 	token     string
 	probeID   string
 	version   string // sent with every batch as probe_version
+	boot      string // sent with every batch as boot_id, bootid.go
 	batchSize int    // results per batch, halved by each 413 answer
 	maxBytes  int    // JSON bytes of results per batch, halved by each 413
 	interval  time.Duration
@@ -77,6 +78,7 @@ func NewUploader(cfg *Config, s *spool.Spool, log *slog.Logger) (*Uploader, erro
 		token:     cfg.BearerToken(),
 		probeID:   cfg.ID,
 		version:   version.Version,
+		boot:      newBootID(),
 		batchSize: cfg.Upload.BatchSize,
 		maxBytes:  maxBatchBytes - batchEnvelope,
 		interval:  cfg.Upload.Interval,
@@ -216,7 +218,7 @@ func (u *Uploader) uploadBatch(ctx context.Context) (batchOutcome, error) {
 	out := batchOutcome{sent: len(rs), more: more}
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
 	body, err := encodeBatch(wire.Batch{Probe: u.probeID, SentAt: time.Now().UTC(), FirstSeq: first,
-		ProbeVersion: u.version, Results: rs})
+		ProbeVersion: u.version, SpoolEpoch: u.spool.Epoch(), Dropped: u.spool.Unspooled(), BootID: u.boot, Results: rs})
 	if err != nil {
 		return out, err
 	}

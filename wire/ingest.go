@@ -19,8 +19,41 @@ type Batch struct {
 	// (as "jangkau version" prints it), so that the province can see which
 	// districts still run an old probe. At most MaxVersionLen printable
 	// ASCII bytes; older probes leave it out.
-	ProbeVersion string   `json:"probe_version,omitempty"`
-	Results      []Result `json:"results"`
+	ProbeVersion string `json:"probe_version,omitempty"`
+	// SpoolEpoch names the probe's spool: a random id made when the spool
+	// file was created and kept in it. Seqs count within one epoch: a
+	// probe whose spool was lost or deleted starts again at seq 1 under a
+	// new epoch, and the collector starts a new seq space for it (what
+	// the old epoch left unacknowledged counts as lost) instead of taking
+	// the new results for duplicates. At most MaxEpochLen bytes of
+	// [0-9A-Za-z_-]; older probes leave it out and the collector keeps
+	// the seq space it has.
+	SpoolEpoch string `json:"spool_epoch,omitempty"`
+	// Dropped reports the results this spool epoch could never store
+	// (its writer's queue was full, the disk refused the commit): they
+	// never got a seq, so no gap shows them. Cumulative and kept in the
+	// spool, so that a lost batch or a restart never loses the report and
+	// a resent one never counts twice. Absent when nothing was dropped.
+	Dropped *Dropped `json:"dropped,omitempty"`
+	// BootID is random per start of the probe process (same form as
+	// SpoolEpoch). A probe id's batches come from one process at a time:
+	// a boot id that comes back after another one means two processes
+	// send for one probe id (a cloned probe), which the collector logs and
+	// counts. Older probes leave it out.
+	BootID  string   `json:"boot_id,omitempty"`
+	Results []Result `json:"results"`
+}
+
+// MaxEpochLen bounds Batch.SpoolEpoch.
+const MaxEpochLen = 64
+
+// Dropped is the running total of results a spool epoch dropped before
+// they got a seq, and the times of the first and last of them (the
+// results' own times, the probe's clock).
+type Dropped struct {
+	Results uint64    `json:"results"`
+	First   time.Time `json:"first,omitzero"`
+	Last    time.Time `json:"last,omitzero"`
 }
 
 // MaxVersionLen bounds Batch.ProbeVersion, a value the collector keeps

@@ -84,6 +84,72 @@ func CheckGap(w *Write, acked uint64) error {
 	return nil
 }
 
+// EpochError is a Write from a spool epoch the probe already left: a
+// second sender behind the same probe id (a cloned probe, or an old spool
+// brought back). Nothing of it was stored; the ingest answers it 409.
+type EpochError struct {
+	Probe, Epoch, Current string
+}
+
+func (e *EpochError) Error() string {
+	return fmt.Sprintf("probe %s sent a batch of spool epoch %s, which it already left for epoch %s: two senders behind one probe id "+
+		"(a copied probe config or spool?) or an old spool brought back", e.Probe, e.Epoch, e.Current)
+}
+
+// MaxOldEpochs is how many of a probe's former epochs a store remembers
+// to refuse with an *EpochError.
+const MaxOldEpochs = 16
+
+// EpochState is the part of a probe's state that epochs change. Both
+// stores keep it and go through NextEpoch and CountUnspooled, so that
+// they judge alike.
+type EpochState struct {
+	Epoch     string
+	Old       []string // former epochs, oldest first, at most MaxOldEpochs
+	Epochs    uint64
+	Unspooled uint64 // the current epoch's reported running total
+	Dropped   uint64 // counted from Unspooled reports, over all epochs
+}
+
+// NextEpoch judges w's epoch against es. It returns an *EpochError for a
+// former epoch; true when w starts a new seq space (es is then updated:
+// the caller settles the old space's unacknowledged seqs as lost and
+// starts again at acked 0). A first epoch, or a Write without one,
+// keeps the seq space.
+func NextEpoch(es *EpochState, w *Write) (bool, error) {
+	switch {
+	case w.Epoch == "" || w.Epoch == es.Epoch:
+		return false, nil
+	case es.Epoch == "":
+		es.Epoch = w.Epoch
+		return false, nil
+	}
+	for _, old := range es.Old {
+		if old == w.Epoch {
+			return false, &EpochError{Probe: w.Probe, Epoch: w.Epoch, Current: es.Epoch}
+		}
+	}
+	es.Old = append(es.Old, es.Epoch)
+	if len(es.Old) > MaxOldEpochs {
+		es.Old = es.Old[len(es.Old)-MaxOldEpochs:]
+	}
+	es.Epoch, es.Unspooled = w.Epoch, 0
+	es.Epochs++
+	return true, nil
+}
+
+// CountUnspooled returns how many results w's report adds to what es
+// counted for the current epoch, and records them.
+func CountUnspooled(es *EpochState, w *Write) uint64 {
+	if w.Unspooled <= es.Unspooled {
+		return 0
+	}
+	n := w.Unspooled - es.Unspooled
+	es.Unspooled = w.Unspooled
+	es.Dropped += n
+	return n
+}
+
 // Record is a stored result with the probe that sent it.
 type Record struct {
 	Probe string
@@ -100,6 +166,15 @@ type Write struct {
 	// FirstSeq: the probe holds nothing below it any more; seqs below it that
 	// were never stored are settled and counted as lost.
 	FirstSeq uint64
+	// Epoch is the spool epoch the batch came from (wire.Batch.SpoolEpoch;
+	// "" from a probe older than epochs). See NextEpoch for what a new one
+	// does; a Write from an epoch the probe already left fails whole with
+	// an *EpochError.
+	Epoch string
+	// Unspooled is the probe's running total, for this epoch, of results
+	// it dropped before they got a seq (wire.Dropped.Results). What it
+	// adds to the total already counted is counted as lost, once.
+	Unspooled uint64
 	// MaxGap bounds how many seqs a FirstSeq may settle at once: FirstSeq-1
 	// may be at most MaxGap above the acknowledgement (0: DefaultMaxGap).
 	// A Write past it fails whole with a *GapError.
@@ -119,6 +194,13 @@ type WriteResult struct {
 	Duplicates int
 	// AckedSeq is the probe's highest seq with every seq up to it settled.
 	AckedSeq uint64
+	// NewEpoch: this Write started a new seq space for the probe, and
+	// EpochLost of the old one's seqs were never stored.
+	NewEpoch  bool
+	EpochLost uint64
+	// Unspooled is how many results the probe newly reported as dropped
+	// before they got a seq (counted in Lost and Dropped).
+	Unspooled uint64
 }
 
 // ProbeState is what the store knows of one probe, kept exact so that loss
@@ -130,6 +212,14 @@ type ProbeState struct {
 	AckedSeq      uint64
 	ResultsStored uint64
 	Lost          uint64 // seqs settled without ever being stored (dropped by the probe)
+	// Dropped is the part of Lost the probe reported as dropped before
+	// they got a seq (Write.Unspooled), over all its epochs.
+	Dropped uint64
+	// Epoch is the spool epoch of the probe's current seq space ("" until
+	// a probe that sends one writes); Epochs counts the seq spaces it
+	// started after the first (spool lost, deleted or replaced).
+	Epoch  string
+	Epochs uint64
 }
 
 // Store keeps results. Implementations must be safe for concurrent use.

@@ -63,6 +63,8 @@ type Spool struct {
 	stopped   chan struct{}
 	dropped   [numDropReasons]atomic.Uint64
 	lost      atomic.Uint64 // results the writer failed to store
+	epoch     string        // the spool's identity, epoch.go
+	unspooled unspooled     // what never got a seq, epoch.go
 
 	mu     sync.Mutex
 	st     spoolState
@@ -113,6 +115,12 @@ func Open(dir string, opts ...Option) (*Spool, error) {
 		if v := meta.Get(keyNextSeq); v != nil {
 			s.last = binary.BigEndian.Uint64(v) - 1
 		}
+		if s.epoch, err = loadEpoch(meta); err != nil {
+			return err
+		}
+		if err := s.unspooled.load(meta); err != nil {
+			return err
+		}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			s.st.n++
@@ -151,6 +159,7 @@ func (s *Spool) Add(rs ...wire.Result) ([]uint64, error) {
 	seqs := make([]uint64, len(rs))
 	st := s.st
 	var d drops
+	var unspooled uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, meta := tx.Bucket(bucketResults), tx.Bucket(bucketMeta)
 		// Keys only ever grow: pack pages full instead of half, so that
@@ -177,11 +186,16 @@ func (s *Spool) Add(rs ...wire.Result) ([]uint64, error) {
 		if err := meta.Put(keyNextSeq, seqKey(next)); err != nil {
 			return err
 		}
+		var err error
+		if unspooled, err = s.unspooled.save(meta); err != nil {
+			return err
+		}
 		return s.trim(b, &st, &d)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool add: %w", err)
 	}
+	s.unspooled.committed(unspooled)
 	s.last += uint64(len(rs))
 	s.st = st
 	s.noteDrops(&d)
@@ -261,6 +275,9 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
+	if err := s.saveUnspooled(); err != nil {
+		s.opt.log.Error("results dropped unspooled may go unreported", "err", err)
+	}
 	return s.db.Close()
 }
 

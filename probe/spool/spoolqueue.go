@@ -38,6 +38,7 @@ func (s *Spool) Offer(r wire.Result) error {
 		return nil
 	default:
 		s.dropped[dropQueueFull].Add(1)
+		s.unspooled.add(r.Time)
 		return ErrQueueFull
 	}
 }
@@ -152,6 +153,9 @@ func (s *Spool) commit(batch []wire.Result) {
 	}
 	if _, err := s.Add(batch...); err != nil {
 		s.lost.Add(uint64(len(batch)))
+		for _, r := range batch {
+			s.unspooled.add(r.Time)
+		}
 		s.opt.log.Error("results lost: spool add failed", "results", len(batch), "err", err)
 	}
 }

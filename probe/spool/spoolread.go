@@ -61,7 +61,12 @@ func (s *Spool) AckCount(upTo uint64, rejected []uint64) (int, error) {
 		return 0, ErrClosed
 	}
 	st := s.st
+	var unspooled uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if unspooled, err = s.unspooled.save(tx.Bucket(bucketMeta)); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketResults)
 		c := b.Cursor()
 		// Seek First again after each Delete: a bbolt cursor may skip a
@@ -82,13 +87,13 @@ func (s *Spool) AckCount(upTo uint64, rejected []uint64) (int, error) {
 				return err
 			}
 		}
-		var err error
 		st.oldest, err = frontTime(b)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("spool ack: %w", err)
 	}
+	s.unspooled.committed(unspooled)
 	removed := s.st.n - st.n
 	s.st = st
 	return removed, nil

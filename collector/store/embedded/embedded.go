@@ -125,6 +125,9 @@ type probeRecord struct {
 	AckedSeq      uint64    `json:"acked_seq"`
 	ResultsStored uint64    `json:"results_stored"`
 	Lost          uint64    `json:"lost"`
+	// Epochs: the probe's spool epoch, former epochs and unspooled
+	// report (epoch.go). Absent in stores written before epochs.
+	Epochs store.EpochState `json:"epochs,omitzero"`
 }
 
 func seqKey(seq uint64) []byte {
@@ -183,11 +186,14 @@ func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
 			return res, fmt.Errorf("probe %s state: %w", w.Probe, err)
 		}
 	}
-	if err := store.CheckGap(&w, rec.AckedSeq); err != nil {
-		return res, err
-	}
 	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(w.Probe))
 	if err != nil {
+		return res, err
+	}
+	if pending, err = nextEpoch(tx, pending, &rec, &w, &res); err != nil {
+		return res, err
+	}
+	if err := store.CheckGap(&w, rec.AckedSeq); err != nil {
 		return res, err
 	}
 	hadPending := first(pending) != nil
@@ -315,6 +321,7 @@ func (s *Store) Probes(ctx context.Context) ([]store.ProbeState, error) {
 			out = append(out, store.ProbeState{
 				ID: string(k), LastSeen: rec.LastSeen, LastSeq: rec.LastSeq,
 				AckedSeq: rec.AckedSeq, ResultsStored: rec.ResultsStored, Lost: rec.Lost,
+				Dropped: rec.Epochs.Dropped, Epoch: rec.Epochs.Epoch, Epochs: rec.Epochs.Epochs,
 			})
 			return nil
 		})

@@ -37,14 +37,15 @@
 // something, tag probe, fields acked_seq, stored (results with seq <=
 // acked_seq), lost, last_seq, last_seen (unix ns, collector clock),
 // pending (settled seqs above acked_seq: "s14-20,r22" for stored and
-// rejected). Its time is the collector's clock, after the newest state
+// rejected), and the probe's spool epochs (epoch.go: epoch, old_epochs,
+// epochs, unspooled, dropped). Its time is the collector's clock, after the newest state
 // point the Write read, plus a random offset under a millisecond: two
 // collectors never overwrite each other's point. It is written after the
 // results it counts, so that a crash between the two can only undercount,
 // and the next Write, finding the results in jangkau_result, counts them.
 // A probe's state is the merge of its newest state points (furthest
-// acknowledgement, union of pending): what two collectors write for one
-// probe at the same moment both count.
+// acknowledgement, union of pending) within the newest point's epoch:
+// what two collectors write for one probe at the same moment both count.
 //
 // # Consistency with several collectors
 //
@@ -217,10 +218,15 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	if err != nil {
 		return store.WriteResult{}, fmt.Errorf("influx: write %d results of probe %s: %w", len(w.Results), w.Probe, err)
 	}
+	var epoch store.WriteResult
+	if err := st.nextEpoch(&w, &epoch); err != nil {
+		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
+	}
 	if err := store.CheckGap(&w, st.acked); err != nil {
 		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
 	}
 	res, lines := s.apply(&st, have, w)
+	res.NewEpoch, res.EpochLost, res.Unspooled = epoch.NewEpoch, epoch.EpochLost, epoch.Unspooled
 	if len(lines) > 0 {
 		if err := s.write.WriteRecord(ctx, string(lines)); err != nil {
 			return store.WriteResult{}, fmt.Errorf("influx: write %d results of probe %s: %w", res.Stored, w.Probe, err)
@@ -240,7 +246,7 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 }
 
 // apply settles the batch in st and returns the lines of the results to store.
-func (s *Store) apply(st *probeState, have map[uint64]bool, w store.Write) (store.WriteResult, []byte) {
+func (s *Store) apply(st *probeState, have map[uint64]int64, w store.Write) (store.WriteResult, []byte) {
 	var res store.WriteResult
 	var lines []byte
 	withCells := len(w.Cells) == len(w.Results)
@@ -255,7 +261,7 @@ func (s *Store) apply(st *probeState, have map[uint64]bool, w store.Write) (stor
 		st.pending[r.Seq] = markStored
 		st.lastSeq = max(st.lastSeq, r.Seq)
 		st.changed = true
-		if have[r.Seq] {
+		if t, ok := have[r.Seq]; ok && t == s.truncate(r.Time) {
 			// Stored by another collector, or by a Write whose state
 			// point never made it: count it now, store it not again.
 			res.Duplicates++
@@ -284,7 +290,7 @@ func (s *Store) apply(st *probeState, have map[uint64]bool, w store.Write) (stor
 
 // readForWrite reads the probe's state and the seqs of w that InfluxDB
 // holds already, in one request.
-func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, map[uint64]bool, error) {
+func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, map[uint64]int64, error) {
 	q := stateQuery(w.Probe)
 	if len(w.Results) > 0 {
 		t0, t1 := w.Results[0].Time, w.Results[0].Time
@@ -297,14 +303,17 @@ func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, ma
 			measResult, quoteString(w.Probe), s.truncate(t0), s.truncate(t1), lo, hi)
 	}
 	var rows []stateRow
-	have := map[uint64]bool{}
+	// A seq of another epoch may lie in the same window: only the same
+	// seq at the same time is the same result.
+	have := map[uint64]int64{}
 	err := s.query(ctx, q, false, func(stmt int, sr *series) error {
 		if stmt == 0 {
 			return appendStateRows(&rows, sr)
 		}
 		c := columnsOf(sr)
 		for _, v := range sr.Values {
-			have[uint64(row{c: c, v: v}.int("seq"))] = true
+			r := row{c: c, v: v}
+			have[uint64(r.int("seq"))] = r.int("time")
 		}
 		return nil
 	})
@@ -324,7 +333,7 @@ func appendStateRows(rows *[]stateRow, sr *series) error {
 		r := row{c: c, v: v, tags: sr.Tags}
 		sr := stateRow{time: r.int("time"), acked: uint64(r.int("acked_seq")), stored: uint64(r.int("stored")),
 			lost: uint64(r.int("lost")), lastSeq: uint64(r.int("last_seq")), lastSeen: r.int("last_seen"),
-			pending: map[uint64]byte{}}
+			pending: map[uint64]byte{}, epochs: readEpochs(r)}
 		if err := decodePending(r.str("pending"), sr.pending); err != nil {
 			return fmt.Errorf("state of probe %s: %w", r.str("probe"), err)
 		}
@@ -335,7 +344,7 @@ func appendStateRows(rows *[]stateRow, sr *series) error {
 
 func mergeState(rows []stateRow) probeState {
 	st := probeState{pending: map[uint64]byte{}}
-	for _, r := range rows {
+	for _, r := range sameEpoch(rows) {
 		st.mergeRow(r)
 	}
 	st.settle()

@@ -32,6 +32,7 @@ type probeState struct {
 	lastSeen int64 // collector clock, unix ns; 0: never
 	pending  map[uint64]byte
 	newest   int64 // timestamp of the newest state point read, unix ns
+	epochs   store.EpochState
 	changed  bool
 }
 
@@ -48,6 +49,7 @@ func (st *probeState) resultsStored() uint64 {
 
 // mergeRow merges one state point into st.
 func (st *probeState) mergeRow(r stateRow) {
+	st.mergeEpochs(&r)
 	switch {
 	case r.acked > st.acked:
 		st.acked, st.stored, st.lost = r.acked, r.stored, r.lost
@@ -113,7 +115,8 @@ func (st *probeState) settleBelow(first uint64) {
 
 func (st *probeState) public(id string) store.ProbeState {
 	ps := store.ProbeState{ID: id, LastSeq: st.lastSeq, AckedSeq: st.acked,
-		ResultsStored: st.resultsStored(), Lost: st.lost}
+		ResultsStored: st.resultsStored(), Lost: st.lost,
+		Dropped: st.epochs.Dropped, Epoch: st.epochs.Epoch, Epochs: st.epochs.Epochs}
 	if st.lastSeen != 0 {
 		ps.LastSeen = time.Unix(0, st.lastSeen).UTC()
 	}
@@ -142,6 +145,7 @@ func appendState(b []byte, probeID string, st *probeState, ts int64) []byte {
 	b = strconv.AppendInt(b, st.lastSeen, 10)
 	b = append(b, 'i')
 	b = appendString(b, "pending", encodePending(st.pending))
+	b = appendEpochs(b, &st.epochs)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, ts, 10)
 	return append(b, '\n')
@@ -209,4 +213,5 @@ type stateRow struct {
 	acked, stored, lost, lastSeq uint64
 	lastSeen                     int64
 	pending                      map[uint64]byte
+	epochs                       store.EpochState
 }

@@ -36,6 +36,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RollupsCountStoredResultsOnce", testRollupsOnce},
 		{"RollupsBothResolutions", testRollupResolutions},
 		{"Closed", testClosed},
+		{"NewEpochNewSeqSpace", testNewEpoch},
+		{"NewEpochSeqsInOldWindow", testNewEpochSameWindow},
+		{"FormerEpochRefused", testFormerEpoch},
+		{"FirstEpochKeepsSeqSpace", testFirstEpoch},
+		{"UnspooledCountedOnce", testUnspooled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,8 +30,15 @@ type SVGOptions struct {
 	Fill          func(*region.Region) string // fill colour per region; default the unmeasured grey
 	Title         func(*region.Region) string // tooltip (<title>); default "name (code)"
 	Href          func(*region.Region) string // optional link per region ("" = none)
-	Points        []SVGPoint                  // markers, e.g. probes
-	Bound         orb.Bound                   // optional view bound; default union of regions
+	// FillOpacity per region, 0..1; nil or a value outside it is opaque.
+	// The page draws a region whose results cover only part of it lighter.
+	FillOpacity func(*region.Region) float64
+	// Label per region, written on the map where it fits inside the
+	// region's box at LabelSize pixels (default 11); "" = none.
+	Label     func(*region.Region) string
+	LabelSize int
+	Points    []SVGPoint // markers, e.g. probes
+	Bound     orb.Bound  // optional view bound; default union of regions
 }
 
 // defaultFill is the grey every jangkau map gives a cell with nothing to
@@ -84,8 +91,14 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 		if href != "" {
 			bw.WriteString(`<a href="` + escape(href) + `">`)
 		}
+		opacity := ""
+		if opt.FillOpacity != nil {
+			if o := opt.FillOpacity(r); o >= 0 && o < 1 {
+				opacity = `" fill-opacity="` + strconv.FormatFloat(o, 'f', 2, 64)
+			}
+		}
 		bw.WriteString(`<path id="region-` + escape(strings.ReplaceAll(r.Code, ".", "-")) +
-			`" data-code="` + escape(r.Code) + `" fill="` + escape(fill) +
+			`" data-code="` + escape(r.Code) + `" fill="` + escape(fill) + opacity +
 			`" fill-rule="evenodd" d="` + d.String() + `"><title>` + escape(title) + `</title></path>`)
 		if href != "" {
 			bw.WriteString(`</a>`)
@@ -93,6 +106,9 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 		bw.WriteByte('\n')
 	}
 	bw.WriteString("</g>\n")
+	if opt.Label != nil {
+		writeLabels(bw, regions, opt, pr)
+	}
 	for _, p := range opt.Points {
 		x, y := pr.pixel(orb.Point{p.Lon, p.Lat})
 		colour := p.Colour
@@ -108,6 +124,43 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 	}
 	bw.WriteString("</svg>\n")
 	return bw.Flush()
+}
+
+// writeLabels writes each region's label at the centre of its largest
+// polygon's box, when the text fits inside the region's box (text is
+// taken as 0.6 of the font size per character). Labels do not take the
+// pointer, so the region under them stays the link and the tooltip.
+func writeLabels(bw *bufio.Writer, regions []*region.Region, opt SVGOptions, pr pixelProjection) {
+	size := opt.LabelSize
+	if size <= 0 {
+		size = 11
+	}
+	fmt.Fprintf(bw, `<g font-size="%d" text-anchor="middle" dominant-baseline="central" fill="#1a1a1a" stroke="#fff" stroke-width="3" paint-order="stroke" pointer-events="none" aria-hidden="true">`+"\n", size)
+	for _, r := range regions {
+		label := opt.Label(r)
+		if label == "" {
+			continue
+		}
+		var best orb.Bound
+		area := func(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
+		for _, poly := range region.Polygons(r.Geometry) {
+			if b := poly.Bound(); best.IsZero() || area(b) > area(best) {
+				best = b
+			}
+		}
+		if best.IsZero() {
+			continue
+		}
+		x0, y0 := pr.pixel(best.Min)
+		x1, y1 := pr.pixel(best.Max)
+		w, h := math.Abs(x1-x0), math.Abs(y1-y0)
+		if w < float64(len([]rune(label))*size)*0.6+4 || h < float64(size)*1.6 {
+			continue
+		}
+		fmt.Fprintf(bw, `<text x="%s" y="%s">%s</text>`+"\n",
+			tenths(round10((x0+x1)/2)), tenths(round10((y0+y1)/2)), escape(label))
+	}
+	bw.WriteString("</g>\n")
 }
 
 // pixelProjection maps [lon, lat] to SVG pixels: web-mercator, scaled to

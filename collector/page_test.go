@@ -1,10 +1,17 @@
 package collector
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/geo/geotest"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -66,10 +73,73 @@ func TestMapPageSinceAndWhy(t *testing.T) {
 		}
 	}
 	_, body = f.raw("/?level=3")
-	for _, want := range []string{"sejak 16.53 WITA — penyebab: uplink mati.", "4.000 penduduk terdampak",
-		"terukur di 1 dari 1 kecamatan (2.000 dari 2.000 jiwa)"} {
+	for _, want := range []string{"sejak 16.53 WITA — penyebab: uplink mati.", "4.000 penduduk terdampak"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("Indonesian page lacks %q", want)
 		}
+	}
+	// Kabupaten 99.01: both kecamatan measured, both blank.
+	_, body = f.raw("/?level=2")
+	for _, want := range []string{"terukur di 2 dari 2 kecamatan (3.000 dari 3.000 jiwa)", "3.000 penduduk terdampak"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Indonesian kabupaten page lacks %q", want)
+		}
+	}
+}
+
+// TestMapPageWeightBanten: the desa-level page of the real Banten
+// boundaries (1,552 desa) goes out gzip'd well under 300 KB, and a
+// refresh that changed nothing is a 304 without a body.
+func TestMapPageWeightBanten(t *testing.T) {
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm4.geojson"), region.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desa := rs.Get("36.02.01.2002")
+	if desa == nil {
+		t.Fatal("banten-adm4 has no desa 36.02.01.2002")
+	}
+	f := newFixtureOn(t, rs, slog.New(slog.DiscardHandler), func(c *Config) {
+		c.PublicRead = true
+		c.Probes = []ProbeConfig{{ID: "east", TokenSHA256: hash("tok-east"), Region: desa.Code}}
+	})
+	if code, _, raw := f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	req, err := http.NewRequest("GET", f.http.URL+"/?level=4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("desa page: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(html), `data-code="36.02.01.2002"`) {
+		t.Fatalf("the gzip'd page does not unpack to the desa map: %v", err)
+	}
+	t.Logf("desa page: %d bytes, %d gzip'd", len(html), len(body))
+	if len(body) > 200<<10 {
+		t.Errorf("desa page is %d bytes gzip'd, want well under 300 KB (at most 200 KiB)", len(body))
+	}
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	resp, err = http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified || n != 0 {
+		t.Errorf("refresh with the ETag: %d with %d body bytes, want 304 and none", resp.StatusCode, n)
 	}
 }

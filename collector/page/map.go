@@ -50,6 +50,7 @@ type row struct {
 	Samples, Availability, Loss, P50, P95  string
 	Probes, LastSeen, Population, Affected string
 	Measured                               string
+	Share                                  string // Measured above the deepest level, for the summary
 	population                             int64
 }
 
@@ -241,8 +242,12 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 		},
 		Title: func(r *region.Region) string {
 			c := byCode[r.Code]
-			return fmt.Sprintf("%s %s: %s, %s %s, %s %s; %s", r.Code, r.Name, t.Status[c.Status], f.int(int64(c.Samples)), t.Samples,
-				t.Availability, f.pct(c.Availability), s.measured(c, t, f, deepest))
+			title := fmt.Sprintf("%s %s: %s, %s %s, %s %s", r.Code, r.Name, t.Status[c.Status], f.int(int64(c.Samples)), t.Samples,
+				t.Availability, f.pct(c.Availability))
+			if r.Level < deepest {
+				title += "; " + s.measured(c, t, f, deepest)
+			}
+			return title
 		},
 		Label: func(r *region.Region) string { return r.Name },
 		Href: func(r *region.Region) string {
@@ -277,6 +282,9 @@ func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th covera
 		P50: f.fixed(c.P50, 1), P95: f.fixed(c.P95, 1), Probes: f.int(int64(c.Probes)),
 		LastSeen: f.when(c.LastSeen, now), Population: t.Unknown, Affected: peopleText(f, t, c.PeopleAffected, c.AffectedUnknown),
 		Measured: s.measured(c, t, f, deepest), population: c.PeopleAffected}
+	if c.Region.Level < deepest {
+		rw.Share = rw.Measured
+	}
 	if c.PopulationKnown {
 		rw.Population = f.int(c.Population)
 		if c.PopulationEstimated {
@@ -309,6 +317,12 @@ func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th covera
 // measured says how much of c was measured: "measured in 1 of 2,415 desa
 // (2,483 of 1.53 M people)".
 func (s *Page) measured(c *coverage.RegionCell, t labels, f format, deepest int) string {
+	if c.Region.Level == deepest { // a region of the deepest level is measured or not
+		if c.MeasuredAreas > 0 {
+			return t.Yes
+		}
+		return t.No
+	}
 	people := t.Population + " " + t.Unknown
 	if c.MeasuredPeopleUnknown == 0 && c.PopulationKnown {
 		people = f.people(c.MeasuredPeople) + " " + ofWord(t) + " " + f.people(c.Population) + " " + peopleWord(t)

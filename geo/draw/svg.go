@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -128,14 +129,22 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 
 // writeLabels writes each region's label at the centre of its largest
 // polygon's box, when the text fits inside the region's box (text is
-// taken as 0.6 of the font size per character). Labels do not take the
-// pointer, so the region under them stays the link and the tooltip.
+// taken as 0.6 of the font size per character) and does not overlap a
+// label already written: larger regions are labelled first. Labels do not
+// take the pointer, so the region under them stays the link and the
+// tooltip.
 func writeLabels(bw *bufio.Writer, regions []*region.Region, opt SVGOptions, pr pixelProjection) {
-	size := opt.LabelSize
+	size := float64(opt.LabelSize)
 	if size <= 0 {
 		size = 11
 	}
-	fmt.Fprintf(bw, `<g font-size="%d" text-anchor="middle" dominant-baseline="central" fill="#1a1a1a" stroke="#fff" stroke-width="3" paint-order="stroke" pointer-events="none" aria-hidden="true">`+"\n", size)
+	type box struct{ x0, y0, x1, y1 float64 }
+	type candidate struct {
+		label string
+		x, y  float64
+		room  float64 // pixel area of the region's box
+	}
+	var cands []candidate
 	for _, r := range regions {
 		label := opt.Label(r)
 		if label == "" {
@@ -154,11 +163,29 @@ func writeLabels(bw *bufio.Writer, regions []*region.Region, opt SVGOptions, pr 
 		x0, y0 := pr.pixel(best.Min)
 		x1, y1 := pr.pixel(best.Max)
 		w, h := math.Abs(x1-x0), math.Abs(y1-y0)
-		if w < float64(len([]rune(label))*size)*0.6+4 || h < float64(size)*1.6 {
+		if w < float64(len([]rune(label)))*size*0.6+4 || h < size*1.6 {
 			continue
 		}
-		fmt.Fprintf(bw, `<text x="%s" y="%s">%s</text>`+"\n",
-			tenths(round10((x0+x1)/2)), tenths(round10((y0+y1)/2)), escape(label))
+		cands = append(cands, candidate{label, (x0 + x1) / 2, (y0 + y1) / 2, w * h})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].room > cands[j].room })
+	fmt.Fprintf(bw, `<g font-size="%g" text-anchor="middle" dominant-baseline="central" fill="#1a1a1a" stroke="#fff" stroke-width="3" paint-order="stroke" pointer-events="none" aria-hidden="true">`+"\n", size)
+	var placed []box
+	for _, c := range cands {
+		half := float64(len([]rune(c.label)))*size*0.3 + 2
+		b := box{c.x - half, c.y - size*0.7, c.x + half, c.y + size*0.7}
+		clear := true
+		for _, p := range placed {
+			if b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1 {
+				clear = false
+				break
+			}
+		}
+		if !clear {
+			continue
+		}
+		placed = append(placed, b)
+		fmt.Fprintf(bw, `<text x="%s" y="%s">%s</text>`+"\n", tenths(round10(c.x)), tenths(round10(c.y)), escape(c.label))
 	}
 	bw.WriteString("</g>\n")
 }

@@ -242,6 +242,9 @@ func TestWriteSVGLabelsAndOpacity(t *testing.T) {
 	rs, err := region.New([]*region.Region{
 		{Code: "1.1", Name: "Wide", Geometry: square(100, -1, 102, 0)},
 		{Code: "1.2", Name: "Tiny", Geometry: square(102, -1, 102.02, -0.98)},
+		// Inside Wide's box, where Wide's label stands: larger regions are
+		// labelled first, and labels never overlap.
+		{Code: "1.3", Name: "Over", Geometry: square(100.6, -0.7, 101.4, -0.3)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -278,11 +281,11 @@ func TestWriteSVGLabelsAndOpacity(t *testing.T) {
 	for _, p := range doc.Paths {
 		opacity[p.Code] = p.Opacity
 	}
-	if len(opacity) != 2 || opacity["1.1"] != "0.25" || opacity["1.2"] != "" {
+	if len(opacity) != 3 || opacity["1.1"] != "0.25" || opacity["1.2"] != "" {
 		t.Errorf("fill-opacity by region %v, want 1.1 at 0.25 and 1.2 opaque", opacity)
 	}
 	if len(doc.Texts) != 1 || doc.Texts[0].Text != "Kab. Wide" {
-		t.Fatalf("labels %+v, want only Kab. Wide (Kab. Tiny does not fit)", doc.Texts)
+		t.Fatalf("labels %+v, want only Kab. Wide (Kab. Tiny does not fit, Kab. Over would overlap it)", doc.Texts)
 	}
 	wide := centre(t, pathOf(t, buf.Bytes(), "1.1"))
 	if l := doc.Texts[0]; math.Abs(l.X-wide[0]) > 1 || math.Abs(l.Y-wide[1]) > 1 {

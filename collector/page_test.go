@@ -143,3 +143,31 @@ func TestMapPageWeightBanten(t *testing.T) {
 		t.Errorf("refresh with the ETag: %d with %d body bytes, want 304 and none", resp.StatusCode, n)
 	}
 }
+
+// TestMapPageTrend: a kabupaten row carries its last 7 days, oldest
+// first: a good day three days ago, nothing in between, blank today.
+func TestMapPageTrend(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PublicRead = true })
+	now := f.now
+	f.now = now.Add(-72 * time.Hour)
+	if code, _, raw := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	f.now = now
+	if code, _, raw := f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	_, body := f.raw("/?level=2&lang=en")
+	i := strings.Index(body, `<tr data-code="99.01">`)
+	if i < 0 {
+		t.Fatal("no row for 99.01")
+	}
+	tr := body[i : i+strings.Index(body[i:], "</tr>")]
+	want := `aria-label="availability over the last 7 days: –, –, –, 100.0%, –, –, 0.0%"`
+	if !strings.Contains(tr, want) || strings.Count(tr, "<circle") != 2 {
+		t.Errorf("99.01's trend lacks %s with two days drawn:\n%s", want, tr)
+	}
+	if _, body = f.raw("/?level=3&lang=en"); strings.Contains(body, `class="spark"`) {
+		t.Error("the kecamatan page draws a trend; only levels up to 2 have one")
+	}
+}

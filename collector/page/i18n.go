@@ -17,7 +17,7 @@ type labels struct {
 	Code, RegionName, StatusCol, Samples, Availability string
 	Loss, P50, P95, Probes, LastSeen, Population       string
 	Measured, Affected, Since, Why, Unknown, Lighter   string
-	Table, Yes, No                                     string
+	Table, Yes, No, Trend                              string
 	Status                                             map[coverage.Status]string
 	Levels                                             map[int]string
 
@@ -56,7 +56,7 @@ var pageLabels = map[string]labels{
 		Samples: "sampel", Availability: "ketersediaan", Loss: "paket hilang", P50: "p50 ms", P95: "p95 ms",
 		Probes: "probe", LastSeen: "terakhir terlihat", Population: "penduduk", Measured: "terukur",
 		Affected: "terdampak", Since: "sejak", Why: "penyebab", Unknown: "tidak diketahui",
-		Lighter: "warna pucat: hanya sebagian wilayah yang terukur", Table: "Wilayah", Yes: "ya", No: "tidak",
+		Lighter: "warna pucat: hanya sebagian wilayah yang terukur", Table: "Wilayah", Yes: "ya", No: "tidak", Trend: "ketersediaan 7 hari terakhir",
 		Status: map[coverage.Status]string{
 			coverage.StatusGood: "baik", coverage.StatusDegraded: "menurun", coverage.StatusBlank: "blank spot",
 			coverage.StatusSilent: "senyap", coverage.StatusUnmeasured: "belum terukur",
@@ -103,7 +103,7 @@ var pageLabels = map[string]labels{
 		Samples: "samples", Availability: "availability", Loss: "packet loss", P50: "p50 ms", P95: "p95 ms",
 		Probes: "probes", LastSeen: "last seen", Population: "population", Measured: "measured",
 		Affected: "affected", Since: "since", Why: "why", Unknown: "unknown",
-		Lighter: "pale: only part of the region was measured", Table: "Regions", Yes: "yes", No: "no",
+		Lighter: "pale: only part of the region was measured", Table: "Regions", Yes: "yes", No: "no", Trend: "availability over the last 7 days",
 		Status: map[coverage.Status]string{
 			coverage.StatusGood: "good", coverage.StatusDegraded: "degraded", coverage.StatusBlank: "blank",
 			coverage.StatusSilent: "silent", coverage.StatusUnmeasured: "unmeasured",

@@ -51,6 +51,7 @@ type row struct {
 	Probes, LastSeen, Population, Affected string
 	Measured                               string
 	Share                                  string // Measured above the deepest level, for the summary
+	Trend                                  template.HTML
 	population                             int64
 }
 
@@ -74,6 +75,7 @@ type mapPageData struct {
 	Estimated            bool
 	Rules                string
 	RefreshAfter         int
+	HasTrend             bool
 }
 
 // Reader is what the map page reads of the collector.
@@ -113,6 +115,7 @@ type view struct {
 	cells    []coverage.RegionCell
 	services *coverage.ServicesView
 	since    map[string]time.Time
+	trend    map[string][]day // levels up to trendMaxLevel
 }
 
 // ServeHTTP serves GET /.
@@ -130,6 +133,11 @@ func (s *Page) compute(ctx context.Context, q httpapi.View) (view, error) {
 		return view{}, err
 	}
 	v := view{cells: cells}
+	if q.Level <= trendMaxLevel {
+		if v.trend, err = s.trend(ctx, q); err != nil {
+			return view{}, err
+		}
+	}
 	blank := map[string]bool{}
 	for _, c := range cells {
 		if c.Status == coverage.StatusBlank {
@@ -162,7 +170,7 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 	now := s.r.Now()
 	th := s.r.Engine().Thresholds()
 	deepest := s.r.Regions().Deepest()
-	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, RefreshAfter: 15,
+	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, RefreshAfter: 15, HasTrend: v.trend != nil,
 		From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct)}
 	if top := s.r.Regions().Level(1); len(top) == 1 {
 		d.Title = top[0].Name
@@ -284,6 +292,9 @@ func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th covera
 		Measured: s.measured(c, t, f, deepest), population: c.PeopleAffected}
 	if c.Region.Level < deepest {
 		rw.Share = rw.Measured
+	}
+	if days, ok := v.trend[c.Region.Code]; ok {
+		rw.Trend = template.HTML(sparkline(days, f, t)) // our own labels and numbers only
 	}
 	if c.PopulationKnown {
 		rw.Population = f.int(c.Population)

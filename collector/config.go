@@ -11,6 +11,7 @@ import (
 	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/geo/tile"
 	"github.com/jangkau/jangkau/internal/strictyaml"
@@ -44,6 +45,8 @@ type Config struct {
 	// CORS lists the origins whose pages may read the collector from the
 	// browser (cors.go).
 	CORS CORSConfig `yaml:"cors"`
+	// Page sets the map page: the time zone it shows times in.
+	Page page.Config `yaml:"page"`
 }
 
 // TilesConfig sets the map tiles results are binned into.
@@ -132,6 +135,7 @@ var DefaultConfig = Config{
 	Clock:   DefaultClockConfig,
 	// Retention: see retention.go for the defaults and why.
 	Retention: DefaultRetentionConfig,
+	Page:      page.DefaultConfig,
 	Limits: LimitsConfig{
 		MaxBodyBytes:    4 << 20,
 		MaxDecodedBytes: 32 << 20,
@@ -228,6 +232,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLS.ClientCAFile != "" && c.TLS.CertFile == "" {
 		return errors.New("tls.client_ca_file needs tls.cert_file and tls.key_file")
+	}
+	if _, err := c.Page.Location(); err != nil {
+		return err
 	}
 	if err := c.Status.Validate(); err != nil {
 		return fmt.Errorf("status.%w", err)

@@ -20,6 +20,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"duration.bad.yml", "soon"},
 		{"tls-half.bad.yml", "tls.cert_file and tls.key_file go together"},
 		{"listen.bad.yml", `listen "8080" must be host:port`},
+		{"time-zone.bad.yml", `page.time_zone "WITA" is not a time zone: use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

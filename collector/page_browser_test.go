@@ -102,3 +102,73 @@ func headlessChromium(t *testing.T, exe string, extra ...chromedp.ExecAllocatorO
 	})
 	return ctx
 }
+
+// TestMapPageOnAPhone loads the map page at 420x900 CSS pixels: the map
+// spans the width above the legend, nothing scrolls sideways, the table
+// reads as a list of cards, and the first Tab lands on the skip link.
+func TestMapPageOnAPhone(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t, func(c *Config) { c.PublicRead = true })
+	f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: results(1, 20, f.now, true, 12)}))
+	f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)}))
+
+	ctx := headlessChromium(t, exe)
+	var got struct {
+		Width, ScrollWidth         float64
+		MapLeft, MapWidth, MapTop  float64
+		LegendTop, SummaryTop      float64
+		RowDisplay, StatusLabel    string
+		RowWidth, Rows, HeadRight  float64
+		Focused, Summary, FirstRow string
+	}
+	err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(420, 900, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(f.http.URL+"/?level=3"),
+		chromedp.WaitVisible(`#summary`, chromedp.ByQuery),
+		chromedp.KeyEvent("\t"),
+		chromedp.Evaluate(`(() => {
+			const svg = document.querySelector('#map svg').getBoundingClientRect();
+			const row = document.querySelector('#regions tbody tr');
+			const thead = document.querySelector('#regions thead').getBoundingClientRect();
+			return {
+				Width: window.innerWidth, ScrollWidth: document.documentElement.scrollWidth,
+				MapLeft: svg.left, MapWidth: svg.width, MapTop: svg.top,
+				LegendTop: document.querySelector('.legend').getBoundingClientRect().top,
+				SummaryTop: document.querySelector('#summary').getBoundingClientRect().top,
+				RowDisplay: getComputedStyle(row).display, HeadRight: thead.right,
+				StatusLabel: getComputedStyle(row.children[2], '::before').content,
+				RowWidth: row.getBoundingClientRect().width, Rows: document.querySelectorAll('#regions tbody tr').length,
+				Focused: document.activeElement.className, Summary: document.querySelector('#summary').innerText,
+				FirstRow: row.innerText,
+			};
+		})()`, &got),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if got.Width != 420 {
+		t.Fatalf("viewport %v CSS px wide, want 420 (is <meta name=viewport> there?)", got.Width)
+	}
+	if got.ScrollWidth > got.Width {
+		t.Errorf("page is %v px wide in a %v px viewport: it scrolls sideways", got.ScrollWidth, got.Width)
+	}
+	if got.MapWidth < 0.9*got.Width || got.MapLeft < 0 {
+		t.Errorf("map %v px wide at %v in a %v px viewport, want the full width", got.MapWidth, got.MapLeft, got.Width)
+	}
+	if !(got.MapTop < got.SummaryTop && got.SummaryTop < got.LegendTop) {
+		t.Errorf("map at %v, summary at %v, legend at %v: want map, then summary, then legend", got.MapTop, got.SummaryTop, got.LegendTop)
+	}
+	if got.Rows != 3 || got.RowDisplay != "block" || got.RowWidth > got.Width || got.HeadRight > 0 {
+		t.Errorf("regions: %v rows shown as %q, %v px wide, column heads ending at %v: want 3 cards within the screen and the heads out of sight",
+			got.Rows, got.RowDisplay, got.RowWidth, got.HeadRight)
+	}
+	if got.StatusLabel != `"status: "` || !strings.Contains(got.FirstRow, "Barat\nbaik") {
+		t.Errorf("first card %q labels its status with %s, want \"status: \" before baik", got.FirstRow, got.StatusLabel)
+	}
+	if got.Focused != "skip" {
+		t.Errorf("the first Tab focuses class %q, want the skip link", got.Focused)
+	}
+	if !strings.Contains(got.Summary, "Timur (99.01.02): blank spot, sejak") {
+		t.Errorf("summary %q does not name the blank kecamatan and since when", got.Summary)
+	}
+}

@@ -119,6 +119,16 @@ func (s *Server) RegionCells(ctx context.Context, q httpapi.View) ([]coverage.Re
 	return s.engine.Regions(ctx, s.feed, probes, q.Level, q.Query)
 }
 
+// TimeZone is the zone the map page shows times in (page.time_zone; a
+// config that passed Validate always has one).
+func (s *Server) TimeZone() *time.Location {
+	loc, err := s.cfg.Page.Location()
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // Banner is shown on top of the map page.
 func (s *Server) Banner() string { return s.opt.Banner }
 

@@ -407,7 +407,7 @@ func TestMapPage(t *testing.T) {
 	html := string(page)
 	for _, want := range []string{
 		"Simulation &lt;test&gt;", "<svg", `data-code="99.01.02"`, coverage.StatusBlank.Colour(),
-		`<tr data-code="99.02.01">`, "Timur (99.01.02): blank, 2,000 people",
+		`<tr data-code="99.02.01">`, "<strong>Timur</strong> (99.01.02): blank, since ", "2,000 people affected.",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("map page lacks %q", want)

@@ -147,7 +147,7 @@ func TestMapPageSpeaksIndonesian(t *testing.T) {
 	if code != 200 {
 		t.Fatal(code)
 	}
-	for _, want := range []string{`lang="id"`, "Timur (99.01.02): blank spot, 2,000 jiwa", "penduduk terdampak", "perizinan"} {
+	for _, want := range []string{`lang="id"`, "<strong>Timur</strong> (99.01.02): blank spot, sejak ", "2.000 penduduk terdampak", "WIB", "perizinan"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

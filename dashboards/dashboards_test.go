@@ -126,7 +126,7 @@ func TestCoverageMapLayers(t *testing.T) {
 	if err := json.Unmarshal(data, &db); err != nil {
 		t.Fatal(err)
 	}
-	colours := map[string]string{"good": "#009E73", "degraded": "#E69F00", "blank": "#D55E00", "silent": "#5A3E8C", "unmeasured": "#C8C8C8"}
+	colours := map[string]string{"good": "#009E73", "degraded": "#F0E442", "blank": "#D55E00", "silent": "#5A3E8C", "unmeasured": "#C8C8C8"}
 	found := false
 	for _, p := range db.Panels {
 		if p.Type != "geomap" {

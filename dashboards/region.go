@@ -8,6 +8,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/jangkau/jangkau/collector/coverage"
 )
 
 // RegionDetail follows one kabupaten and one of its kecamatan over time:
@@ -76,7 +78,7 @@ func RegionDetail() (dashboard.Dashboard, error) {
 			"columnField": "service", "rowField": "code", "valueField": "Value",
 		})).
 		Unit("percentunit").Decimals(1).
-		Thresholds(thresholds("#D55E00", 0.5, "#E69F00", 0.95, "#009E73")).
+		Thresholds(thresholds(coverage.StatusBlank.Colour(), 0.5, coverage.StatusDegraded.Colour(), 0.95, coverage.StatusGood.Colour())).
 		CellOptions(common.TableCellOptions{TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{
 			Type: common.TableCellDisplayModeColorBackground,
 		}}).

@@ -79,6 +79,27 @@ func (e *Engine) refRegions(ctx context.Context, src Feed, probes []Probe, level
 			Population: pop.n, PopulationKnown: pop.known, PopulationEstimated: pop.estimated,
 			PeopleAffected: affected[r.Code]}
 		c.Status = e.th.Classify(f.stats(c.Probes, c.LastSeen, live), q.Now)
+		// How much was measured, region by region over the deepest level.
+		for _, d := range e.regions.Level(e.regions.Deepest()) {
+			if region.Ancestor(d.Code, level) != r.Code {
+				continue
+			}
+			c.Areas++
+			p := placed[d.Code]
+			st := e.th.Classify(deepest[d.Code].figures().stats(p.probes(deepest[d.Code]), p.lastSeen(), live), q.Now)
+			if st == StatusUnmeasured {
+				continue
+			}
+			c.MeasuredAreas++
+			pop := e.pop[d.Code]
+			if !pop.known {
+				c.MeasuredPeopleUnknown++
+				if st == StatusBlank || st == StatusSilent {
+					c.AffectedUnknown++
+				}
+			}
+			c.MeasuredPeople += pop.n
+		}
 		c.Tiles = len(cover.Tiles(r.Code))
 		if a != nil {
 			c.MeasuredTiles, _ = cover.Measured(r.Code, a.tiles)

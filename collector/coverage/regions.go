@@ -24,8 +24,28 @@ type RegionCell struct {
 	// PeopleAffected is the population of the deepest regions inside this
 	// one that are blank or silent.
 	PeopleAffected int64
+	// AffectedUnknown counts the blank or silent deepest regions inside
+	// whose population is not known: their people are not in
+	// PeopleAffected.
+	AffectedUnknown int
 	// MeasuredTiles of Tiles (at the engine's zoom) had results.
 	MeasuredTiles, Tiles int
+	// MeasuredAreas of Areas deepest regions inside this one (the region
+	// itself at the deepest level) were measured: not unmeasured.
+	// MeasuredPeople live in them, of which MeasuredPeopleUnknown regions
+	// have no known population.
+	MeasuredAreas, Areas  int
+	MeasuredPeople        int64
+	MeasuredPeopleUnknown int
+}
+
+// MeasuredAreaShare is the share of the deepest regions inside that were
+// measured: the share of the map's fill that is backed by results.
+func (c RegionCell) MeasuredAreaShare() float64 {
+	if c.Areas == 0 {
+		return 0
+	}
+	return float64(c.MeasuredAreas) / float64(c.Areas)
 }
 
 // MeasuredShare is the share of the region's tiles with results.
@@ -55,17 +75,41 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 	live := q.live(e.th)
 	placed := placeProbes(probes, q)
 
-	// People affected: the deepest regions that are blank or silent.
-	affected := map[string]int64{}
+	// People affected: the deepest regions that are blank or silent; how
+	// much was measured: the deepest regions that are not unmeasured.
+	type sums struct {
+		affected, measuredPeople                          int64
+		affectedUnknown, areas, measured, measuredUnknown int
+	}
+	tallies := map[string]*sums{}
 	for _, d := range e.regions.Level(e.regions.Deepest()) {
 		p := placed[d.Code]
 		st := e.th.Classify(deepest[d.Code].figures().stats(p.probes(deepest[d.Code]), p.lastSeen(), live), q.Now)
-		if st != StatusBlank && st != StatusSilent {
-			continue
-		}
-		if pop := e.pop[d.Code]; pop.known {
-			for l := 1; l <= d.Level; l++ {
-				affected[region.Ancestor(d.Code, l)] += pop.n
+		pop := e.pop[d.Code]
+		for l := 1; l <= d.Level; l++ {
+			anc := region.Ancestor(d.Code, l)
+			t := tallies[anc]
+			if t == nil {
+				t = &sums{}
+				tallies[anc] = t
+			}
+			t.areas++
+			if st == StatusUnmeasured {
+				continue
+			}
+			t.measured++
+			switch {
+			case pop.known:
+				t.measuredPeople += pop.n
+			default:
+				t.measuredUnknown++
+			}
+			switch {
+			case st != StatusBlank && st != StatusSilent:
+			case pop.known:
+				t.affected += pop.n
+			default:
+				t.affectedUnknown++
 			}
 		}
 	}
@@ -87,8 +131,12 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 		f := a.figures()
 		pop := e.pop[r.Code]
 		c := RegionCell{Region: r, figures: f, Probes: p.probes(a), LastSeen: p.lastSeen(),
-			Population: pop.n, PopulationKnown: pop.known, PopulationEstimated: pop.estimated,
-			PeopleAffected: affected[r.Code]}
+			Population: pop.n, PopulationKnown: pop.known, PopulationEstimated: pop.estimated}
+		if t := tallies[r.Code]; t != nil {
+			c.PeopleAffected, c.AffectedUnknown = t.affected, t.affectedUnknown
+			c.MeasuredAreas, c.Areas = t.measured, t.areas
+			c.MeasuredPeople, c.MeasuredPeopleUnknown = t.measuredPeople, t.measuredUnknown
+		}
 		c.Status = e.th.Classify(f.stats(c.Probes, c.LastSeen, live), q.Now)
 		if cover != nil {
 			c.Tiles = len(cover.Tiles(r.Code))

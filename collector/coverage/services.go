@@ -3,9 +3,11 @@ package coverage
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/region"
 )
 
@@ -101,4 +103,49 @@ func mergeOutages(o outageSet) []Outage {
 		merged = append(merged, o)
 	}
 	return merged
+}
+
+// Cause is why a region fails, as the services view tells it: its uplink
+// (plain reachability) is down, or e-services fail while the uplink works.
+type Cause struct {
+	// UplinkDown: the region's uplink checks are blank (availability below
+	// blank_below, or mean loss at or above blank_loss).
+	UplinkDown bool
+	// Services are the e-services that fail from the region (availability
+	// below blank_below) while its uplink is not down, sorted; Outage
+	// those of them that were down at their end in the window.
+	Services []string
+	Outage   []string
+}
+
+// Known says whether the view could attribute anything.
+func (c Cause) Known() bool { return c.UplinkDown || len(c.Services) > 0 }
+
+// Cause attributes region's failures over the view's window.
+func (v *ServicesView) Cause(region string, th Thresholds) Cause {
+	var c Cause
+	down := map[string]bool{}
+	for _, o := range v.Outages {
+		down[o.Service] = true
+	}
+	for _, cell := range v.Cells {
+		if cell.Region != region || cell.Samples == 0 {
+			continue
+		}
+		failing := cell.Availability < th.BlankBelow || (!math.IsNaN(cell.Loss) && cell.Loss >= th.BlankLoss)
+		switch {
+		case !failing:
+		case cell.Service == rollup.Uplink:
+			c.UplinkDown = true
+		default:
+			c.Services = append(c.Services, cell.Service)
+			if down[cell.Service] {
+				c.Outage = append(c.Outage, cell.Service)
+			}
+		}
+	}
+	if c.UplinkDown {
+		c.Services, c.Outage = nil, nil
+	}
+	return c
 }

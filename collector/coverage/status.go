@@ -26,13 +26,16 @@ const (
 var Statuses = []Status{StatusGood, StatusDegraded, StatusBlank, StatusSilent, StatusUnmeasured}
 
 // Colour is the fill used for a status on every map jangkau draws, chosen to
-// stay apart for the common forms of colour blindness (Okabe–Ito palette).
+// stay apart for the common forms of colour blindness (Okabe–Ito palette):
+// blank is the alarm colour, vermillion; degraded is yellow, a hue and a
+// lightness apart from it (Okabe–Ito's orange, its first choice, reads as
+// the same orange as blank, for everyone).
 func (s Status) Colour() string {
 	switch s {
 	case StatusGood:
 		return "#009E73"
 	case StatusDegraded:
-		return "#E69F00"
+		return "#F0E442"
 	case StatusBlank:
 		return "#D55E00"
 	case StatusSilent:

@@ -9,15 +9,16 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/httpapi"
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/draw"
 	"github.com/jangkau/jangkau/geo/region"
 )
@@ -25,27 +26,7 @@ import (
 //go:embed map.html
 var mapPageHTML string
 
-var mapPage = template.Must(template.New("map").Funcs(template.FuncMap{
-	"pct": func(v float64) string {
-		if math.IsNaN(v) {
-			return "–"
-		}
-		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
-	},
-	"ms": func(v float64) string {
-		if math.IsNaN(v) {
-			return "–"
-		}
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	},
-	"people": func(n int64) string { return groupDigits(n) },
-	"since": func(t time.Time) string {
-		if t.IsZero() {
-			return "–"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05Z")
-	},
-}).Parse(mapPageHTML))
+var mapPage = template.Must(template.New("map").Parse(mapPageHTML))
 
 // choice is one option of a switch on the page (level, window, filters).
 type choice struct {
@@ -55,31 +36,46 @@ type choice struct {
 }
 
 type legendEntry struct {
-	Status coverage.Status
 	Label  string
 	Colour string
 	Count  int
 }
 
+// row is one region as the page writes it: every figure already in the
+// page's language.
+type row struct {
+	Code, Name, Status, Colour             string
+	Blank                                  bool // blank or silent
+	Since, Why                             string
+	Samples, Availability, Loss, P50, P95  string
+	Probes, LastSeen, Population, Affected string
+	Measured                               string
+	Share                                  string // Measured above the deepest level, for the summary
+	Trend                                  template.HTML
+	population                             int64
+}
+
 type mapPageData struct {
-	T                   labels
-	Lang                string
-	Banner              string
-	Title               string
-	Langs               []choice
-	Levels              []choice
-	Windows             []choice
-	Services            []choice
-	Carriers            []choice
-	From, To            time.Time
-	SVG                 template.HTML
-	Legend              []legendEntry
-	Rows                []coverage.RegionCell
-	Blank               []coverage.RegionCell // blank and silent, most people first
-	PeopleAffected      int64
-	PopulationEstimated bool
-	StatusLabel         map[coverage.Status]string
-	RefreshAfter        int
+	T                    labels
+	Lang                 string
+	Banner               string
+	Title                string
+	Colours              palette
+	Langs                []choice
+	Levels               []choice
+	Windows              []choice
+	Services             []choice
+	Carriers             []choice
+	From, To             string
+	SVG                  template.HTML
+	Legend               []legendEntry
+	Rows                 []row
+	Blank                []row // blank and silent, most people first
+	BlankHead, NoneBlank string
+	Estimated            bool
+	Rules                string
+	RefreshAfter         int
+	HasTrend             bool
 }
 
 // Reader is what the map page reads of the collector.
@@ -91,6 +87,12 @@ type Reader interface {
 	// RegionCells computes a region level of a view over every carrier
 	// and region.
 	RegionCells(ctx context.Context, q httpapi.View) ([]coverage.RegionCell, error)
+	// Engine and Rollups give the services view (why a region fails) and
+	// the rows blank streaks are read from (since when).
+	Engine() *coverage.Engine
+	Rollups() coverage.Feed
+	// TimeZone is the zone the page shows times in (page.time_zone).
+	TimeZone() *time.Location
 	// ProbeSites are the registered probes, drawn where they stand.
 	ProbeSites() []httpapi.ProbeSite
 	// Banner is shown on top of the page (the demo says it simulates).
@@ -107,24 +109,69 @@ type Page struct{ r Reader }
 // New is the map page over r.
 func New(r Reader) *Page { return &Page{r: r} }
 
+// view is what the page computes: the level's cells, why they fail and
+// since when their blank streaks run.
+type view struct {
+	cells    []coverage.RegionCell
+	services *coverage.ServicesView
+	since    map[string]time.Time
+	trend    map[string][]day // levels up to trendMaxLevel
+}
+
 // ServeHTTP serves GET /.
 func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parse := func(r *http.Request) (httpapi.View, error) {
 		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
-	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, s.r.RegionCells,
-		func(w http.ResponseWriter, q httpapi.View, cells []coverage.RegionCell) { s.write(w, r, q, cells) })
+	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, s.compute,
+		func(w http.ResponseWriter, q httpapi.View, v view) { s.write(w, r, q, v) })
+}
+
+func (s *Page) compute(ctx context.Context, q httpapi.View) (view, error) {
+	cells, err := s.r.RegionCells(ctx, q)
+	if err != nil {
+		return view{}, err
+	}
+	v := view{cells: cells}
+	if q.Level <= trendMaxLevel {
+		if v.trend, err = s.trend(ctx, q); err != nil {
+			return view{}, err
+		}
+	}
+	blank := map[string]bool{}
+	for _, c := range cells {
+		if c.Status == coverage.StatusBlank {
+			blank[c.Region.Code] = true
+		}
+	}
+	if len(blank) == 0 {
+		return v, nil
+	}
+	if v.services, err = s.r.Engine().Services(ctx, s.r.Rollups(), q.Level, q.Query); err != nil {
+		return view{}, err
+	}
+	v.since, err = coverage.BlankSince(ctx, s.r.Rollups(), s.r.Engine().Thresholds(), q.Query, func(c rollup.Cell) []string {
+		if code := region.Ancestor(c.Region, q.Level); blank[code] {
+			return []string{code}
+		}
+		return nil
+	})
+	return v, err
 }
 
 // write draws the page of cells.
-func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, cells []coverage.RegionCell) {
+func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v view) {
 	lang := r.URL.Query().Get("lang")
 	if lang != "en" {
 		lang = "id"
 	}
 	t := pageLabels[lang]
-	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), From: q.From, To: q.To, Rows: cells,
-		RefreshAfter: 15, StatusLabel: t.Status}
+	f := formats[lang].in(s.r.TimeZone())
+	now := s.r.Now()
+	th := s.r.Engine().Thresholds()
+	deepest := s.r.Regions().Deepest()
+	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, RefreshAfter: 15, HasTrend: v.trend != nil,
+		From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct)}
 	if top := s.r.Regions().Level(1); len(top) == 1 {
 		d.Title = top[0].Name
 	}
@@ -153,21 +200,37 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, cel
 
 	byCode := map[string]*coverage.RegionCell{}
 	counts := map[coverage.Status]int{}
-	regions := make([]*region.Region, len(cells))
-	for i := range cells {
-		c := &cells[i]
+	regions := make([]*region.Region, len(v.cells))
+	var affected int64
+	var affectedUnknown int
+	for i := range v.cells {
+		c := &v.cells[i]
 		byCode[c.Region.Code] = c
 		regions[i] = c.Region
 		counts[c.Status]++
-		d.PeopleAffected += c.PeopleAffected
-		if c.Status == coverage.StatusBlank || c.Status == coverage.StatusSilent {
-			d.Blank = append(d.Blank, *c)
-			d.PopulationEstimated = d.PopulationEstimated || c.PopulationEstimated
+		affected += c.PeopleAffected
+		affectedUnknown += c.AffectedUnknown
+		rw := s.row(c, v, t, f, th, now, deepest)
+		d.Rows = append(d.Rows, rw)
+		if rw.Blank {
+			d.Blank = append(d.Blank, rw)
+			d.Estimated = d.Estimated || c.PopulationEstimated
 		}
 	}
-	sort.SliceStable(d.Blank, func(i, j int) bool { return d.Blank[i].Population > d.Blank[j].Population })
+	sort.SliceStable(d.Blank, func(i, j int) bool { return d.Blank[i].population > d.Blank[j].population })
+	people := peopleText(f, t, affected, affectedUnknown)
+	if len(d.Blank) > 0 {
+		d.BlankHead = t.regions(f.int(int64(len(d.Blank))), len(d.Blank) != 1) + ", " + people + " " + t.PeopleAffected +
+			" (" + t.OnlyMeasured + ")"
+	} else {
+		p := ""
+		if affected > 0 || affectedUnknown > 0 {
+			p = people
+		}
+		d.NoneBlank = t.noneBlank(t.levelName(q.Level), t.levelName(deepest), p)
+	}
 	for _, st := range coverage.Statuses {
-		d.Legend = append(d.Legend, legendEntry{st, t.Status[st], st.Colour(), counts[st]})
+		d.Legend = append(d.Legend, legendEntry{t.Status[st], st.Colour(), counts[st]})
 	}
 	var points []draw.SVGPoint
 	for _, p := range s.r.ProbeSites() {
@@ -178,13 +241,25 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, cel
 	var svg bytes.Buffer
 	err := draw.WriteSVG(&svg, regions, draw.SVGOptions{
 		Fill: func(r *region.Region) string { return byCode[r.Code].Status.Colour() },
+		FillOpacity: func(r *region.Region) float64 {
+			c := byCode[r.Code]
+			if c.Status == coverage.StatusUnmeasured {
+				return 1
+			}
+			return unmeasuredOpacity + (1-unmeasuredOpacity)*c.MeasuredAreaShare()
+		},
 		Title: func(r *region.Region) string {
 			c := byCode[r.Code]
-			return fmt.Sprintf("%s %s: %s, %d %s, %s %s", r.Code, r.Name, t.Status[c.Status], c.Samples, t.Samples,
-				t.Availability, pctString(c.Availability))
+			title := fmt.Sprintf("%s %s: %s, %s %s, %s %s", r.Code, r.Name, t.Status[c.Status], f.int(int64(c.Samples)), t.Samples,
+				t.Availability, f.pct(c.Availability))
+			if r.Level < deepest {
+				title += "; " + s.measured(c, t, f, deepest)
+			}
+			return title
 		},
+		Label: func(r *region.Region) string { return r.Name },
 		Href: func(r *region.Region) string {
-			if r.Level < s.r.Regions().Deepest() {
+			if r.Level < deepest {
 				return link("level", strconv.Itoa(r.Level+1))
 			}
 			return ""
@@ -201,8 +276,95 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, cel
 		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(page.Bytes())
+	httpapi.Revalidated(w, r, "text/html; charset=utf-8", page.Bytes())
+}
+
+// unmeasuredOpacity is the fill opacity of a region none of whose deepest
+// regions was measured; it grows to opaque with the measured share.
+const unmeasuredOpacity = 0.3
+
+// row writes one region's figures in the page's language.
+func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th coverage.Thresholds, now time.Time, deepest int) row {
+	rw := row{Code: c.Region.Code, Name: c.Region.Name, Status: t.Status[c.Status], Colour: c.Status.Colour(),
+		Samples: f.int(int64(c.Samples)), Availability: f.pct(c.Availability), Loss: f.pct(c.Loss),
+		P50: f.fixed(c.P50, 1), P95: f.fixed(c.P95, 1), Probes: f.int(int64(c.Probes)),
+		LastSeen: f.when(c.LastSeen, now), Population: t.Unknown, Affected: peopleText(f, t, c.PeopleAffected, c.AffectedUnknown),
+		Measured: s.measured(c, t, f, deepest), population: c.PeopleAffected}
+	if c.Region.Level < deepest {
+		rw.Share = rw.Measured
+	}
+	if days, ok := v.trend[c.Region.Code]; ok {
+		rw.Trend = template.HTML(sparkline(days, f, t)) // our own labels and numbers only
+	}
+	if c.PopulationKnown {
+		rw.Population = f.int(c.Population)
+		if c.PopulationEstimated {
+			rw.Population += "*"
+		}
+	}
+	switch c.Status {
+	case coverage.StatusSilent:
+		rw.Blank = true
+		rw.Since = f.when(c.LastSeen, now)
+		rw.Why = t.silentFor(rw.Since)
+	case coverage.StatusBlank:
+		rw.Blank = true
+		if at, ok := v.since[c.Region.Code]; ok {
+			rw.Since = f.when(at, now)
+		}
+		if v.services != nil {
+			cause := v.services.Cause(c.Region.Code, th)
+			switch {
+			case cause.UplinkDown:
+				rw.Why = t.uplinkDown
+			case len(cause.Services) > 0:
+				rw.Why = t.failing(strings.Join(cause.Services, ", "), strings.Join(cause.Outage, ", "))
+			}
+		}
+	}
+	return rw
+}
+
+// measured says how much of c was measured: "measured in 1 of 2,415 desa
+// (2,483 of 1.53 M people)".
+func (s *Page) measured(c *coverage.RegionCell, t labels, f format, deepest int) string {
+	if c.Region.Level == deepest { // a region of the deepest level is measured or not
+		if c.MeasuredAreas > 0 {
+			return t.Yes
+		}
+		return t.No
+	}
+	people := t.Population + " " + t.Unknown
+	if c.MeasuredPeopleUnknown == 0 && c.PopulationKnown {
+		people = f.people(c.MeasuredPeople) + " " + ofWord(t) + " " + f.people(c.Population) + " " + peopleWord(t)
+	}
+	return t.measured(f.int(int64(c.MeasuredAreas)), f.int(int64(c.Areas)), t.levelName(deepest), people)
+}
+
+func ofWord(t labels) string {
+	if t.Lang == "id" {
+		return "dari"
+	}
+	return "of"
+}
+
+func peopleWord(t labels) string {
+	if t.Lang == "id" {
+		return "jiwa"
+	}
+	return "people"
+}
+
+// peopleText is a count of affected people, "unknown" when none of them
+// has a known population, and "n + unknown" when some have not.
+func peopleText(f format, t labels, n int64, unknown int) string {
+	switch {
+	case unknown == 0:
+		return f.int(n)
+	case n == 0:
+		return t.Unknown
+	}
+	return f.int(n) + " + " + t.Unknown
 }
 
 // pageLink returns a function that builds this page's URL with one
@@ -222,13 +384,6 @@ func pageLink(q url.Values) func(key, value string) string {
 	}
 }
 
-func pctString(v float64) string {
-	if math.IsNaN(v) {
-		return "–"
-	}
-	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
-}
-
 // carrierNames are the carriers of the probes, for the filter.
 func carrierNames(sites []httpapi.ProbeSite) []string {
 	seen := map[string]bool{}
@@ -243,17 +398,4 @@ func carrierNames(sites []httpapi.ProbeSite) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// groupDigits writes 1437046 as 1,437,046.
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	out := make([]byte, 0, len(s)+len(s)/3)
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }

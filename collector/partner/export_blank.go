@@ -18,10 +18,6 @@ import (
 	"github.com/jangkau/jangkau/geo/tile"
 )
 
-// blankLookback is how far back "since" looks for the start of a blank
-// streak; an older streak reports the lookback's start.
-const blankLookback = 7 * 24 * time.Hour
-
 // blankspot is a blank or silent region or tile.
 type blankspot struct {
 	ID       string // "region-<code>" or "tile-<quadkey>"
@@ -108,7 +104,7 @@ func (s *API) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error
 		blankTiles[t.Quadkey] = true
 	}
 	level := q.Level
-	since, err := s.blankSince(ctx, q, func(c rollup.Cell) []string {
+	since, err := coverage.BlankSince(ctx, s.scopedSource(q), s.r.Engine().Thresholds(), q.Query, func(c rollup.Cell) []string {
 		var keys []string
 		if code := codeAt(c.Region, level); blankRegions[code] {
 			keys = append(keys, "region-"+code)
@@ -133,96 +129,6 @@ func (s *API) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
-}
-
-// tally counts results of one key in one bucket.
-type tally struct {
-	count, ok, lossN uint64
-	lossSum          float64
-}
-
-func (t *tally) blank(th coverage.Thresholds) bool {
-	if t.count == 0 {
-		return false
-	}
-	if float64(t.ok)/float64(t.count) < th.BlankBelow {
-		return true
-	}
-	return t.lossN > 0 && t.lossSum/float64(t.lossN) >= th.BlankLoss
-}
-
-// blankSince applies the streak rule of blankspots to every key that keys
-// gives a row.
-func (s *API) blankSince(ctx context.Context, q exportQuery, keys func(rollup.Cell) []string) (map[string]time.Time, error) {
-	th := s.r.Engine().Thresholds()
-	now := q.Now
-	read := func(res time.Duration, from, to time.Time) (map[string]map[time.Time]*tally, error) {
-		m := map[string]map[time.Time]*tally{}
-		err := s.scopedSource(q)(ctx, res, from, to, func(r coverage.Row) error {
-			if (q.Carrier != "" && r.Cell.Carrier != q.Carrier) || (q.Service != "" && r.Cell.Service != q.Service) {
-				return nil
-			}
-			for _, k := range keys(r.Cell) {
-				if m[k] == nil {
-					m[k] = map[time.Time]*tally{}
-				}
-				t := m[k][r.Bucket]
-				if t == nil {
-					t = &tally{}
-					m[k][r.Bucket] = t
-				}
-				t.count += r.Agg.Count
-				t.ok += r.Agg.OK
-				t.lossN += r.Agg.LossN
-				t.lossSum += r.Agg.LossSum
-			}
-			return nil
-		})
-		return m, err
-	}
-	top := now.Truncate(time.Hour).Add(time.Hour)
-	hours, err := read(rollup.Hour, top.Add(-blankLookback), top)
-	if err != nil {
-		return nil, err
-	}
-	// The streak's first hour, per key; then minutes around it, read once
-	// per distinct hour.
-	byHour := map[time.Time][]string{}
-	for k, buckets := range hours {
-		start := now.Truncate(time.Hour)
-		for h := start; !h.Before(top.Add(-blankLookback)); h = h.Add(-time.Hour) {
-			t := buckets[h]
-			if t == nil || t.count == 0 {
-				continue
-			}
-			if !t.blank(th) {
-				break
-			}
-			start = h
-		}
-		byHour[start] = append(byHour[start], k)
-	}
-	since := map[string]time.Time{}
-	for h, ks := range byHour {
-		minutes, err := read(rollup.Minute, h.Add(-time.Hour), h.Add(time.Hour))
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range ks {
-			since[k] = h
-			for m := h.Add(time.Hour - time.Minute); !m.Before(h.Add(-time.Hour)); m = m.Add(-time.Minute) {
-				t := minutes[k][m]
-				if t == nil || t.count == 0 {
-					continue
-				}
-				if !t.blank(th) {
-					break
-				}
-				since[k] = m
-			}
-		}
-	}
-	return since, nil
 }
 
 // codeAt is code's ancestor (or itself) at level, "" above it.

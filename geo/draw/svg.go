@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -30,8 +31,15 @@ type SVGOptions struct {
 	Fill          func(*region.Region) string // fill colour per region; default the unmeasured grey
 	Title         func(*region.Region) string // tooltip (<title>); default "name (code)"
 	Href          func(*region.Region) string // optional link per region ("" = none)
-	Points        []SVGPoint                  // markers, e.g. probes
-	Bound         orb.Bound                   // optional view bound; default union of regions
+	// FillOpacity per region, 0..1; nil or a value outside it is opaque.
+	// The page draws a region whose results cover only part of it lighter.
+	FillOpacity func(*region.Region) float64
+	// Label per region, written on the map where it fits inside the
+	// region's box at LabelSize pixels (default 11); "" = none.
+	Label     func(*region.Region) string
+	LabelSize int
+	Points    []SVGPoint // markers, e.g. probes
+	Bound     orb.Bound  // optional view bound; default union of regions
 }
 
 // defaultFill is the grey every jangkau map gives a cell with nothing to
@@ -84,8 +92,14 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 		if href != "" {
 			bw.WriteString(`<a href="` + escape(href) + `">`)
 		}
+		opacity := ""
+		if opt.FillOpacity != nil {
+			if o := opt.FillOpacity(r); o >= 0 && o < 1 {
+				opacity = `" fill-opacity="` + strconv.FormatFloat(o, 'f', 2, 64)
+			}
+		}
 		bw.WriteString(`<path id="region-` + escape(strings.ReplaceAll(r.Code, ".", "-")) +
-			`" data-code="` + escape(r.Code) + `" fill="` + escape(fill) +
+			`" data-code="` + escape(r.Code) + `" fill="` + escape(fill) + opacity +
 			`" fill-rule="evenodd" d="` + d.String() + `"><title>` + escape(title) + `</title></path>`)
 		if href != "" {
 			bw.WriteString(`</a>`)
@@ -93,6 +107,9 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 		bw.WriteByte('\n')
 	}
 	bw.WriteString("</g>\n")
+	if opt.Label != nil {
+		writeLabels(bw, regions, opt, pr)
+	}
 	for _, p := range opt.Points {
 		x, y := pr.pixel(orb.Point{p.Lon, p.Lat})
 		colour := p.Colour
@@ -108,6 +125,69 @@ func WriteSVG(w io.Writer, regions []*region.Region, opt SVGOptions) error {
 	}
 	bw.WriteString("</svg>\n")
 	return bw.Flush()
+}
+
+// writeLabels writes each region's label at the centre of its largest
+// polygon's box, when the text fits inside the region's box (text is
+// taken as 0.6 of the font size per character) and does not overlap a
+// label already written: larger regions are labelled first. Labels do not
+// take the pointer, so the region under them stays the link and the
+// tooltip.
+func writeLabels(bw *bufio.Writer, regions []*region.Region, opt SVGOptions, pr pixelProjection) {
+	size := float64(opt.LabelSize)
+	if size <= 0 {
+		size = 11
+	}
+	type box struct{ x0, y0, x1, y1 float64 }
+	type candidate struct {
+		label string
+		x, y  float64
+		room  float64 // pixel area of the region's box
+	}
+	var cands []candidate
+	for _, r := range regions {
+		label := opt.Label(r)
+		if label == "" {
+			continue
+		}
+		var best orb.Bound
+		area := func(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
+		for _, poly := range region.Polygons(r.Geometry) {
+			if b := poly.Bound(); best.IsZero() || area(b) > area(best) {
+				best = b
+			}
+		}
+		if best.IsZero() {
+			continue
+		}
+		x0, y0 := pr.pixel(best.Min)
+		x1, y1 := pr.pixel(best.Max)
+		w, h := math.Abs(x1-x0), math.Abs(y1-y0)
+		if w < float64(len([]rune(label)))*size*0.6+4 || h < size*1.6 {
+			continue
+		}
+		cands = append(cands, candidate{label, (x0 + x1) / 2, (y0 + y1) / 2, w * h})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].room > cands[j].room })
+	fmt.Fprintf(bw, `<g font-size="%g" text-anchor="middle" dominant-baseline="central" fill="#1a1a1a" stroke="#fff" stroke-width="3" paint-order="stroke" pointer-events="none" aria-hidden="true">`+"\n", size)
+	var placed []box
+	for _, c := range cands {
+		half := float64(len([]rune(c.label)))*size*0.3 + 2
+		b := box{c.x - half, c.y - size*0.7, c.x + half, c.y + size*0.7}
+		clear := true
+		for _, p := range placed {
+			if b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1 {
+				clear = false
+				break
+			}
+		}
+		if !clear {
+			continue
+		}
+		placed = append(placed, b)
+		fmt.Fprintf(bw, `<text x="%s" y="%s">%s</text>`+"\n", tenths(round10(c.x)), tenths(round10(c.y)), escape(c.label))
+	}
+	bw.WriteString("</g>\n")
 }
 
 // pixelProjection maps [lon, lat] to SVG pixels: web-mercator, scaled to

@@ -3,6 +3,7 @@ package draw
 import (
 	"bytes"
 	"encoding/xml"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -232,4 +233,74 @@ func TestWriteSVGBantenADM4(t *testing.T) {
 	if buf.Len() > 1<<20 {
 		t.Errorf("SVG is %d bytes, want under 1 MiB", buf.Len())
 	}
+}
+
+// TestWriteSVGLabelsAndOpacity: a label is written inside its region's box
+// where it fits and left out where it does not; a region drawn lighter
+// says so in fill-opacity, an opaque one carries none.
+func TestWriteSVGLabelsAndOpacity(t *testing.T) {
+	rs, err := region.New([]*region.Region{
+		{Code: "1.1", Name: "Wide", Geometry: square(100, -1, 102, 0)},
+		{Code: "1.2", Name: "Tiny", Geometry: square(102, -1, 102.02, -0.98)},
+		// Inside Wide's box, where Wide's label stands: larger regions are
+		// labelled first, and labels never overlap.
+		{Code: "1.3", Name: "Over", Geometry: square(100.6, -0.7, 101.4, -0.3)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = WriteSVG(&buf, rs.Level(2), SVGOptions{
+		Width: 300, Height: 200,
+		Label: func(r *region.Region) string { return "Kab. " + r.Name },
+		FillOpacity: func(r *region.Region) float64 {
+			if r.Code == "1.1" {
+				return 0.25
+			}
+			return 1
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths []struct {
+			Code    string `xml:"data-code,attr"`
+			Opacity string `xml:"fill-opacity,attr"`
+		} `xml:"g>path"`
+		Texts []struct {
+			X    float64 `xml:"x,attr"`
+			Y    float64 `xml:"y,attr"`
+			Text string  `xml:",chardata"`
+		} `xml:"g>text"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	opacity := map[string]string{}
+	for _, p := range doc.Paths {
+		opacity[p.Code] = p.Opacity
+	}
+	if len(opacity) != 3 || opacity["1.1"] != "0.25" || opacity["1.2"] != "" {
+		t.Errorf("fill-opacity by region %v, want 1.1 at 0.25 and 1.2 opaque", opacity)
+	}
+	if len(doc.Texts) != 1 || doc.Texts[0].Text != "Kab. Wide" {
+		t.Fatalf("labels %+v, want only Kab. Wide (Kab. Tiny does not fit, Kab. Over would overlap it)", doc.Texts)
+	}
+	wide := centre(t, pathOf(t, buf.Bytes(), "1.1"))
+	if l := doc.Texts[0]; math.Abs(l.X-wide[0]) > 1 || math.Abs(l.Y-wide[1]) > 1 {
+		t.Errorf("label at %v,%v, want the centre of Wide %v", l.X, l.Y, wide)
+	}
+}
+
+// pathOf is the d of the region's path.
+func pathOf(t *testing.T, svg []byte, code string) string {
+	t.Helper()
+	for _, p := range parseSVG(t, svg).Paths {
+		if p.Code == code {
+			return p.D
+		}
+	}
+	t.Fatalf("no path for %s", code)
+	return ""
 }

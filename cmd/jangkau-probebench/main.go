@@ -2,7 +2,7 @@
 // blackbox_exporter on this machine, in one run (issues 3 and 14):
 //
 //	apt-get install -y prometheus-blackbox-exporter   # once, as root
-//	go run ./cmd/jangkau-probebench                    # the full sweep, about 20 min
+//	go run ./cmd/jangkau-probebench                    # the full sweep, about 17 min
 //
 // Targets, all on loopback: 500 HTTP URLs served by one Go process (this
 // binary re-executed) whose handler sleeps 20 ms and records its true

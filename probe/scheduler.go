@@ -259,14 +259,15 @@ func (s *Scheduler) runOne(ctx context.Context, sc *scheduledCheck) (r wire.Resu
 }
 
 // spread is a check's offset within its interval, stable across restarts;
-// with a grain, on the grain's grid when the interval spans 20 grains.
+// with a grain, on the grain's grid whenever the interval holds one grain
+// (a shorter interval has no grid point but 0, so it keeps fine offsets).
 func spread(key string, interval, grain time.Duration) time.Duration {
 	if interval <= 0 {
 		return 0
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	if grain <= 0 || interval < 20*grain {
+	if grain <= 0 || interval < grain {
 		return time.Duration(h.Sum64() % uint64(interval))
 	}
 	return time.Duration(h.Sum64()%uint64(interval/grain)) * grain

@@ -312,30 +312,39 @@ func assertSlots(t *testing.T, rs []wire.Result, cc checkspec.CheckConfig, from,
 	}
 }
 
-// TestSpreadGrid: offsets of long intervals sit on the slotGrain grid and
-// still cover it; short intervals and kinds without a grain keep fine
-// offsets.
+// TestSpreadGrid: offsets of every interval that holds a grain sit on
+// the slotGrain grid and cover it, whatever the interval (no threshold
+// tuned to one interval); an interval shorter than a grain and kinds
+// without a grain keep fine offsets.
 func TestSpreadGrid(t *testing.T) {
-	points := map[time.Duration]bool{}
-	fine := false
+	for _, iv := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 60 * time.Second} {
+		points := map[time.Duration]bool{}
+		for i := range 4000 {
+			o := spread(fmt.Sprintf("p1\x00check-%d", i), iv, slotGrain)
+			if o < 0 || o >= iv || o%slotGrain != 0 {
+				t.Fatalf("offset %s of a %s interval is not on the %s grid within the interval", o, iv, slotGrain)
+			}
+			points[o] = true
+		}
+		if want := int(iv / slotGrain); len(points) != want {
+			t.Errorf("4000 checks every %s use %d of the %d grid points", iv, len(points), want)
+		}
+	}
+	short := slotGrain * 4 / 5
+	fineShort, fineNoGrain := false, false
 	for i := range 1000 {
 		name := fmt.Sprintf("p1\x00check-%d", i)
-		o := spread(name, 5*time.Second, slotGrain)
-		if o < 0 || o >= 5*time.Second || o%slotGrain != 0 {
-			t.Fatalf("offset %s of a 5s interval is not on the %s grid within the interval", o, slotGrain)
+		if s := spread(name, short, slotGrain); s < 0 || s >= short {
+			t.Fatalf("offset %s outside a %s interval", s, short)
+		} else if s%time.Millisecond != 0 {
+			fineShort = true
 		}
-		points[o] = true
-		if s := spread(name, 2*time.Second, slotGrain); s < 0 || s >= 2*time.Second {
-			t.Fatalf("offset %s outside a 2s interval", s)
-		} else if s%slotGrain != 0 {
-			fine = true
+		if s := spread(name, 5*time.Second, 0); s%time.Millisecond != 0 {
+			fineNoGrain = true
 		}
 	}
-	if len(points) != 20 {
-		t.Errorf("1000 checks every 5s use %d of the 20 grid points", len(points))
-	}
-	if !fine {
-		t.Error("every offset of a 2s interval is on the grid; short intervals should keep fine offsets")
+	if !fineShort || !fineNoGrain {
+		t.Errorf("fine offsets: interval shorter than a grain %v, no grain %v; both should keep them", fineShort, fineNoGrain)
 	}
 	if grainOf(wire.KindHTTP) != 0 || grainOf(wire.KindICMP) != slotGrain {
 		t.Errorf("grains: http %s, icmp %s; only icmp, kernel-stamped, may start on the grid", grainOf(wire.KindHTTP), grainOf(wire.KindICMP))

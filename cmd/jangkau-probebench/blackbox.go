@@ -16,7 +16,7 @@ import (
 
 // blackboxConfig has one module per kind, with the same timeout as the
 // jangkau checks; icmp sends one packet, its only mode.
-func blackboxConfig(o options) string {
+func blackboxConfig(timeout time.Duration) string {
 	return fmt.Sprintf(`modules:
   http:
     prober: http
@@ -28,7 +28,7 @@ func blackboxConfig(o options) string {
     timeout: %[1]s
     icmp:
       preferred_ip_protocol: ip4
-`, o.timeout)
+`, timeout)
 }
 
 // blackboxVersion is the first line of --version.
@@ -58,10 +58,10 @@ func runBlackbox(ctx context.Context, ph phase, ts *targetServer, o options, dir
 	if err != nil {
 		return res, err
 	}
-	if err := mkWrite(dir, "blackbox.yml", blackboxConfig(o)); err != nil {
+	if err := mkWrite(dir, "blackbox.yml", blackboxConfig(o.checkTimeout(ph))); err != nil {
 		return res, err
 	}
-	bb, err := startProc(o.blackbox, filepath.Join(dir, "blackbox.log"), nil,
+	bb, err := startProc(o.blackbox, filepath.Join(dir, "blackbox.log"), o.env,
 		"--config.file="+filepath.Join(dir, "blackbox.yml"), "--web.listen-address="+addr, "--log.level=warn")
 	if err != nil {
 		return res, err
@@ -77,7 +77,7 @@ func runBlackbox(ctx context.Context, ph phase, ts *targetServer, o options, dir
 	for i := range ph.icmp {
 		targets = append(targets, scrape{module: "icmp", target: icmpTarget(i), index: i})
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: o.timeout + time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: o.checkTimeout(ph) + time.Second}
 	defer client.CloseIdleConnections()
 	ts.takeHits(ctx)
 	w, err := startWindow(bb.pid(), 0)
@@ -93,8 +93,8 @@ func runBlackbox(ctx context.Context, ph phase, ts *targetServer, o options, dir
 	for k := 0; ; k++ {
 		stop := false
 		for j, sc := range targets {
-			at := t0.Add(time.Duration(k)*o.interval + time.Duration(j)*o.interval/time.Duration(len(targets)))
-			if at.Sub(t0) >= o.duration {
+			at := t0.Add(time.Duration(k)*ph.interval + time.Duration(j)*ph.interval/time.Duration(len(targets)))
+			if at.Sub(t0) >= o.window(ph) {
 				stop = true
 				break
 			}

@@ -34,7 +34,7 @@ func jangkauConfig(ph phase, ts *targetServer, collector, metrics, spool string,
 	var b strings.Builder
 	fmt.Fprintf(&b, "id: bench\ncollector: http://%s\ntoken: %s\nspool: {dir: %s}\nmetrics_listen: %s\nchecks:\n",
 		collector, benchToken, spool, metrics)
-	every := fmt.Sprintf("interval: %s, timeout: %s", o.interval, o.timeout)
+	every := fmt.Sprintf("interval: %s, timeout: %s", ph.interval, o.checkTimeout(ph))
 	for i := range ph.http {
 		fmt.Fprintf(&b, "  - {name: h%03d, kind: http, target: %q, %s}\n", i, ts.url(i), every)
 	}
@@ -82,7 +82,7 @@ func runJangkau(ctx context.Context, ph phase, ts *targetServer, o options, dir 
 		return res, err
 	}
 	ts.takeHits(ctx) // forget earlier phases
-	pr, err := startProc(o.jangkauProbe, filepath.Join(dir, "probe.log"), nil, "probe", "--config", filepath.Join(dir, "probe.yaml"))
+	pr, err := startProc(o.jangkauProbe, filepath.Join(dir, "probe.log"), o.env, "probe", "--config", filepath.Join(dir, "probe.yaml"))
 	if err != nil {
 		return res, err
 	}
@@ -100,7 +100,7 @@ func runJangkau(ctx context.Context, ph phase, ts *targetServer, o options, dir 
 		return res, err
 	}
 	stopPerf := startPerf(o, dir, pr.pid())
-	time.Sleep(o.duration)
+	time.Sleep(o.window(ph))
 	stopPerf()
 	c1, ok1, err := probeChecks(ctx, metricsURL)
 	if err != nil {

@@ -1,16 +1,28 @@
-// Command jangkau-probebench compares jangkau's probe with Debian's
-// prometheus-blackbox-exporter on this machine, in one run (issue 3):
+// Command jangkau-probebench compares jangkau's probe with
+// blackbox_exporter on this machine, in one run (issues 3 and 14):
 //
 //	apt-get install -y prometheus-blackbox-exporter   # once, as root
-//	go run ./cmd/jangkau-probebench -runs 3 -duration 60s
+//	go run ./cmd/jangkau-probebench                    # the full sweep, about 17 min
 //
 // Targets, all on loopback: 500 HTTP URLs served by one Go process (this
 // binary re-executed) whose handler sleeps 20 ms and records its true
 // time per request, and 100 ICMP addresses 127.0.0.2–127.0.0.101. Each
-// tool checks every target every 5 s (timeout 2 s, one ICMP packet per
-// check) for -duration, in phases run one after the other so that the 2
-// cores serve one tool at a time: http (500 HTTP targets only), icmp (100
-// ICMP targets only) and, with -phases http,icmp,mixed, both at once.
+// tool checks every target once per interval (timeout 2 s, one ICMP packet
+// per check), for each interval of -intervals (2 s, 5 s, 10 s and 60 s by
+// default), in phases run one after the other so that the 2 cores serve
+// one tool at a time: http (500 HTTP targets only), icmp (100 ICMP targets
+// only) and, with -phases http,icmp,mixed, both at once. Each phase is
+// measured over -duration or half its interval, whichever is longer. Runs,
+// intervals, phases and tools are interleaved (run 1 of every setting, then
+// run 2, …) so that a neighbour's load on a shared machine falls on all
+// settings alike.
+//
+// Both tools run under the same Go memory settings: -env lists the
+// variables (GOMEMLIMIT, GOGC) given to both; by default neither tool gets
+// any (they are removed from the environment), so each runs with the Go
+// runtime's defaults. The header records them, the Go version and VCS
+// revision each binary was built with (as `go version -m` shows them), and
+// blackbox_exporter's own version.
 //
 // jangkau is the real binary running `jangkau probe`, by default the
 // probe-only build a district server installs (go build -tags probeonly;
@@ -22,12 +34,14 @@
 // each target once per interval, spread evenly; checks are scrapes
 // answered with probe_success.
 //
-// Per tool and phase it reports the tool process's own CPU (utime+stime
-// from /proc/PID/stat over the window) per 1000 checks, its peak RSS
-// (VmHWM), the checks completed, and the mean error (reported − true
-// handler time) of the HTTP processing phase and of the total; medians of
-// -runs runs, and the jangkau/blackbox ratios. -perf DIR records the
-// jangkau probe with perf(1) (the figures of such a run are not clean).
+// Per tool, interval and phase it reports the tool process's own CPU
+// (utime+stime from /proc/PID/stat over the window) per 1000 checks, its
+// peak RSS (VmHWM), the checks completed, and the mean error (reported −
+// true handler time) of the HTTP processing phase and of the total;
+// medians of -runs runs with their range, and the jangkau/blackbox ratios
+// (ratio of the medians, and the range of the ratios of runs taken side by
+// side). -perf DIR records the jangkau probe with perf(1) (the figures of
+// such a run are not clean).
 //
 // Traffic stays on 127.0.0.0/8; nothing is resolved. Not a CI test.
 package main
@@ -49,23 +63,39 @@ import (
 var nanV = math.NaN()
 
 type options struct {
-	duration, interval, timeout time.Duration
-	nHTTP, nICMP, runs          int
-	phases, tools               []string
-	jangkau, blackbox, perf     string
-	jangkauProbe                string // runs `jangkau probe`; jangkau runs the collector
-	keep                        bool
+	duration, timeout       time.Duration
+	intervals               []time.Duration
+	nHTTP, nICMP, runs      int
+	phases, tools           []string
+	env                     []string // Go memory settings given to both tools
+	jangkau, blackbox, perf string
+	jangkauProbe            string // runs `jangkau probe`; jangkau runs the collector
+	keep                    bool
 }
 
-// phase is a set of targets both tools check.
+// phase is a set of targets both tools check every interval.
 type phase struct {
 	name       string
+	interval   time.Duration
 	http, icmp int
+}
+
+// checkTimeout is every check's timeout in a phase: -timeout, or half the
+// interval when that is shorter (jangkau wants it below the interval).
+func (o options) checkTimeout(ph phase) time.Duration {
+	return min(o.timeout, ph.interval/2)
+}
+
+// window is how long a phase is measured: -duration, or half the
+// interval when that is longer (a 60 s interval still sees 30 s of checks).
+func (o options) window(ph phase) time.Duration {
+	return max(o.duration, ph.interval/2)
 }
 
 // phaseResult is what one tool did in one phase of one run.
 type phaseResult struct {
 	tool, phase       string
+	interval          time.Duration
 	checks, ok        int
 	cpu, rssMB        float64 // the tool's process
 	otherCPU          float64 // jangkau: the collector process
@@ -86,13 +116,14 @@ func main() {
 		return
 	}
 	var o options
-	var phases, tools string
-	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured window of each phase")
-	flag.DurationVar(&o.interval, "interval", 5*time.Second, "check interval of every target")
-	flag.DurationVar(&o.timeout, "timeout", 2*time.Second, "check timeout")
+	var phases, tools, intervals, env string
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "measured window of each phase (at least half its interval)")
+	flag.StringVar(&intervals, "intervals", "2s,5s,10s,60s", "check intervals to sweep")
+	flag.DurationVar(&o.timeout, "timeout", 2*time.Second, "check timeout (at most half the interval)")
 	flag.IntVar(&o.nHTTP, "http", 500, "HTTP targets")
 	flag.IntVar(&o.nICMP, "icmp", 100, "ICMP targets (127.0.0.2 upwards, at most 250)")
-	flag.IntVar(&o.runs, "runs", 3, "runs; the table shows medians")
+	flag.IntVar(&o.runs, "runs", 3, "runs; the table shows medians and ranges")
+	flag.StringVar(&env, "env", "", "Go memory settings for both tools, e.g. GOMEMLIMIT=16MiB,GOGC=100 (default: none, the runtime's defaults)")
 	flag.StringVar(&phases, "phases", "http,icmp", "phases to run: http, icmp, mixed")
 	flag.StringVar(&tools, "tools", "jangkau,blackbox", "tools to measure")
 	flag.StringVar(&o.jangkau, "jangkau", "", "jangkau binary for the collector (default: go build ./cmd/jangkau into the work dir)")
@@ -102,6 +133,15 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (configs and logs)")
 	flag.Parse()
 	o.phases, o.tools = strings.Split(phases, ","), strings.Split(tools, ",")
+	var err error
+	if o.intervals, err = parseIntervals(intervals); err != nil {
+		fmt.Fprintln(os.Stderr, "jangkau-probebench:", err)
+		os.Exit(2)
+	}
+	if o.env, err = parseEnv(env); err != nil {
+		fmt.Fprintln(os.Stderr, "jangkau-probebench:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -113,6 +153,11 @@ func main() {
 func run(ctx context.Context, o options) error {
 	if o.nICMP > 250 {
 		return fmt.Errorf("-icmp %d: at most 250 addresses in 127.0.0.0/24", o.nICMP)
+	}
+	for _, name := range o.phases {
+		if name != "http" && name != "icmp" && name != "mixed" {
+			return fmt.Errorf("-phases: unknown phase %q; use http, icmp or mixed", name)
+		}
 	}
 	dir, err := os.MkdirTemp("", "jangkau-probebench-")
 	if err != nil {
@@ -136,10 +181,7 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("go build -tags probeonly ./cmd/jangkau (run from the module root): %v\n%s", err, out)
 		}
 	}
-	fmt.Printf("jangkau probe binary: %s\n", o.jangkauProbe)
-	fmt.Printf("blackbox_exporter: %s\n", blackboxVersion(o.blackbox))
-	fmt.Printf("%d HTTP targets (handler sleeps %s), %d ICMP targets, every %s, timeout %s, window %s, %d runs; tools one after the other\n",
-		o.nHTTP, handlerSleep, o.nICMP, o.interval, o.timeout, o.duration, o.runs)
+	printHeader(o)
 	ts, err := startTargets(ctx, dir)
 	if err != nil {
 		return err
@@ -148,21 +190,10 @@ func run(ctx context.Context, o options) error {
 	all := map[string][]phaseResult{}
 	var order []string
 	for run := 1; run <= o.runs; run++ {
-		for _, name := range o.phases {
-			ph := phase{name: name}
-			switch name {
-			case "http":
-				ph.http = o.nHTTP
-			case "icmp":
-				ph.icmp = o.nICMP
-			case "mixed":
-				ph.http, ph.icmp = o.nHTTP, o.nICMP
-			default:
-				return fmt.Errorf("unknown phase %q", name)
-			}
+		for _, ph := range phasesOf(o) {
 			for _, tool := range o.tools {
 				var r phaseResult
-				rdir := filepath.Join(dir, fmt.Sprintf("run%d", run))
+				rdir := filepath.Join(dir, fmt.Sprintf("run%d-%s", run, ph.interval))
 				switch tool {
 				case "jangkau":
 					r, err = runJangkau(ctx, ph, ts, o, rdir)
@@ -172,15 +203,16 @@ func run(ctx context.Context, o options) error {
 					return fmt.Errorf("unknown tool %q", tool)
 				}
 				if err != nil {
-					return fmt.Errorf("run %d, %s %s: %w", run, tool, name, err)
+					return fmt.Errorf("run %d, %s %s every %s: %w", run, tool, ph.name, ph.interval, err)
 				}
+				r.interval = ph.interval
 				r.finish()
-				key := tool + "/" + name
+				key := resultKey(tool, ph.interval, ph.name)
 				if all[key] == nil {
 					order = append(order, key)
 				}
 				all[key] = append(all[key], r)
-				fmt.Printf("run %d %-8s %-5s %s\n", run, tool, name, r.line())
+				fmt.Printf("run %d %-8s %4s %-5s %s\n", run, tool, ph.interval, ph.name, r.line())
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}

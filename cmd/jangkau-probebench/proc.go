@@ -71,7 +71,8 @@ type proc struct {
 	err  error         // Wait's, once done is closed
 }
 
-// startProc starts name with args, its output appended to logPath.
+// startProc starts name with args, its output appended to logPath, with
+// this process's environment less the Go memory settings, plus env.
 func startProc(name, logPath string, env []string, args ...string) (*proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -79,7 +80,7 @@ func startProc(name, logPath string, env []string, args ...string) (*proc, error
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = childEnv(env)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -134,23 +133,7 @@ func newSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// probeMemoryLimit is the probe's soft memory limit (GOMEMLIMIT) unless
-// the environment sets one: 12 MiB and 4 KiB per check. A probe's live
-// heap is small (about 3 MiB with 500 checks) and most of what it
-// allocates is short-lived, so with no limit the heap floated to twice
-// its live size and kept idle pages. With the limit the runtime returns
-// them and collects a little sooner; GOGC stays 100, so a probe under
-// the limit collects no more often than before (docs/benchmarks.md has
-// the measurements). It is soft: a probe that needs more gets more, the collector only runs
-// more often (at most half the CPU, the runtime's own cap).
-func probeMemoryLimit(checks int) int64 {
-	return 12<<20 + int64(checks)*4<<10
-}
-
 func runProbe(ctx context.Context, cfg *probe.Config, log *slog.Logger) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(probeMemoryLimit(len(cfg.Checks)))
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := probe.New(cfg, log, reg)

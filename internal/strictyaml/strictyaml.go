@@ -198,7 +198,9 @@ func unknownKey(k *yaml.Node, path string, fields map[string]reflect.Type) error
 
 // nearest is the known key closest to key by edit distance, if it is
 // within a third of key's length (at least 1, at most 3 edits); a key
-// whose underscores or case differ counts as one edit.
+// whose underscores or case differ counts as one edit. Failing that, a
+// known key that ends in the same word after an underscore (at least four
+// letters: "_sha256").
 func nearest(key string, fields map[string]reflect.Type) string {
 	best, bestD := "", 4
 	limit := max(1, min(3, len(key)/3))
@@ -211,7 +213,19 @@ func nearest(key string, fields map[string]reflect.Type) string {
 			best, bestD = name, d
 		}
 	}
-	return best
+	if best != "" {
+		return best
+	}
+	// The same last word names the same thing under another name:
+	// token_sha256 where the key is key_sha256.
+	if i := strings.LastIndexByte(key, '_'); i >= 0 && len(key)-i > 4 {
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			if strings.HasSuffix(name, key[i:]) {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // editDistance is the optimal string alignment distance of a and b:

@@ -23,6 +23,7 @@ func TestDecode(t *testing.T) {
 		Checks    []*upload      `yaml:"checks"`
 		Inner     inner          `yaml:",inline"`
 		Limits    map[string]int `yaml:"limits"`
+		KeySHA256 string         `yaml:"key_sha256"`
 	}
 	for _, tc := range []struct {
 		name, in string
@@ -34,7 +35,8 @@ func TestDecode(t *testing.T) {
 		{name: "typo top level", in: "colector: http://x\n", wantErr: []string{"colector: field colector not found; did you mean collector?"}},
 		{name: "typo nested", in: "upload:\n  intervl: 5s\n", wantErr: []string{"line 2: upload.intervl: field intervl not found; did you mean interval?"}},
 		{name: "typo in list", in: "checks:\n  - interval: 5s\n  - batchsize: 3\n", wantErr: []string{"line 3: checks[1].batchsize", "did you mean batch_size?"}},
-		{name: "far from anything", in: "zzzzzzzz: 1\n", wantErr: []string{"field zzzzzzzz not found; known keys here: checks, collector, kind, limits, name, upload"}},
+		{name: "far from anything", in: "zzzzzzzz: 1\n", wantErr: []string{"field zzzzzzzz not found; known keys here: checks, collector, key_sha256, kind, limits, name, upload"}},
+		{name: "same last word", in: "token_sha256: x\n", wantErr: []string{"token_sha256: field token_sha256 not found; did you mean key_sha256?"}},
 		{name: "inline key typo", in: "knd: x\n", wantErr: []string{"did you mean kind?"}},
 		{name: "bare number duration", in: "upload: {interval: 30}\n", wantErr: []string{"line 1: upload.interval: 30 is not a duration: write a duration such as 30s"}},
 		{name: "bad duration", in: "checks: [{interval: 30 s}]\n", wantErr: []string{`checks[0].interval: "30 s" is not a duration: write a duration such as 30s`}},

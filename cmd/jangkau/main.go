@@ -29,7 +29,7 @@ var usage = `jangkau: regional connectivity and service-coverage monitor
 
 Usage:
 ` + serverUsage + `  jangkau probe     --config FILE
-  jangkau check     --config FILE [--json]        run every check of a probe once and print the results
+  jangkau check     --config FILE [--json] [--offline]   run every check once, then ask the collector (reachable, TLS, token)
   jangkau token     [--out FILE] [--viewer]         a new random token and its token_sha256 line (--out: the token alone into FILE)
   jangkau version                                   version, revision, Go version and build tags
 ` + serverUsageTail + `
@@ -74,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		configFile := fs.String("config", "", "probe config `file` (YAML)")
 		asJSON := fs.Bool("json", false, "print the results as JSON, one per line")
+		offline := fs.Bool("offline", false, "skip the last row: asking the collector whether it is reachable, verified over TLS and accepts the token")
 		if fs.Parse(args) != nil {
 			return 2
 		}
@@ -91,8 +92,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = cerr
 			break
 		}
+		collectorOK := true
+		if !*offline {
+			st := probe.CheckCollector(ctx, cfg)
+			collectorOK = st.OK
+			if werr := probe.WriteCollectorStatus(stdout, st, *asJSON); werr != nil {
+				err = werr
+				break
+			}
+		}
 		if failed > 0 {
 			fmt.Fprintf(stderr, "jangkau check: %d of %d checks failed\n", failed, len(cfg.Checks))
+		}
+		if !collectorOK {
+			fmt.Fprintf(stderr, "jangkau check: the collector check failed: this probe's results would not arrive\n")
+		}
+		if failed > 0 || !collectorOK {
 			return 1
 		}
 	case "token":

@@ -123,6 +123,18 @@ func collectorFailure(err error, collector string) (msg string, reached bool) {
 	return fmt.Sprintf("collector %q: %v", collector, err), false
 }
 
+// misconfigured reports whether a request to the collector failed in a
+// way that retrying will not heal: https against a plain-http port, or a
+// certificate the probe cannot verify.
+func misconfigured(err error) bool {
+	var (
+		verr    *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+	)
+	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &verr) || errors.As(err, &unknown) || errors.As(err, &host)
+}
+
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
@@ -191,6 +193,16 @@ func refuseZeroDurations(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// spoolDirError adds what to do to an error opening the spool when the
+// directory may not be written: under deploy/jangkau-probe.service
+// (ProtectSystem=strict) only /var/lib/jangkau is writable.
+func spoolDirError(dir string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+		return err
+	}
+	return fmt.Errorf("spool.dir %s may not be written by this user: %w; under the systemd unit (deploy/jangkau-probe.service) only /var/lib/jangkau is writable: set spool: {dir: /var/lib/jangkau/spool}", dir, err)
 }
 
 // BearerToken is the token the probe presents to the collector.

@@ -1,11 +1,14 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,5 +241,19 @@ func TestCheckDurations(t *testing.T) {
 				t.Errorf("ParseConfig error = %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestSpoolDirError: a spool dir the probe may not write (a read-only
+// system under the systemd unit, or a permission) says where it may.
+func TestSpoolDirError(t *testing.T) {
+	for _, errno := range []error{syscall.EROFS, syscall.EACCES} {
+		err := spoolDirError("/etc/jangkau/spool", &fs.PathError{Op: "mkdir", Path: "/etc/jangkau/spool", Err: errno})
+		if !strings.Contains(err.Error(), "set spool: {dir: /var/lib/jangkau/spool}") || !errors.Is(err, errno) {
+			t.Errorf("%v: error = %v", errno, err)
+		}
+	}
+	if err := spoolDirError("x", syscall.ENOSPC); err != syscall.ENOSPC {
+		t.Errorf("ENOSPC changed to %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // buildRE matches a documented build command: its tags and output file.
-var buildRE = regexp.MustCompile("go build (?:-tags (\\S+) )?-o (\\S+) \\./cmd/jangkau")
+var buildRE = regexp.MustCompile(`go build (?:-tags (\S+) )?-o (\S+) \./cmd/jangkau`)
 
 // TestDocumentedBuildsWriteDifferentFiles: the full and the probe-only
 // build commands of the README and docs/deploy.md write different files,

@@ -256,7 +256,7 @@ func editDistance(a, b string) int {
 }
 
 // goTypeRE matches the Go type names yaml puts in its errors.
-var goTypeRE = regexp.MustCompile(" in type [A-Za-z0-9_.*\\[\\]]+")
+var goTypeRE = regexp.MustCompile(` in type [A-Za-z0-9_.*\[\]]+`)
 
 // plain removes Go type names from a yaml error, keeping its line.
 func plain(err error) error {

@@ -90,7 +90,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second,
 		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: %w: another collector holds it; stop that one or give this one another data_dir", path, err)
 		}
 		return nil, fmt.Errorf("open store %s: %w%s", path, err, permissionHint(err))

@@ -108,6 +108,7 @@ func (s *Server) catalogueFor(p *placedProbe) ([]byte, error) {
 func (s *Server) handleSelfChecks(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.probes.tokens.Match(apikey.FromRequest(r))
 	if !ok {
+		s.refused.note(s.log, r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau probes"`)
 		httpapi.Error(w, http.StatusUnauthorized, "unknown probe token")
 		return

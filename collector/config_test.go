@@ -10,7 +10,7 @@ import (
 func TestLoadConfigBad(t *testing.T) {
 	tests := []struct{ file, wantErr string }{
 		{"unknown-key.bad.yml", "field listen_addr not found"},
-		{"bad-hash.bad.yml", `probes[0].token_sha256 "abc" must be 64 hex digits`},
+		{"bad-hash.bad.yml", `probes[0].token_sha256 must be 64 hex digits, the sha256 of the token that ` + "`jangkau token`" + ` printed; it holds 3 characters`},
 		{"no-place.bad.yml", "probes[0] (a) needs a region or a location"},
 		{"dup-probe.bad.yml", `probes[1].id "a" is already probes[0].id`},
 		{"bad-id.bad.yml", `probes[0].id "a b"`},
@@ -33,6 +33,31 @@ func TestLoadConfigBad(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.file) {
 				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+// TestHashKeys: a viewer's hash is key_sha256 and a probe's token_sha256;
+// the other name gets a did-you-mean, and a token pasted in place of its
+// hash is refused without being shown.
+func TestHashKeys(t *testing.T) {
+	const token = "4de0cbb6f1e2d3c4b5a69788796a5b4c3d2e1f0011223344"
+	const hash = "9bb86724a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c"
+	for _, tc := range []struct{ name, yaml, wantErr string }{
+		{"viewer with token_sha256", "viewers: [{name: planner, token_sha256: \"" + hash + "\"}]", "viewers[0].token_sha256: field token_sha256 not found; did you mean key_sha256?"},
+		{"probe with key_sha256", "probes: [{id: a, region: \"36.01\", key_sha256: \"" + hash + "\"}]", "probes[0].key_sha256: field key_sha256 not found; did you mean token_sha256?"},
+		{"probe with the token pasted", "probes: [{id: a, region: \"36.01\", token_sha256: \"" + token + "\"}]", "probes[0].token_sha256 must be 64 hex digits, the sha256 of the token"},
+		{"viewer with the key pasted", "viewers: [{name: planner, key_sha256: " + token + "}]", "viewers[0].key_sha256 must be 64 hex digits"},
+		{"viewer without a hash", "viewers: [{name: planner}]", "viewers[0].key_sha256 is missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.yaml), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("ParseConfig error = %v, want one containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("error %q shows the token", err)
 			}
 		})
 	}

@@ -161,6 +161,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	received := s.Now()
 	probeID, ok := s.probes.tokens.Match(apikey.FromRequest(r))
 	if !ok {
+		s.refused.note(s.log, r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jangkau ingest"`)
 		return httpapi.Error(w, http.StatusUnauthorized, "unknown probe token")
 	}

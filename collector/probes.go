@@ -2,6 +2,9 @@ package collector
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jangkau/jangkau/collector/apikey"
@@ -56,8 +59,8 @@ func newRegistry(probes []ProbeConfig, regions *region.Regions, zoom int) (*regi
 		}
 		switch {
 		case pc.Region != "":
-			if !knownOrBelowKnown(regions, pc.Region) {
-				return nil, fmt.Errorf("probes[%d].region %q: neither it nor any region above it is in the regions file", i, pc.Region)
+			if regions.Get(pc.Region) == nil {
+				return nil, fmt.Errorf("probes[%d].region %q of %s is not in the regions file: %s", i, pc.Region, pc.ID, nearestCodes(regions, pc.Region))
 			}
 		default:
 			r := regions.Locate(pc.Location.Lat, pc.Location.Lon)
@@ -73,11 +76,49 @@ func newRegistry(probes []ProbeConfig, regions *region.Regions, zoom int) (*regi
 	return reg, nil
 }
 
-func knownOrBelowKnown(regions *region.Regions, code string) bool {
-	for c := code; c != ""; c = region.Parent(c) {
-		if regions.Get(c) != nil {
-			return true
-		}
+// nearestCodes says what the regions file has near a code it lacks: the
+// codes of the same level that share the most leading parts with it, the
+// closest in number first, so that a typo (36.99.01 for 36.09.01) shows
+// its fix. A probe placed above its real region would count only there,
+// and its kabupaten would stay unmeasured.
+func nearestCodes(regions *region.Regions, code string) string {
+	level := region.CodeLevel(code)
+	same := regions.Level(level)
+	if len(same) == 0 {
+		return fmt.Sprintf("it has no regions of level %d; its deepest level is %d: write a code of that level, or give a location instead", level, regions.Deepest())
 	}
-	return false
+	want := strings.Split(code, ".")
+	type cand struct {
+		code   string
+		shared int
+		dist   int
+	}
+	cands := make([]cand, 0, len(same))
+	for _, r := range same {
+		parts := strings.Split(r.Code, ".")
+		c := cand{code: r.Code}
+		for c.shared < min(len(parts), len(want)) && parts[c.shared] == want[c.shared] {
+			c.shared++
+		}
+		if c.shared < min(len(parts), len(want)) {
+			a, _ := strconv.Atoi(parts[c.shared])
+			b, _ := strconv.Atoi(want[c.shared])
+			c.dist = max(a-b, b-a)
+		}
+		cands = append(cands, c)
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if a.shared != b.shared {
+			return b.shared - a.shared
+		}
+		if a.dist != b.dist {
+			return a.dist - b.dist
+		}
+		return strings.Compare(a.code, b.code)
+	})
+	near := make([]string, 0, 3)
+	for _, c := range cands[:min(3, len(cands))] {
+		near = append(near, c.code)
+	}
+	return "the nearest codes it has are " + strings.Join(near, ", ")
 }

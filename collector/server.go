@@ -59,6 +59,8 @@ type Server struct {
 	limits *ratelimit.Keyed
 	clock  *clockOffsets
 	opt    Options
+	// refused logs requests with unknown probe tokens (refusedtoken.go).
+	refused *refusedTokens
 	// ingestBudget holds the decoded bytes of the ingest requests being
 	// read (limits.max_decoded_in_flight_bytes, ingest_guard.go).
 	ingestBudget decodedBudget
@@ -82,6 +84,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s := &Server{cfg: cfg, store: st, regions: regions, probes: probes, log: log, opt: opt,
 		reg: prometheus.NewRegistry()}
 	s.limits, s.clock = ratelimit.New(cfg.Limits.ProbeRequestsPerSecond, cfg.Limits.ProbeBurst), newClockOffsets()
+	s.refused = newRefusedTokens()
 	s.seenServices, s.known = map[string]bool{}, newKnownNames(cfg.Services)
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.feed = storeFeed(st)
@@ -156,6 +159,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.log.Info("collector shutting down: finishing the requests in flight (at most 10 s)")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -231,5 +235,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore
 	}
 	log.Info("collector serving", "url", scheme+"://"+ln.Addr().String()+"/", "data_dir", cfg.DataDir,
 		"regions", cfg.Regions.File, "probes", len(cfg.Probes), "levels", regions.Levels())
-	return srv.Serve(ctx, ln)
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("collector stopped")
+	return nil
 }

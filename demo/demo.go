@@ -105,7 +105,7 @@ func Run(ctx context.Context, opt Options) error {
 
 	ln, err := net.Listen("tcp", opt.Listen)
 	if err != nil {
-		opt.Log.Warn("demo: address busy, taking a free port", "listen", opt.Listen, "err", err)
+		opt.Log.Info("demo: address busy, taking a free port", "listen", opt.Listen, "err", err)
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return err
 		}
@@ -113,6 +113,9 @@ func Run(ctx context.Context, opt Options) error {
 	url := "http://" + ln.Addr().String()
 	cfg := collector.DefaultConfig
 	cfg.Listen, cfg.DataDir, cfg.PublicRead = ln.Addr().String(), dataDir, true
+	// Export the levels the demo's regions have, so that the first line an
+	// operator sees is not a warning about a level it lacks.
+	cfg.Metrics.Levels = regions.Levels()
 	var probeYAML []string
 	for i, r := range regions.Level(2) {
 		tok := newToken()
@@ -147,11 +150,16 @@ checks:
 	if err != nil {
 		return err
 	}
+	// The collector stops after the probes, so that their last uploads on
+	// Ctrl-C reach it instead of each logging that it is gone.
+	cctx, stopCollector := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCollector()
 	wg.Go(func() {
-		if err := srv.Serve(ctx, ln); err != nil {
+		if err := srv.Serve(cctx, ln); err != nil {
 			fail(fmt.Errorf("collector: %w", err))
 		}
 	})
+	var probes sync.WaitGroup
 	for _, y := range probeYAML {
 		pc, err := probe.ParseConfig([]byte(y), dataDir)
 		if err != nil {
@@ -161,7 +169,7 @@ checks:
 		if err != nil {
 			return err
 		}
-		wg.Go(func() {
+		probes.Go(func() {
 			if err := p.Run(ctx); err != nil {
 				fail(fmt.Errorf("probe %s: %w", pc.ID, err))
 			}
@@ -174,6 +182,8 @@ checks:
 		opt.Ready(url + "/")
 	}
 	<-ctx.Done()
+	probes.Wait()
+	stopCollector()
 	select {
 	case err := <-errc:
 		return err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jangkau/jangkau/internal/testlog"
 )
 
 func TestLinkRelaysWithDelayAndGoesDown(t *testing.T) {
@@ -168,4 +170,40 @@ func statuses(t *testing.T, url string) (map[string]string, bool) {
 		}
 	}
 	return out, true
+}
+
+// TestDemoLogsQuietly: the demo's log has no warning from start to
+// Ctrl-C. Its first line used to be a WARN about a metrics level the demo
+// regions lack, and Ctrl-C gave one upload WARN per probe, since the
+// collector stopped with them.
+func TestDemoLogsQuietly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for about 5 s; skipped with -short")
+	}
+	logger, logs := testlog.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Listen: "127.0.0.1:0", Interval: time.Second, Log: logger, Ready: func(u string) { ready <- u }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("demo ended early: %v", err)
+	}
+	time.Sleep(4 * time.Second) // results spooled and uploaded, some in flight
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "probe stopped") {
+		t.Fatalf("the log lacks the probes' stop:\n%s", out)
+	}
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			t.Errorf("demo logged %s", line)
+		}
+	}
 }

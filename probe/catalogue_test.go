@@ -24,7 +24,7 @@ func TestDecodeCatalogueBad(t *testing.T) {
 	tests := []struct{ file, wantErr string }{
 		{"unknown_key", "field retries not found"},
 		{"unknown_top", "field version not found"},
-		{"bare_duration", "into time.Duration"},
+		{"bare_duration", "write a duration such as 30s"},
 		{"not_list", "cannot unmarshal"},
 		{"empty", "catalogue is empty"},
 	}

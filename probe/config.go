@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -11,12 +12,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jangkau/jangkau/checkspec"
 	"github.com/jangkau/jangkau/internal/strictyaml"
 	"github.com/jangkau/jangkau/probe/spool"
 	"github.com/jangkau/jangkau/wire"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the probe's configuration file. Durations are Go durations
@@ -98,6 +101,9 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 		}
 		return nil, err
 	}
+	if err := refuseZeroDurations(data); err != nil {
+		return nil, err
+	}
 	for i := range cfg.Checks {
 		cfg.Checks[i].ApplyDefaults()
 	}
@@ -122,14 +128,81 @@ func ParseConfig(data []byte, baseDir string) (*Config, error) {
 			return nil, err
 		}
 		cfg.token = strings.TrimSpace(string(b))
-		if cfg.token == "" {
-			return nil, fmt.Errorf("token_file %q is empty", cfg.TokenFile)
+		if err := checkToken(cfg.token); err != nil {
+			return nil, fmt.Errorf("token_file %q %w", cfg.TokenFile, err)
+		}
+	}
+	if cfg.Token != "" {
+		if err := checkToken(cfg.Token); err != nil {
+			return nil, fmt.Errorf("token %w", err)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// tokenForm is how a token file should look, for the errors of checkToken.
+const tokenForm = "it must hold the token alone on one line, as `jangkau token --out FILE` writes it (48 hex digits such as 4de0cbb6…)"
+
+// checkToken refuses a token that cannot be what the collector was given:
+// empty, several words or lines (the whole output of `jangkau token`), or
+// characters an HTTP header cannot carry. Its errors never show the token.
+func checkToken(tok string) error {
+	switch {
+	case tok == "":
+		return fmt.Errorf("is empty; %s", tokenForm)
+	case strings.HasPrefix(tok, "token:") || strings.Contains(tok, "token_sha256"):
+		return fmt.Errorf("holds the labelled output of `jangkau token` (token: …, token_sha256: …), not the token alone; %s", tokenForm)
+	case strings.ContainsAny(tok, "\r\n"):
+		return fmt.Errorf("holds %d lines; %s", strings.Count(tok, "\n")+1, tokenForm)
+	case strings.ContainsAny(tok, " \t"):
+		return fmt.Errorf("holds %d words; %s", len(strings.Fields(tok)), tokenForm)
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] < 0x21 || tok[i] > 0x7e {
+			return fmt.Errorf("holds a character an HTTP header cannot carry (byte %d is 0x%02x); %s", i+1, tok[i], tokenForm)
+		}
+	}
+	return nil
+}
+
+// MinCheckInterval is the shortest interval a check may have.
+const MinCheckInterval = time.Second
+
+// refuseZeroDurations refuses an interval or timeout written as 0 in a
+// check: once decoded it is indistinguishable from an unset one, which
+// takes the default, so "interval: 0s" would silently become 30s.
+func refuseZeroDurations(data []byte) error {
+	var doc struct {
+		Checks []struct {
+			Interval *time.Duration `yaml:"interval"`
+			Timeout  *time.Duration `yaml:"timeout"`
+		} `yaml:"checks"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil // strictyaml.Decode has accepted it; nothing to add
+	}
+	for i, c := range doc.Checks {
+		if c.Interval != nil && *c.Interval < MinCheckInterval {
+			return fmt.Errorf("checks[%d].interval (%s) is below the floor of %s; write a duration such as 30s, or leave it out for %s", i, *c.Interval, MinCheckInterval, checkspec.DefaultCheckConfig.Interval)
+		}
+		if c.Timeout != nil && *c.Timeout <= 0 {
+			return fmt.Errorf("checks[%d].timeout (%s) must be positive; write a duration such as 5s, or leave it out for %s", i, *c.Timeout, checkspec.DefaultCheckConfig.Timeout)
+		}
+	}
+	return nil
+}
+
+// spoolDirError adds what to do to an error opening the spool when the
+// directory may not be written: under deploy/jangkau-probe.service
+// (ProtectSystem=strict) only /var/lib/jangkau is writable.
+func spoolDirError(dir string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+		return err
+	}
+	return fmt.Errorf("spool.dir %s may not be written by this user: %w; under the systemd unit (deploy/jangkau-probe.service) only /var/lib/jangkau is writable: set spool: {dir: /var/lib/jangkau/spool}", dir, err)
 }
 
 // BearerToken is the token the probe presents to the collector.

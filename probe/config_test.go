@@ -1,11 +1,14 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +21,7 @@ func TestLoadConfigBad(t *testing.T) {
 	tests := []struct {
 		file, wantErr string
 	}{
-		{"unknown_key", "field colector not found"},
+		{"unknown_key", "line 4: colector: field colector not found; did you mean collector?"},
 		{"unknown_check_key", "field retries not found"},
 		{"timeout_long", "checks[1].timeout (15s) must be shorter than interval (10s)"},
 		{"kind", `checks[0].kind "ftp" is not one of dns, http, icmp, tcp`},
@@ -34,7 +37,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"both_tokens", "token and token_file are both set"},
 		{"no_token", "one of token or token_file is required"},
 		{"missing_token_file", "no-such-token"},
-		{"bare_duration", "into time.Duration"},
+		{"bare_duration", "write a duration such as 30s"},
 		{"no_checks", "checks: none configured"},
 		{"batch_size", "upload.batch_size (0) must be positive"},
 		{"concurrency", "concurrency (-1) must be positive"},
@@ -167,4 +170,90 @@ func TestLocalFilesSizeLimited(t *testing.T) {
 			t.Errorf("error %v, want one containing %q", err, want)
 		}
 	})
+}
+
+// TestTokenFileHoldsOneToken: a token file holds the token alone; the
+// whole output of `jangkau token`, several lines or words are refused
+// with the expected form, and the error never shows the secret.
+func TestTokenFileHoldsOneToken(t *testing.T) {
+	const secret = "4de0cbb6f1e2d3c4b5a69788796a5b4c3d2e1f0011223344"
+	for _, tc := range []struct {
+		name, content, wantErr string
+	}{
+		{name: "alone", content: secret},
+		{name: "trailing newline and spaces", content: "  " + secret + " \n\n"},
+		{name: "jangkau token output", content: "token:        " + secret + "\ntoken_sha256: \"9bb8\"\n", wantErr: "labelled output of `jangkau token`"},
+		{name: "head -1 of it", content: "token:        " + secret + "\n", wantErr: "labelled output of `jangkau token`"},
+		{name: "two lines", content: secret + "\n" + secret + "\n", wantErr: "holds 2 lines"},
+		{name: "two words", content: secret + " extra\n", wantErr: "holds 2 words"},
+		{name: "control byte", content: secret + "\x00", wantErr: "HTTP header cannot carry"},
+		{name: "empty", content: "\n \n", wantErr: "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "token"), []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			yml := "id: a\ncollector: http://127.0.0.1:8080\ntoken_file: token\nchecks: [{name: gw, kind: tcp, target: \"127.0.0.1:22\"}]\n"
+			cfg, err := ParseConfig([]byte(yml), dir)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.BearerToken() != secret {
+					t.Errorf("BearerToken() has %d bytes, want the %d of the token", len(cfg.BearerToken()), len(secret))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ParseConfig succeeded, want an error containing %q", tc.wantErr)
+			}
+			for _, want := range []string{tc.wantErr, "jangkau token --out FILE"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error = %q, want it to contain %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+}
+
+// TestCheckDurations: an interval or timeout of 0 is refused with the
+// floor (it used to become the default silently), a bare number is told
+// to carry a unit.
+func TestCheckDurations(t *testing.T) {
+	for _, tc := range []struct {
+		check, wantErr string
+	}{
+		{"interval: 0s", "checks[0].interval (0s) is below the floor of 1s"},
+		{"interval: 0", "checks[0].interval: 0 is not a duration: write a duration such as 30s"},
+		{"interval: 30", "checks[0].interval: 30 is not a duration: write a duration such as 30s"},
+		{"interval: 500ms", "checks[0].interval (500ms) is below the floor of 1s"},
+		{"timeout: 0s", "checks[0].timeout (0s) must be positive"},
+		{"intervall: 30s", "checks[0].intervall: field intervall not found; did you mean interval?"},
+	} {
+		t.Run(tc.check, func(t *testing.T) {
+			yml := fmt.Sprintf("id: a\ncollector: http://127.0.0.1:8080\ntoken: t\nchecks: [{name: gw, kind: tcp, target: \"127.0.0.1:22\", %s}]\n", tc.check)
+			_, err := ParseConfig([]byte(yml), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseConfig error = %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestSpoolDirError: a spool dir the probe may not write (a read-only
+// system under the systemd unit, or a permission) says where it may.
+func TestSpoolDirError(t *testing.T) {
+	for _, errno := range []error{syscall.EROFS, syscall.EACCES} {
+		err := spoolDirError("/etc/jangkau/spool", &fs.PathError{Op: "mkdir", Path: "/etc/jangkau/spool", Err: errno})
+		if !strings.Contains(err.Error(), "set spool: {dir: /var/lib/jangkau/spool}") || !errors.Is(err, errno) {
+			t.Errorf("%v: error = %v", errno, err)
+		}
+	}
+	if err := spoolDirError("x", syscall.ENOSPC); err != syscall.ENOSPC {
+		t.Errorf("ENOSPC changed to %v", err)
+	}
 }

@@ -46,7 +46,7 @@ func (u *Uploader) post(ctx context.Context, body []byte) (*wire.IngestResponse,
 	req.Header.Set("User-Agent", check.UserAgent)
 	resp, err := u.client.Do(req)
 	if err != nil {
-		if _, ok := errors.AsType[*redirectError](err); ok {
+		if _, ok := errors.AsType[*redirectError](err); ok || misconfigured(err) {
 			return nil, err // the config is wrong: retried only at the back-off cap
 		}
 		return nil, &recoverableError{err: err}

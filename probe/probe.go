@@ -62,7 +62,7 @@ func New(cfg *Config, log *slog.Logger, reg prometheus.Registerer) (*Probe, erro
 	sp, err := spool.Open(cfg.Spool.Dir, spool.Limits(cfg.Spool), spool.Logger(log),
 		spool.GroupDelay(min(cfg.Spool.SyncInterval, cfg.Upload.Interval/5)))
 	if err != nil {
-		return nil, err
+		return nil, spoolDirError(cfg.Spool.Dir, err)
 	}
 	p.spool = sp
 	if p.uploader, err = NewUploader(cfg, sp, log); err != nil {

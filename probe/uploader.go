@@ -51,6 +51,8 @@ type Uploader struct {
 	// jitter picks a delay in [0, d]: full jitter, so that probes cut off
 	// together do not come back together. A seam for tests.
 	jitter func(d time.Duration) time.Duration
+	// failures keeps a run of failed uploads to a few log lines.
+	failures failureLog
 }
 
 // recoverableError is an upload failure worth retrying with back-off: the
@@ -121,6 +123,7 @@ func (u *Uploader) Run(ctx context.Context) {
 			}
 			continue
 		}
+		u.failures.recovered(u.log, failures, u.spool.Len())
 		failures, backlog = 0, b.more
 	}
 }
@@ -158,21 +161,26 @@ func (u *Uploader) Flush(ctx context.Context) error {
 	return nil
 }
 
-// retryDelay is how long to wait after the failures-th failure in a row,
-// and says why in the log.
+// retryDelay is how long to wait after the failures-th failure in a row;
+// the log says why, loudly at the first and then every few minutes
+// (failureLog). A failure that will not heal (a refused token, https
+// against an http port, an unverified certificate) waits the back-off
+// cap.
 func (u *Uploader) retryDelay(err error, failures int) time.Duration {
 	var rec *recoverableError
-	if !errors.As(err, &rec) {
-		u.log.Error("upload failed and will not heal by retrying; fix it, retrying at the back-off cap",
-			"url", u.url, "err", err, "retry_in", backoffCap, "spooled", u.spool.Len())
-		return backoffCap
-	}
-	d := rec.retryAfter
-	if d <= 0 {
+	permanent := !errors.As(err, &rec)
+	var d time.Duration
+	switch {
+	case permanent:
+		d = backoffCap
+	case rec.retryAfter > 0:
+		d = rec.retryAfter
+	default:
 		d = u.jitter(backoff(failures))
 	}
 	d = min(d, maxRetryAfter)
-	u.log.Warn("upload failed", "url", u.url, "err", err, "failures", failures, "retry_in", d, "spooled", u.spool.Len())
+	msg, _ := collectorFailure(err, strings.TrimSuffix(u.url, ingestPath))
+	u.failures.failed(u.log, msg, permanent, failures, d, u.url, u.spool.Len())
 	return d
 }
 

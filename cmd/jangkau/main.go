@@ -28,8 +28,8 @@ var usage = `jangkau: regional connectivity and service-coverage monitor
 
 Usage:
 ` + serverUsage + `  jangkau probe     --config FILE
-  jangkau check     --config FILE [--json]        run every check of a probe once and print the results
-  jangkau token                                     a new random token and its token_sha256 line
+  jangkau check     --config FILE [--json] [--offline]   run every check once, then ask the collector (reachable, TLS, token)
+  jangkau token     [--out FILE] [--viewer]         a new random token and its token_sha256 line (--out: the token alone into FILE)
   jangkau version                                   version, revision, Go version and build tags
 ` + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
@@ -73,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		configFile := fs.String("config", "", "probe config `file` (YAML)")
 		asJSON := fs.Bool("json", false, "print the results as JSON, one per line")
+		offline := fs.Bool("offline", false, "skip the last row: asking the collector whether it is reachable, verified over TLS and accepts the token")
 		if fs.Parse(args) != nil {
 			return 2
 		}
@@ -90,17 +91,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = cerr
 			break
 		}
+		collectorOK := true
+		if !*offline {
+			st := probe.CheckCollector(ctx, cfg)
+			collectorOK = st.OK
+			if werr := probe.WriteCollectorStatus(stdout, st, *asJSON); werr != nil {
+				err = werr
+				break
+			}
+		}
 		if failed > 0 {
 			fmt.Fprintf(stderr, "jangkau check: %d of %d checks failed\n", failed, len(cfg.Checks))
+		}
+		if !collectorOK {
+			fmt.Fprintf(stderr, "jangkau check: the collector check failed: this probe's results would not arrive\n")
+		}
+		if failed > 0 || !collectorOK {
 			return 1
 		}
 	case "token":
+		out := fs.String("out", "", "write the token alone to `file` (mode 0600, not overwritten) and print only the hash line to paste")
+		viewer := fs.Bool("viewer", false, "print the hash as a viewers: entry's key_sha256 instead of a probe's token_sha256")
 		if fs.Parse(args) != nil {
 			return 2
 		}
-		tok := newSecret()
-		sum := sha256.Sum256([]byte(tok))
-		fmt.Fprintf(stdout, "token:        %s\ntoken_sha256: %q\n", tok, hex.EncodeToString(sum[:]))
+		err = runToken(stdout, stderr, *out, *viewer)
 	case "version", "--version":
 		if fs.Parse(args) != nil {
 			return 2
@@ -124,6 +139,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runToken makes a token. With out, the token goes alone into that file,
+// which must not exist yet, and stdout gets only the line to paste into
+// collector.yaml; without, stdout gets both, labelled.
+func runToken(stdout, stderr io.Writer, out string, viewer bool) error {
+	tok := newSecret()
+	sum := sha256.Sum256([]byte(tok))
+	key := "token_sha256"
+	if viewer {
+		key = "key_sha256"
+	}
+	if out == "" {
+		_, err := fmt.Fprintf(stdout, "token:        %s\n%-13s %q\n", tok, key+":", hex.EncodeToString(sum[:]))
+		return err
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("--out %s already exists; a token file is never overwritten: remove it or choose another name", out)
+		}
+		return fmt.Errorf("--out: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, tok); err != nil {
+		f.Close()
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	where := "a probe's entry under probes:"
+	if viewer {
+		where = "a viewer's entry under viewers:"
+	}
+	fmt.Fprintf(stderr, "jangkau token: wrote the token alone to %s (mode 0600); paste this line into %s in collector.yaml:\n", out, where)
+	_, err = fmt.Fprintf(stdout, "%s: %q\n", key, hex.EncodeToString(sum[:]))
+	return err
 }
 
 // newSecret is a random token or key: 192 bits, hex.

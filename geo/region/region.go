@@ -1,6 +1,8 @@
 package region
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,11 +85,15 @@ func Load(r io.Reader, opt LoadOptions) (*Regions, error) {
 		Type     string            `json:"type"`
 		Features []json.RawMessage `json:"features"`
 	}
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+	br := bufio.NewReader(r)
+	if err := sniffGeoJSON(br); err != nil {
+		return nil, err
+	}
+	if err := json.NewDecoder(br).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("decode GeoJSON: %w", err)
 	}
 	if doc.Type != "FeatureCollection" {
-		return nil, fmt.Errorf("GeoJSON type %q is not FeatureCollection", doc.Type)
+		return nil, fmt.Errorf("GeoJSON type %q is not FeatureCollection: %s", doc.Type, convertHint)
 	}
 	regions := make([]*Region, 0, len(doc.Features))
 	parentNames := make(map[*Region]map[int]string, len(doc.Features))
@@ -125,6 +131,33 @@ func Load(r io.Reader, opt LoadOptions) (*Regions, error) {
 		return nil, errors.New("no features")
 	}
 	return build(regions, parentNames)
+}
+
+// convertHint says how to make a regions file out of another format.
+const convertHint = "convert it with ogr2ogr -f GeoJSON -t_srs EPSG:4326 regions.geojson INPUT (GDAL)"
+
+// sniffGeoJSON refuses a file that does not start as JSON, naming what it
+// looks like, instead of a JSON syntax error about its first byte.
+func sniffGeoJSON(br *bufio.Reader) error {
+	head, _ := br.Peek(512)
+	trimmed := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
+	if len(trimmed) == 0 || trimmed[0] == '{' {
+		return nil
+	}
+	kind := "it does not start with {"
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("PK")):
+		kind = "it is a zip archive (a zipped Shapefile or a KMZ?)"
+	case bytes.HasPrefix(trimmed, []byte("SQLite format 3")):
+		kind = "it is an SQLite database (a GeoPackage?)"
+	case bytes.HasPrefix(head, []byte{0, 0, 0x27, 0x0a}):
+		kind = "it is a Shapefile (.shp)"
+	case bytes.HasPrefix(trimmed, []byte("<")):
+		kind = "it is XML (KML or GML?)"
+	case bytes.IndexByte(trimmed, ',') > 0 && bytes.IndexByte(trimmed, ',') < bytes.IndexByte(append(trimmed, '\n'), '\n'):
+		kind = "it looks like CSV"
+	}
+	return fmt.Errorf("this is not GeoJSON (%s); %s", kind, convertHint)
 }
 
 // featureRegion turns one feature, whose code is already checked, into a

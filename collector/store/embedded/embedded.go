@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -65,6 +66,14 @@ func NoSync() Option { return func(o *options) { o.noSync = true } }
 
 var _ store.Store = (*Store)(nil)
 
+// permissionHint is what to do when the data dir may not be written.
+func permissionHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return fmt.Sprintf(": the collector runs as uid %d, which may not write there; give it the directory (chown) or choose another data_dir or --data", os.Getuid())
+}
+
 // Open opens (creating if needed) the store in dir. bbolt fsyncs every
 // commit, so a Write that returned is on disk.
 func Open(dir string, opts ...Option) (*Store, error) {
@@ -73,7 +82,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		opt(&o)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
+		return nil, fmt.Errorf("open store %s: %w%s", dir, err, permissionHint(err))
 	}
 	path := filepath.Join(dir, "results.db")
 	// The freelist is not written on each commit (fewer pages to fsync);
@@ -81,7 +90,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second,
 		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		return nil, fmt.Errorf("open store %s (is another collector using it?): %w", path, err)
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open store %s: %w: another collector holds it; stop that one or give this one another data_dir", path, err)
+		}
+		return nil, fmt.Errorf("open store %s: %w%s", path, err, permissionHint(err))
 	}
 	db.NoSync = o.noSync
 	err = db.Update(func(tx *bolt.Tx) error {

@@ -34,8 +34,9 @@ apt_need() {
 # drive into the real gpsd for survey mode; prometheus gives promtool and
 # the server that scrapes a running collector; iproute2, nftables and
 # procps build the district lab's network namespaces; systemd gives
-# systemd-analyze, which verifies the units in deploy/ (TestSystemdUnit).
-apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd
+# systemd-analyze, which verifies the units in deploy/ (TestSystemdUnit);
+# dpkg gives dpkg-deb, which opens the built .deb (cmd/jangkau-package).
+apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd dpkg
 
 # The interop tests (interop/) drive the collector with its users' own
 # clients: QGIS 3.22 and OWSLib from Debian for Debian's python3; Node.js

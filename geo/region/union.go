@@ -232,3 +232,20 @@ func fromSF(g geom.Geometry) (orb.Geometry, error) {
 	}
 	return mp, nil
 }
+
+// Validate says why g (a Polygon or MultiPolygon) is not valid in the OGC
+// simple features sense that GEOS checks, or nil when it is.
+func Validate(g orb.Geometry) error { return toSF(g).Validate() }
+
+// Dissolve returns the union of g (a Polygon or MultiPolygon) with itself:
+// where rings cross, the overlay puts a point and keeps what the winding
+// encloses, valid. It is the cheap repair for slightly twisted rings, such
+// as those rounding to a vector tile's grid makes; a twisted source polygon
+// needs makeValid's even-odd reading instead.
+func Dissolve(g orb.Geometry) (orb.Geometry, error) {
+	u, err := geom.UnaryUnion(toSF(g))
+	if err != nil {
+		return nil, err
+	}
+	return fromSF(u)
+}

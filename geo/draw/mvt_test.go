@@ -376,6 +376,9 @@ func TestEncodeMVTValidLevels(t *testing.T) {
 						t.Fatal(err)
 					}
 					if len(data) == 0 {
+						if want := visibleIn(at, rs.Level(level)); want > 0 {
+							t.Errorf("%s level %d tile %d/%d/%d: empty, want the %d regions that cover 1/4096 of the tile", file, level, at.Z, at.X, at.Y, want)
+						}
 						continue
 					}
 					path := filepath.Join(t.TempDir(), "tile.mvt")

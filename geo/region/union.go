@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
 	"github.com/peterstace/simplefeatures/geom"
 	"github.com/peterstace/simplefeatures/rtree"
 )
@@ -167,12 +166,13 @@ func unionGeometry(kids []*Region) (orb.Geometry, error) {
 		return g, err
 	}
 	out := Polygons(g)
+	shells := newRayIndex(out)
 	for _, h := range aside {
 		// The innermost shell around it: an island in another
 		// polygon's hole lies inside both shells.
 		at := -1
-		for i, p := range out {
-			if inside(p[0], h) && (at < 0 || area(p[0].Bound()) < area(out[at][0].Bound())) {
+		for _, i := range shells.around(h[0]) {
+			if at < 0 || area(shells.bounds[i]) < area(shells.bounds[at]) {
 				at = i
 			}
 		}
@@ -191,13 +191,68 @@ func unionGeometry(kids []*Region) (orb.Geometry, error) {
 	return orb.MultiPolygon(out), nil
 }
 
-// inside says whether hole h lies in ring r, judged by a point of h that
-// is not on r's bound.
-func inside(r orb.Ring, h orb.Ring) bool {
-	if !r.Bound().Contains(h[0]) {
+// rayIndex answers which shells of a set of polygons hold a point, by the
+// parity of a ray's crossings, in an R-tree of the shells' segments: one
+// ring walk per hole would cost the shell's length each time.
+type rayIndex struct {
+	tree   *rtree.RTree
+	segs   []ownedSeg
+	bounds []orb.Bound
+	maxX   float64
+}
+
+type ownedSeg struct {
+	owner int
+	a, b  orb.Point
+}
+
+func newRayIndex(polys []orb.Polygon) *rayIndex {
+	ri := &rayIndex{bounds: make([]orb.Bound, len(polys))}
+	var items []rtree.BulkItem
+	for i, p := range polys {
+		r := p[0]
+		ri.bounds[i] = r.Bound()
+		ri.maxX = max(ri.maxX, ri.bounds[i].Max[0])
+		for k := 1; k < len(r); k++ {
+			a, b := r[k-1], r[k]
+			items = append(items, rtree.BulkItem{Box: segBox(a, b), RecordID: len(ri.segs)})
+			ri.segs = append(ri.segs, ownedSeg{i, a, b})
+		}
+	}
+	ri.tree = rtree.BulkLoad(items)
+	return ri
+}
+
+// around lists the shells whose ring a ray from pt crosses an odd number
+// of times.
+func (ri *rayIndex) around(pt orb.Point) []int {
+	crossings := make(map[int]int)
+	_ = ri.tree.RangeSearch(rtree.Box{MinX: pt[0], MinY: pt[1], MaxX: ri.maxX, MaxY: pt[1]}, func(id int) error {
+		if s := ri.segs[id]; crosses(s.a, s.b, pt) {
+			crossings[s.owner]++
+		}
+		return nil
+	})
+	var out []int
+	for i, n := range crossings {
+		if n%2 == 1 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// crosses says whether segment ab crosses the ray from pt towards +x
+// (half-open in y, so that a vertex on the ray counts once).
+func crosses(a, b, pt orb.Point) bool {
+	if (a[1] > pt[1]) == (b[1] > pt[1]) {
 		return false
 	}
-	return planar.RingContains(r, h[0])
+	return a[0]+(pt[1]-a[1])*(b[0]-a[0])/(b[1]-a[1]) > pt[0]
+}
+
+func segBox(a, b orb.Point) rtree.Box {
+	return rtree.Box{MinX: min(a[0], b[0]), MinY: min(a[1], b[1]), MaxX: max(a[0], b[0]), MaxY: max(a[1], b[1])}
 }
 
 func area(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
@@ -223,7 +278,7 @@ func freeHoles(polys [][]orb.Polygon) map[holeRef]bool {
 			for _, r := range p {
 				for i := 1; i < len(r); i++ {
 					a, b := r[i-1], r[i]
-					items = append(items, rtree.BulkItem{Box: rtree.Box{MinX: min(a[0], b[0]), MinY: min(a[1], b[1]), MaxX: max(a[0], b[0]), MaxY: max(a[1], b[1])}, RecordID: len(segs)})
+					items = append(items, rtree.BulkItem{Box: segBox(a, b), RecordID: len(segs)})
 					segs = append(segs, seg{owner{k, j}, a, b})
 				}
 			}
@@ -256,10 +311,8 @@ func freeHoles(polys [][]orb.Polygon) map[holeRef]bool {
 				crossings := make(map[owner]int)
 				_ = tree.RangeSearch(rtree.Box{MinX: pt[0], MinY: pt[1], MaxX: maxX, MaxY: pt[1]}, func(id int) error {
 					s := segs[id]
-					if s.owner != (owner{k, j}) && (s.a[1] > pt[1]) != (s.b[1] > pt[1]) {
-						if x := s.a[0] + (pt[1]-s.a[1])*(s.b[0]-s.a[0])/(s.b[1]-s.a[1]); x > pt[0] {
-							crossings[s.owner]++
-						}
+					if s.owner != (owner{k, j}) && crosses(s.a, s.b, pt) {
+						crossings[s.owner]++
 					}
 					return nil
 				})

@@ -471,3 +471,54 @@ func BenchmarkEncodeMVTBantenLevels(b *testing.B) {
 		})
 	}
 }
+
+// TestEncodeMVTSharedBorder draws two neighbours that share a wiggly
+// border, each ring starting at another corner, and checks in the tile's
+// own grid that they still tile their box: no sliver between them, no
+// overlap. Simplifying each ring on its own moved the border differently
+// in each.
+func TestEncodeMVTSharedBorder(t *testing.T) {
+	at := maptile.New(812, 530, 10)
+	b := at.Bound()
+	w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
+	pt := func(fx, fy float64) orb.Point { return orb.Point{b.Min[0] + fx*w, b.Max[1] - fy*h} }
+	// The border runs down the middle, wiggling by a fraction of a grid
+	// unit and now and then by several.
+	var border []orb.Point
+	for i := 0; i <= 400; i++ {
+		dx := 0.3 * float64(i%3-1)
+		if i%37 == 0 {
+			dx = 6
+		}
+		border = append(border, pt(0.5+dx/4096, 0.1+0.8*float64(i)/400))
+	}
+	left := orb.Ring{pt(0.1, 0.9), pt(0.1, 0.1)}
+	left = append(left, border...)
+	left = append(left, pt(0.1, 0.9))
+	right := orb.Ring{pt(0.9, 0.1), pt(0.9, 0.9)}
+	for i := len(border) - 1; i >= 0; i-- {
+		right = append(right, border[i])
+	}
+	right = append(right, pt(0.9, 0.1))
+	data, err := EncodeMVT(uint32(at.Z), at.X, at.Y, []MVTLayer{{Name: "regions", Features: []MVTFeature{
+		{Geometry: orb.Polygon{left}}, {Geometry: orb.Polygon{right}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := mvt.Unmarshal(data) // tile coordinates: areas are exact
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	var union []orb.Point
+	for _, f := range ls[0].Features {
+		p := f.Geometry.(orb.Polygon)
+		sum += ringArea(p[0])
+		union = append(union, p[0]...)
+	}
+	box := orb.MultiPoint(union).Bound()
+	if want := (box.Max[0] - box.Min[0]) * (box.Max[1] - box.Min[1]); sum != want {
+		t.Errorf("the two halves cover %v square units, their box %v: the shared border was simplified apart", sum, want)
+	}
+}

@@ -235,13 +235,7 @@ func dedupe(ls orb.LineString) orb.LineString {
 }
 
 // ringArea is the ring's area in square extent units, its sign ignored.
-func ringArea(r orb.Ring) float64 {
-	a := 0.0
-	for i := 1; i < len(r); i++ {
-		a += r[i-1][0]*r[i][1] - r[i][0]*r[i-1][1]
-	}
-	return math.Abs(a / 2)
-}
+func ringArea(r orb.Ring) float64 { return math.Abs(ringSigned(r)) }
 
 // valid returns polygon g, simplified and cleaned by tidy, when GEOS would
 // find it valid: GEOS, and so GDAL and QGIS, refuse to clip or measure an

@@ -240,19 +240,13 @@ func nodeOnce(rings []orb.Ring) bool {
 // they meet anywhere but at a shared end; for collinear overlapping
 // segments, an end of one inside the other.
 func crossing(a, b, c, d orb.Point) (orb.Point, bool) {
-	if a == c || a == d || b == c || b == d {
-		// Adjacent or sharing an end: only an overlap matters.
-		for _, p := range [][3]orb.Point{{a, b, c}, {a, b, d}, {c, d, a}, {c, d, b}} {
-			if onSegment(p[0], p[1], p[2]) {
-				return p[2], true
-			}
-		}
-		return orb.Point{}, false
-	}
 	for _, p := range [][3]orb.Point{{a, b, c}, {a, b, d}, {c, d, a}, {c, d, b}} {
 		if onSegment(p[0], p[1], p[2]) {
 			return p[2], true
 		}
+	}
+	if a == c || a == d || b == c || b == d {
+		return orb.Point{}, false // adjacent, or meeting at an end
 	}
 	o := func(p, q, r orb.Point) float64 { return (q[0]-p[0])*(r[1]-p[1]) - (q[1]-p[1])*(r[0]-p[0]) }
 	d1, d2, d3, d4 := o(c, d, a), o(c, d, b), o(a, b, c), o(a, b, d)

@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
 
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
 
@@ -37,6 +38,10 @@ const mvtBuffer = 64
 // the tile can still show, so detail below it only costs bytes.
 const mvtTolerance = 1.0
 
+// minHoleArea is the area, in square extent units, below which a hole is
+// left out of a tile: 64 is a pixel at 512 px a tile.
+const minHoleArea = 64
+
 // ErrTile is wrapped by the error for a z/x/y that names no tile, so that an
 // API can answer 404 without matching texts.
 var ErrTile = errors.New("geo: no such tile")
@@ -58,8 +63,10 @@ type MVTFeature struct {
 
 // EncodeMVT writes tile z/x/y as a Mapbox Vector Tile 2.1 of the given
 // layers: geometry is clipped to the tile plus a small buffer, projected to
-// a 4096 extent, simplified to what that extent shows, and cleaned so that
-// rings wind as the spec says (exterior clockwise on screen). Features that
+// a 4096 extent, simplified to what that extent shows (a border that
+// neighbours share once, so that it stays shared), and cleaned so that
+// rings wind as the spec says (exterior clockwise on screen) and polygons
+// are valid as GEOS judges them, which GDAL and QGIS need to clip them. Features that
 // miss the tile or vanish at this zoom are dropped, and so are layers left
 // without features; a tile that shows nothing is zero bytes, which servers
 // answer with 204 No Content. The input is not modified.
@@ -131,9 +138,18 @@ func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
 			ml.Features = append(ml.Features, gf)
 		}
 		ml.ProjectToTile(t)
+		gs := make([]orb.Geometry, len(ml.Features))
+		raw := make([]orb.Geometry, len(ml.Features))
+		for i, f := range ml.Features {
+			gs[i] = f.Geometry
+			if _, ok := f.Geometry.(orb.Point); !ok {
+				raw[i] = orb.Clone(f.Geometry)
+			}
+		}
+		simplifyShared(gs, dp)
 		kept := ml.Features[:0]
-		for _, f := range ml.Features {
-			if f.Geometry = tidy(dp.Simplify(f.Geometry)); f.Geometry != nil {
+		for i, f := range ml.Features {
+			if f.Geometry = valid(tidy(gs[i]), raw[i]); f.Geometry != nil {
 				kept = append(kept, f)
 			}
 		}
@@ -168,22 +184,26 @@ func tidy(g orb.Geometry) orb.Geometry {
 	case orb.MultiPolygon:
 		var out orb.MultiPolygon
 		for _, p := range g {
-			var rings orb.Polygon
-			for i, r := range p {
-				r = orb.Ring(dedupe(orb.LineString(r)))
-				if len(r) < 4 || ringArea(r) == 0 {
-					if i == 0 {
-						break // no exterior, no polygon
-					}
-					continue
-				}
-				if (i == 0) != (r.Orientation() == orb.CCW) {
-					r.Reverse()
-				}
-				rings = append(rings, r)
+			for i := range p {
+				p[i] = orb.Ring(dedupe(orb.LineString(p[i])))
 			}
-			if len(rings) > 0 {
-				out = append(out, rings)
+			for _, p := range splitPolygon(p) {
+				var rings orb.Polygon
+				for i, r := range p {
+					if len(r) < 4 || ringArea(r) == 0 || (i > 0 && ringArea(r) < minHoleArea) {
+						if i == 0 {
+							break // no exterior, no polygon
+						}
+						continue
+					}
+					if (i == 0) != (r.Orientation() == orb.CCW) {
+						r.Reverse()
+					}
+					rings = append(rings, r)
+				}
+				if len(rings) > 0 {
+					out = append(out, rings)
+				}
 			}
 		}
 		return single(out)
@@ -215,10 +235,59 @@ func dedupe(ls orb.LineString) orb.LineString {
 }
 
 // ringArea is the ring's area in square extent units, its sign ignored.
-func ringArea(r orb.Ring) float64 {
-	a := 0.0
-	for i := 1; i < len(r); i++ {
-		a += r[i-1][0]*r[i][1] - r[i][0]*r[i-1][1]
+func ringArea(r orb.Ring) float64 { return math.Abs(ringSigned(r)) }
+
+// valid returns polygon g, simplified and cleaned by tidy, when GEOS would
+// find it valid: GEOS, and so GDAL and QGIS, refuse to clip or measure an
+// invalid polygon. Otherwise it tries, in turn, g dissolved by the overlay
+// (which merges parts that touch along a border) and rounded back to the
+// grid, then the same for raw, the polygon only rounded to the grid, which
+// keeps no shared border but has less to go wrong. When nothing is valid,
+// g is served, as tiles were before.
+func valid(g, raw orb.Geometry) orb.Geometry {
+	switch g.(type) {
+	case orb.Polygon, orb.MultiPolygon:
+	default:
+		return g
 	}
-	return math.Abs(a / 2)
+	if region.Validate(g) == nil {
+		return g
+	}
+	if fixed := dissolve(g); fixed != nil {
+		return fixed
+	}
+	if raw = tidy(raw); raw != nil {
+		if region.Validate(raw) == nil {
+			return raw
+		}
+		if fixed := dissolve(raw); fixed != nil {
+			return fixed
+		}
+	}
+	return g
+}
+
+// dissolve is g's union with itself, back on the grid, or nil when that
+// is not valid either.
+func dissolve(g orb.Geometry) orb.Geometry {
+	fixed, err := region.Dissolve(g)
+	if err != nil {
+		return nil
+	}
+	if fixed = tidy(roundGeometry(fixed)); fixed == nil || region.Validate(fixed) != nil {
+		return nil
+	}
+	return fixed
+}
+
+// roundGeometry puts every point of a polygon back on the tile's grid.
+func roundGeometry(g orb.Geometry) orb.Geometry {
+	for _, p := range region.Polygons(g) {
+		for _, r := range p {
+			for i := range r {
+				r[i] = orb.Point{math.Round(r[i][0]), math.Round(r[i][1])}
+			}
+		}
+	}
+	return g
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/planar"
 
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
@@ -344,5 +345,180 @@ func TestEncodeMVTOgrinfo(t *testing.T) {
 		if !strings.Contains(string(out), field) {
 			t.Errorf("ogrinfo output lacks field %q\n%s", field, out)
 		}
+	}
+}
+
+// TestEncodeMVTValidLevels encodes every level of the three Banten files,
+// the kabupaten and province that jangkau synthesises included, in every
+// tile over Banten at a zoom that shows it, and has GDAL read each tile back
+// as a partner's GIS does: GDAL clips features to the tile with GEOS, which
+// threw TopologyException on parents whose rings simplification and
+// rounding made cross, and GEOS must find every feature valid. The overlap
+// of neighbours (sum of areas minus area of their union) is logged: what is
+// left is the source's own overlap.
+func TestEncodeMVTValidLevels(t *testing.T) {
+	ogrinfo := testenv.LookPath(t, "ogrinfo", "gdal-bin")
+	// The collector draws kabupaten up to zoom 8, kecamatan to 11, desa
+	// from 12 (httpapi.LevelForZoom); the province is the whole map at 7.
+	zooms := map[int][]int{1: {6, 7}, 2: {8}, 3: {10}, 4: {12}}
+	for _, file := range []string{"banten-adm2.geojson", "banten-adm3.geojson", "banten-adm4.geojson"} {
+		rs, err := region.LoadFile(geotest.File(t, file), region.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, level := range rs.Levels() {
+			layer := regionLayer(rs.Level(level))
+			var tiles, features, invalid, broken int
+			for _, z := range zooms[level] {
+				for at := range tilesOf(rs.Bound(), z) {
+					data, err := EncodeMVT(uint32(at.Z), at.X, at.Y, []MVTLayer{layer})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(data) == 0 {
+						if want := visibleIn(at, rs.Level(level)); want > 0 {
+							t.Errorf("%s level %d tile %d/%d/%d: empty, want the %d regions that cover 1/4096 of the tile", file, level, at.Z, at.X, at.Y, want)
+						}
+						continue
+					}
+					path := filepath.Join(t.TempDir(), "tile.mvt")
+					if err := os.WriteFile(path, data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					got, topo := ogrNumbers(t, ogrinfo, []string{"-oo", fmt.Sprintf("X=%d", at.X), "-oo", fmt.Sprintf("Y=%d", at.Y), "-oo", fmt.Sprintf("Z=%d", at.Z), path},
+						"SELECT COUNT(*) AS n, COUNT(*) - SUM(ST_IsValid(geometry)) AS invalid, SUM(ST_Area(geometry)) AS sum, ST_Area(ST_Union(geometry)) AS u FROM regions")
+					tiles++
+					features += int(got["n"])
+					invalid += int(got["invalid"])
+					if topo != "" {
+						broken++
+						t.Errorf("%s level %d tile %d/%d/%d: GEOS: %s", file, level, at.Z, at.X, at.Y, topo)
+					}
+					if got["invalid"] != 0 {
+						t.Errorf("%s level %d tile %d/%d/%d: GEOS finds %v of %v features invalid", file, level, at.Z, at.X, at.Y, got["invalid"], got["n"])
+						continue
+					}
+					// Every region that covers a visible part of the
+					// tile is drawn: a repair must not drop one.
+					if want := visibleIn(at, rs.Level(level)); int(got["n"]) < want {
+						t.Errorf("%s level %d tile %d/%d/%d: GDAL reads %v features, want at least the %d regions that cover 1/4096 of the tile", file, level, at.Z, at.X, at.Y, got["n"], want)
+					}
+					tileArea := math.Pow(2*math.Pi*6378137/math.Exp2(float64(at.Z)), 2)
+					t.Logf("%s level %d tile %d/%d/%d: %v features, %d bytes, overlap %.1e of the tile", file, level, at.Z, at.X, at.Y, got["n"], len(data), (got["sum"]-got["u"])/tileArea)
+				}
+			}
+			t.Logf("%s level %d at zoom %v: %d tiles, %d features, %d invalid, %d tiles GEOS could not union", file, level, zooms[level], tiles, features, invalid, broken)
+		}
+	}
+}
+
+// visibleIn counts the regions whose area inside tile at is at least
+// 1/4096 of the tile's, measured in lon/lat.
+func visibleIn(at maptile.Tile, regions []*region.Region) int {
+	b := at.Bound()
+	n := 0
+	for _, r := range regions {
+		if !r.Bound.Intersects(b) {
+			continue
+		}
+		if g := clip.Geometry(b, orb.Clone(r.Geometry)); g != nil && planar.Area(g) >= planar.Area(b)/4096 {
+			n++
+		}
+	}
+	return n
+}
+
+// ogrNumbers runs one SQLite-dialect query that returns one row and reads
+// its numeric fields by name, and the TopologyException GEOS threw, if any.
+func ogrNumbers(t *testing.T, ogrinfo string, args []string, sql string) (map[string]float64, string) {
+	t.Helper()
+	cmd := append([]string{"-ro", "-q", "-dialect", "SQLite", "-sql", sql}, args...)
+	out, err := exec.Command(ogrinfo, cmd...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo %v: %v\n%s", cmd, err, out)
+	}
+	topo := regexp.MustCompile(`TopologyException[^\n]*`).FindString(string(out))
+	vals := make(map[string]float64)
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+) \((?:Integer|Real|Integer64)\) = (\S+)$`).FindAllStringSubmatch(string(out), -1) {
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			t.Fatalf("ogrinfo field %q: %v", m[0], err)
+		}
+		vals[m[1]] = v
+	}
+	return vals, topo
+}
+
+// BenchmarkEncodeMVTBantenLevels encodes every tile over Banten of the levels
+// jangkau synthesises from the desa file, at the zoom that shows each:
+// the province at 7, kabupaten at 8, kecamatan at 10.
+func BenchmarkEncodeMVTBantenLevels(b *testing.B) {
+	rs, err := region.LoadFile(geotest.File(b, "banten-adm4.geojson"), region.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, lz := range []struct{ level, zoom int }{{1, 7}, {2, 8}, {3, 10}} {
+		layer := regionLayer(rs.Level(lz.level))
+		tiles := tilesOf(rs.Bound(), lz.zoom)
+		b.Run(fmt.Sprintf("level%d-z%d-%dtiles", lz.level, lz.zoom, len(tiles)), func(b *testing.B) {
+			for b.Loop() {
+				for at := range tiles {
+					if _, err := EncodeMVT(uint32(at.Z), at.X, at.Y, []MVTLayer{layer}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEncodeMVTSharedBorder draws two neighbours that share a wiggly
+// border, each ring starting at another corner, and checks in the tile's
+// own grid that they still tile their box: no sliver between them, no
+// overlap. Simplifying each ring on its own moved the border differently
+// in each.
+func TestEncodeMVTSharedBorder(t *testing.T) {
+	at := maptile.New(812, 530, 10)
+	b := at.Bound()
+	w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
+	pt := func(fx, fy float64) orb.Point { return orb.Point{b.Min[0] + fx*w, b.Max[1] - fy*h} }
+	// The border runs down the middle, wiggling by a fraction of a grid
+	// unit and now and then by several.
+	var border []orb.Point
+	for i := 0; i <= 400; i++ {
+		dx := 0.3 * float64(i%3-1)
+		if i%37 == 0 {
+			dx = 6
+		}
+		border = append(border, pt(0.5+dx/4096, 0.1+0.8*float64(i)/400))
+	}
+	left := orb.Ring{pt(0.1, 0.9), pt(0.1, 0.1)}
+	left = append(left, border...)
+	left = append(left, pt(0.1, 0.9))
+	right := orb.Ring{pt(0.9, 0.1), pt(0.9, 0.9)}
+	for i := len(border) - 1; i >= 0; i-- {
+		right = append(right, border[i])
+	}
+	right = append(right, pt(0.9, 0.1))
+	data, err := EncodeMVT(uint32(at.Z), at.X, at.Y, []MVTLayer{{Name: "regions", Features: []MVTFeature{
+		{Geometry: orb.Polygon{left}}, {Geometry: orb.Polygon{right}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := mvt.Unmarshal(data) // tile coordinates: areas are exact
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	var union []orb.Point
+	for _, f := range ls[0].Features {
+		p := f.Geometry.(orb.Polygon)
+		sum += ringArea(p[0])
+		union = append(union, p[0]...)
+	}
+	box := orb.MultiPoint(union).Bound()
+	if want := (box.Max[0] - box.Min[0]) * (box.Max[1] - box.Min[1]); sum != want {
+		t.Errorf("the two halves cover %v square units, their box %v: the shared border was simplified apart", sum, want)
 	}
 }

@@ -1,12 +1,15 @@
 package region
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/peterstace/simplefeatures/geom"
+	"github.com/peterstace/simplefeatures/rtree"
 )
 
 // Polygon overlay (union, repair) is done by simplefeatures, a pure-Go
@@ -126,16 +129,204 @@ func symDiffAll(gs []geom.Geometry) (geom.Geometry, error) {
 
 // unionGeometry dissolves the children's polygons into one valid area: the
 // borders between them disappear, as a parent region's outline must.
+//
+// The overlay, and the check of its own output, cost most on holes: a
+// parent made from desa carries thousands of sliver holes between them. A
+// hole of one child that no other child reaches (not even touches) is a
+// hole of the union exactly as it is, so it is kept out of the overlay and
+// put back into the union's polygon that surrounds it.
 func unionGeometry(kids []*Region) (orb.Geometry, error) {
-	gs := make([]geom.Geometry, len(kids))
+	polys := make([][]orb.Polygon, len(kids))
 	for i, k := range kids {
-		gs[i] = toSF(k.Geometry)
+		polys[i] = Polygons(k.Geometry)
+	}
+	free := freeHoles(polys)
+	gs := make([]geom.Geometry, len(kids))
+	var aside []orb.Ring
+	for i, ps := range polys {
+		stripped := make(orb.MultiPolygon, len(ps))
+		for j, p := range ps {
+			stripped[j] = orb.Polygon{p[0]}
+			for h, r := range p[1:] {
+				if free[holeRef{i, j, h + 1}] {
+					aside = append(aside, r)
+				} else {
+					stripped[j] = append(stripped[j], r)
+				}
+			}
+		}
+		gs[i] = toSF(stripped)
 	}
 	u, err := geom.UnionMany(gs)
 	if err != nil {
 		return nil, err
 	}
-	return fromSF(u)
+	g, err := fromSF(u)
+	if err != nil || len(aside) == 0 {
+		return g, err
+	}
+	out := Polygons(g)
+	shells := newRayIndex(out)
+	for _, h := range aside {
+		// The innermost shell around it: an island in another
+		// polygon's hole lies inside both shells.
+		at := -1
+		for _, i := range shells.around(h[0]) {
+			if at < 0 || area(shells.bounds[i]) < area(shells.bounds[at]) {
+				at = i
+			}
+		}
+		if at < 0 {
+			return nil, fmt.Errorf("a hole at %v is in no polygon of the union", h[0])
+		}
+		h = slices.Clone(h)
+		if h.Orientation() == orb.CCW {
+			h.Reverse() // RFC 7946: holes clockwise
+		}
+		out[at] = append(out[at], h)
+	}
+	if len(out) == 1 {
+		return out[0], nil
+	}
+	return orb.MultiPolygon(out), nil
+}
+
+// rayIndex answers which shells of a set of polygons hold a point, by the
+// parity of a ray's crossings, in an R-tree of the shells' segments: one
+// ring walk per hole would cost the shell's length each time.
+type rayIndex struct {
+	tree   *rtree.RTree
+	segs   []ownedSeg
+	bounds []orb.Bound
+	maxX   float64
+}
+
+type ownedSeg struct {
+	owner int
+	a, b  orb.Point
+}
+
+func newRayIndex(polys []orb.Polygon) *rayIndex {
+	ri := &rayIndex{bounds: make([]orb.Bound, len(polys))}
+	var items []rtree.BulkItem
+	for i, p := range polys {
+		r := p[0]
+		ri.bounds[i] = r.Bound()
+		ri.maxX = max(ri.maxX, ri.bounds[i].Max[0])
+		for k := 1; k < len(r); k++ {
+			a, b := r[k-1], r[k]
+			items = append(items, rtree.BulkItem{Box: segBox(a, b), RecordID: len(ri.segs)})
+			ri.segs = append(ri.segs, ownedSeg{i, a, b})
+		}
+	}
+	ri.tree = rtree.BulkLoad(items)
+	return ri
+}
+
+// around lists the shells whose ring a ray from pt crosses an odd number
+// of times.
+func (ri *rayIndex) around(pt orb.Point) []int {
+	crossings := make(map[int]int)
+	_ = ri.tree.RangeSearch(rtree.Box{MinX: pt[0], MinY: pt[1], MaxX: ri.maxX, MaxY: pt[1]}, func(id int) error {
+		if s := ri.segs[id]; crosses(s.a, s.b, pt) {
+			crossings[s.owner]++
+		}
+		return nil
+	})
+	var out []int
+	for i, n := range crossings {
+		if n%2 == 1 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// crosses says whether segment ab crosses the ray from pt towards +x
+// (half-open in y, so that a vertex on the ray counts once).
+func crosses(a, b, pt orb.Point) bool {
+	if (a[1] > pt[1]) == (b[1] > pt[1]) {
+		return false
+	}
+	return a[0]+(pt[1]-a[1])*(b[0]-a[0])/(b[1]-a[1]) > pt[0]
+}
+
+func segBox(a, b orb.Point) rtree.Box {
+	return rtree.Box{MinX: min(a[0], b[0]), MinY: min(a[1], b[1]), MaxX: max(a[0], b[0]), MaxY: max(a[1], b[1])}
+}
+
+func area(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
+
+// holeRef names ring ring of polygon poly of child kid.
+type holeRef struct{ kid, poly, ring int }
+
+// freeHoles finds the holes of each child's polygon that no other polygon
+// reaches, of another child or of the same (an island in the hole): no
+// segment of another polygon comes near the hole's bound, and no other
+// polygon holds a point of it (a ray from that point crosses its rings an
+// even number of times).
+func freeHoles(polys [][]orb.Polygon) map[holeRef]bool {
+	type owner struct{ kid, poly int }
+	type seg struct {
+		owner
+		a, b orb.Point
+	}
+	var segs []seg
+	var items []rtree.BulkItem
+	for k, ps := range polys {
+		for j, p := range ps {
+			for _, r := range p {
+				for i := 1; i < len(r); i++ {
+					a, b := r[i-1], r[i]
+					items = append(items, rtree.BulkItem{Box: segBox(a, b), RecordID: len(segs)})
+					segs = append(segs, seg{owner{k, j}, a, b})
+				}
+			}
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	tree := rtree.BulkLoad(items)
+	var maxX float64
+	for _, it := range items {
+		maxX = max(maxX, it.Box.MaxX)
+	}
+	free := make(map[holeRef]bool)
+	stop := errors.New("stop")
+	for k, ps := range polys {
+		for j, p := range ps {
+			for h, r := range p[1:] {
+				b := r.Bound()
+				near := tree.RangeSearch(rtree.Box{MinX: b.Min[0], MinY: b.Min[1], MaxX: b.Max[0], MaxY: b.Max[1]}, func(id int) error {
+					if segs[id].owner != (owner{k, j}) {
+						return stop
+					}
+					return nil
+				})
+				if near != nil {
+					continue
+				}
+				pt := r[0]
+				crossings := make(map[owner]int)
+				_ = tree.RangeSearch(rtree.Box{MinX: pt[0], MinY: pt[1], MaxX: maxX, MaxY: pt[1]}, func(id int) error {
+					s := segs[id]
+					if s.owner != (owner{k, j}) && crosses(s.a, s.b, pt) {
+						crossings[s.owner]++
+					}
+					return nil
+				})
+				held := false
+				for _, n := range crossings {
+					held = held || n%2 == 1
+				}
+				if !held {
+					free[holeRef{k, j, h + 1}] = true
+				}
+			}
+		}
+	}
+	return free
 }
 
 // parallel runs fn(0..n-1) on every CPU and returns the first error, so
@@ -231,4 +422,21 @@ func fromSF(g geom.Geometry) (orb.Geometry, error) {
 		return mp[0], nil
 	}
 	return mp, nil
+}
+
+// Validate says why g (a Polygon or MultiPolygon) is not valid in the OGC
+// simple features sense that GEOS checks, or nil when it is.
+func Validate(g orb.Geometry) error { return toSF(g).Validate() }
+
+// Dissolve returns the union of g (a Polygon or MultiPolygon) with itself:
+// where rings cross, the overlay puts a point and keeps what the winding
+// encloses, valid. It is the cheap repair for slightly twisted rings, such
+// as those rounding to a vector tile's grid makes; a twisted source polygon
+// needs makeValid's even-odd reading instead.
+func Dissolve(g orb.Geometry) (orb.Geometry, error) {
+	u, err := geom.UnaryUnion(toSF(g))
+	if err != nil {
+		return nil, err
+	}
+	return fromSF(u)
 }

@@ -40,9 +40,6 @@ type Options struct {
 	// Init runs once the file is open (create buckets, read state). A
 	// panic in it is a corrupted page, reported as a CorruptError.
 	Init func(*bolt.DB) error
-	// Check runs bbolt's consistency check (every reachable page and
-	// key order) before Init. See docs/benchmarks.md for its cost.
-	Check bool
 	// NoWalk skips the defensive walk of every reachable page before
 	// bbolt maps the file. Without the walk, a corrupted page can crash
 	// the process in a goroutine of bbolt's that no recover reaches
@@ -51,11 +48,13 @@ type Options struct {
 	Log    *slog.Logger
 }
 
-// Open opens the bbolt file at path after Preflight and the sidecar
-// agree that it holds every commit this process saw, opens or creates
-// the sidecar, and recovers a panic of bbolt while opening, checking or
-// in Init into a *CorruptError. The caller closes the Known (with the
-// db still open) before the db.
+// Open opens the bbolt file at path once Preflight and the sidecar
+// agree that it holds every commit this process saw and a walk of every
+// reachable page found none damaged; it opens or creates the sidecar and
+// turns a panic of bbolt while opening or in Init into a *CorruptError.
+// bbolt's own Check (key order too) is left to Check: it costs as much
+// again (docs/benchmarks.md). The caller closes the Known (with the db
+// still open) before the db.
 func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -104,12 +103,6 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 	db, err = bolt.Open(path, o.Mode, o.Bolt)
 	if err != nil {
 		return nil, nil, err
-	}
-	if o.Check {
-		if cerr := CheckDB(db); cerr != nil {
-			db.Close()
-			return nil, nil, &CorruptError{Path: path, Reason: cerr.Error(), Recovery: o.Recovery}
-		}
 	}
 	if o.Init != nil {
 		if err := Guard(path, o.Recovery, func() error { return o.Init(db) }); err != nil {

@@ -23,7 +23,7 @@ func Truncate(t *testing.T, path string, size int64) {
 }
 
 // Size is the file's size.
-func Size(t *testing.T, path string) int64 {
+func Size(t testing.TB, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {

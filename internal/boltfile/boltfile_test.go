@@ -66,7 +66,7 @@ func TestPreflightRefusesTruncatedFile(t *testing.T) {
 // sidecar with no readable slot is an error, never a made-up record.
 func TestReadKnownTornSlot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.known")
-	k, err := openKnown(path, Mark{Txid: 5, Size: 4096})
+	k, err := openKnown(path, 0o600, Mark{Txid: 5, Size: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}

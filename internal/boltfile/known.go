@@ -98,8 +98,11 @@ type Known struct {
 	lastSync time.Time
 }
 
-func openKnown(path string, start Mark) (*Known, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+func openKnown(path string, mode os.FileMode, start Mark) (*Known, error) {
+	if mode == 0 {
+		mode = 0o600
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -59,6 +60,19 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	timeout := time.Duration(0)
+	if o.Bolt != nil {
+		timeout = o.Bolt.Timeout
+	}
+	unlock, err := lockForCheck(path, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	h, err := Preflight(path)
 	if err != nil {
 		return nil, nil, &CorruptError{Path: path, Reason: err.Error(), Recovery: o.Recovery}
@@ -100,6 +114,8 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 			err = &CorruptError{Path: path, Reason: fmt.Sprintf("a page is corrupted (bbolt: %v)", r), Recovery: o.Recovery}
 		}
 	}()
+	unlock()
+	unlock = nil // bbolt takes the lock itself
 	db, err = bolt.Open(path, o.Mode, o.Bolt)
 	if err != nil {
 		return nil, nil, err
@@ -118,7 +134,7 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 		db.Close()
 		return nil, nil, err
 	}
-	if known, err = openKnown(knownPath, start); err != nil {
+	if known, err = openKnown(knownPath, o.Mode, start); err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("sidecar %s: %w", knownPath, err)
 	}

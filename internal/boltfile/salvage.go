@@ -27,6 +27,10 @@ type Rules struct {
 // own consistency check. ok is false when Open would refuse the file or
 // a page is lost.
 func Check(path string, rules Rules) (r *Report, ok bool, err error) {
+	unlock, err := lockForCheck(path, time.Second)
+	if err != nil {
+		return nil, false, fmt.Errorf("check %s (stop the process using it first): %w", path, err)
+	}
 	rejected := 0
 	r, err = Walk(path, func(b [][]byte, k, v []byte) error {
 		if rules.Keep != nil && rules.Keep(b, k, v) != nil {
@@ -34,6 +38,7 @@ func Check(path string, rules Rules) (r *Report, ok bool, err error) {
 		}
 		return nil
 	}, rules.Orphan)
+	unlock() // before bbolt takes its own lock below
 	if r != nil {
 		r.Rejected = rejected
 	}
@@ -76,6 +81,11 @@ func Salvage(src, dst string, rules Rules) (*Report, error) {
 	if _, err := os.Stat(dst); err == nil {
 		return nil, fmt.Errorf("salvage into %s: the file exists; move it away or choose another --out", dst)
 	}
+	unlock, err := lockForCheck(src, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("salvage %s (stop the process using it first): %w", src, err)
+	}
+	defer unlock()
 	db, err := bolt.Open(dst, 0o640, &bolt.Options{NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("salvage into %s: %w", dst, err)
@@ -149,7 +159,7 @@ func Replace(path, salvaged string) (kept string, err error) {
 		return "", fmt.Errorf("replace %s: the salvaged file %s does not read back: %v", path, salvaged, err)
 	}
 	newKnown := path + KnownSuffix + ".new"
-	k, err := openKnown(newKnown, Mark{Txid: h.Live.Txid, Size: uint64(h.NeedBytes())})
+	k, err := openKnown(newKnown, 0o600, Mark{Txid: h.Live.Txid, Size: uint64(h.NeedBytes())})
 	if err != nil {
 		return "", err
 	}

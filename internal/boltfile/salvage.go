@@ -19,6 +19,10 @@ type Rules struct {
 	// Orphan places records found on pages that the tree no longer
 	// reaches (see Walk); nil leaves them.
 	Orphan Orphan
+	// Fix runs last in the salvaged file, in its own transaction: what
+	// the owner must derive from what was kept (state whose record was
+	// lost).
+	Fix func(tx *bolt.Tx) error
 }
 
 // Check reports on the file at path without changing it: Preflight, the
@@ -135,6 +139,9 @@ func Salvage(src, dst string, rules Rules) (*Report, error) {
 	} else {
 		_ = tx.Rollback()
 	}
+	if err == nil && rules.Fix != nil {
+		err = db.Update(rules.Fix)
+	}
 	if err == nil {
 		err = db.Sync()
 	}
@@ -145,6 +152,20 @@ func Salvage(src, dst string, rules Rules) (*Report, error) {
 	}
 	r.Records, r.Rejected, r.ByBucket = kept, rejected, byBucket
 	return r, syncDir(filepath.Dir(dst))
+}
+
+// SalvageFile is Salvage into out (default path.salvaged) and, with
+// replace, Replace: what `jangkau store|spool salvage` runs. kept is
+// where the damaged file was moved, "" without replace.
+func SalvageFile(path, out string, replace bool, rules Rules) (r *Report, kept string, err error) {
+	if out == "" {
+		out = path + ".salvaged"
+	}
+	if r, err = Salvage(path, out, rules); err != nil || !replace {
+		return r, "", err
+	}
+	kept, err = Replace(path, out)
+	return r, kept, err
 }
 
 // Replace puts the salvaged file in place of path: path is kept as

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -56,7 +54,7 @@ func orphanRecord(key, value []byte) [][]byte {
 	return [][]byte{bucketResults}
 }
 
-var rules = boltfile.Rules{Keep: keepRecord, Orphan: orphanRecord}
+var rules = boltfile.Rules{Keep: keepRecord, Orphan: orphanRecord, Fix: keepNextSeq}
 
 // Check reports on the spool in dir without changing it (jangkau spool
 // check): ok is false when Open would refuse it or a record is lost.
@@ -70,47 +68,27 @@ func Check(dir string) (*boltfile.Report, bool, error) {
 // spool.db.corrupt-<unix time>, whose name is returned. The seqs of the
 // salvaged results are kept, and so is the next seq to assign.
 func Salvage(dir, out string, replace bool) (r *boltfile.Report, kept string, err error) {
-	path := filepath.Join(dir, FileName)
-	if out == "" {
-		out = path + ".salvaged"
-	}
-	if r, err = boltfile.Salvage(path, out, rules); err != nil {
-		return r, "", err
-	}
-	if err = keepNextSeq(out); err != nil {
-		return r, "", err
-	}
-	if replace {
-		kept, err = boltfile.Replace(path, out)
-	}
-	return r, kept, err
+	return boltfile.SalvageFile(filepath.Join(dir, FileName), out, replace, rules)
 }
 
 // keepNextSeq makes the salvaged spool's next seq follow its highest
 // result even when the page holding next_seq was lost: a seq must never
 // be handed out twice.
-func keepNextSeq(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+func keepNextSeq(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(bucketResults)
 	if err != nil {
 		return err
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketResults)
-		if err != nil {
-			return err
-		}
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		var next uint64 = 1
-		if v := meta.Get(keyNextSeq); len(v) == 8 {
-			next = binary.BigEndian.Uint64(v)
-		}
-		if k, _ := b.Cursor().Last(); k != nil {
-			next = max(next, binary.BigEndian.Uint64(k)+1)
-		}
-		return meta.Put(keyNextSeq, seqKey(next))
-	})
-	return errors.Join(err, db.Close())
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	var next uint64 = 1
+	if v := meta.Get(keyNextSeq); len(v) == 8 {
+		next = binary.BigEndian.Uint64(v)
+	}
+	if k, _ := b.Cursor().Last(); k != nil {
+		next = max(next, binary.BigEndian.Uint64(k)+1)
+	}
+	return meta.Put(keyNextSeq, seqKey(next))
 }

@@ -68,34 +68,15 @@ func heldSeqs(t *testing.T, dir string) map[uint64]bool {
 // with an error naming the file and the salvage command (never a panic,
 // never an empty spool), and salvage must recover every readable result.
 func TestCorruptSpool(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		damage func(t *testing.T, path string) int // results lost for good; -1: some
-	}{
-		{"truncated to 0", func(t *testing.T, path string) int {
-			corrupttest.Truncate(t, path, 0)
-			return recTotal
-		}},
-		{"truncated mid-file", func(t *testing.T, path string) int {
-			corrupttest.Truncate(t, path, corrupttest.Size(t, path)/2)
-			return -1
-		}},
-		{"newest meta page corrupted", func(t *testing.T, path string) int {
-			corrupttest.CorruptNewestMeta(t, path)
-			return 0
-		}},
-		{"data page corrupted", func(t *testing.T, path string) int {
-			return corrupttest.CorruptLeaf(t, path, string(bucketResults), `"check"`)
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range corrupttest.Damages(string(bucketResults), `"check"`, recTotal) {
+		t.Run(tc.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, FileName)
 			fillSpool(t, dir)
 			if n := len(heldSeqs(t, dir)); n != recTotal {
 				t.Fatalf("before the damage the spool holds %d results, want %d", n, recTotal)
 			}
-			lost := tc.damage(t, path)
+			lost := tc.Damage(t, path)
 
 			s, err := Open(dir, Logger(discard))
 			if err == nil {
@@ -126,12 +107,7 @@ func TestCorruptSpool(t *testing.T) {
 			if rep.ByBucket[string(bucketResults)] != len(got) {
 				t.Errorf("salvage reports %d results, the spool holds %d", rep.ByBucket[string(bucketResults)], len(got))
 			}
-			switch {
-			case lost >= 0 && len(got) != recTotal-lost:
-				t.Errorf("salvaged %d of %d results, want %d (%d lost with the damage)", len(got), recTotal, recTotal-lost, lost)
-			case lost < 0 && (len(got) == 0 || len(got) >= recTotal):
-				t.Errorf("salvaged %d of %d results, want some but not all", len(got), recTotal)
-			}
+			corrupttest.CheckRecovered(t, len(got), recTotal, lost)
 			t.Logf("salvaged %d of %d results (%d from unreachable pages); %d bad pages: %v", len(got), recTotal, rep.Orphans, rep.BadPages, rep.Bad)
 		})
 	}

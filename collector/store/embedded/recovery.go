@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -62,7 +61,7 @@ func orphanRecord(key, value []byte) [][]byte {
 	return [][]byte{bucketResults}
 }
 
-var rules = boltfile.Rules{Keep: keepRecord, Orphan: orphanRecord}
+var rules = boltfile.Rules{Keep: keepRecord, Orphan: orphanRecord, Fix: rebuildProbes}
 
 // Check reports on the store in dir without changing it (jangkau store
 // check): ok is false when Open would refuse it or a record is lost.
@@ -81,70 +80,50 @@ func Check(dir string) (*boltfile.Report, bool, error) {
 // rows are copied as they were read: a result lost with a page stays
 // counted in them, a rollup page lost leaves its rows out.
 func Salvage(dir, out string, replace bool) (r *boltfile.Report, kept string, err error) {
-	path := filepath.Join(dir, FileName)
-	if out == "" {
-		out = path + ".salvaged"
-	}
-	if r, err = boltfile.Salvage(path, out, rules); err != nil {
-		return r, "", err
-	}
-	if err = rebuildProbes(out); err != nil {
-		return r, "", err
-	}
-	if replace {
-		kept, err = boltfile.Replace(path, out)
-	}
-	return r, kept, err
+	return boltfile.SalvageFile(filepath.Join(dir, FileName), out, replace, rules)
 }
 
 // rebuildProbes writes a state record for every probe that has results
-// in the salvaged file at path but no record.
-func rebuildProbes(path string) error {
-	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+// in the salvaged file but no record.
+func rebuildProbes(tx *bolt.Tx) error {
+	probes, err := tx.CreateBucketIfNotExists(bucketProbes)
 	if err != nil {
 		return err
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		probes, err := tx.CreateBucketIfNotExists(bucketProbes)
-		if err != nil {
-			return err
-		}
-		results, err := tx.CreateBucketIfNotExists(bucketResults)
-		if err != nil {
-			return err
-		}
-		found := map[string]*probeRecord{}
-		err = results.ForEach(func(k, v []byte) error {
-			id := string(k[8 : len(k)-9])
-			if probes.Get([]byte(id)) != nil {
-				return nil
-			}
-			rec := found[id]
-			if rec == nil {
-				rec = &probeRecord{}
-				found[id] = rec
-			}
-			seq := binary.BigEndian.Uint64(k[len(k)-8:])
-			rec.AckedSeq, rec.LastSeq = max(rec.AckedSeq, seq), max(rec.LastSeq, seq)
-			rec.ResultsStored++
-			if at := time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC(); at.After(rec.LastSeen) {
-				rec.LastSeen = at // the newest result's time: when it was received is lost
-			}
+	results, err := tx.CreateBucketIfNotExists(bucketResults)
+	if err != nil {
+		return err
+	}
+	found := map[string]*probeRecord{}
+	err = results.ForEach(func(k, v []byte) error {
+		id := string(k[8 : len(k)-9])
+		if probes.Get([]byte(id)) != nil {
 			return nil
-		})
-		if err != nil {
-			return err
 		}
-		for id, rec := range found {
-			v, err := json.Marshal(rec)
-			if err != nil {
-				return err
-			}
-			if err := probes.Put([]byte(id), v); err != nil {
-				return err
-			}
+		rec := found[id]
+		if rec == nil {
+			rec = &probeRecord{}
+			found[id] = rec
+		}
+		seq := binary.BigEndian.Uint64(k[len(k)-8:])
+		rec.AckedSeq, rec.LastSeq = max(rec.AckedSeq, seq), max(rec.LastSeq, seq)
+		rec.ResultsStored++
+		if at := time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC(); at.After(rec.LastSeen) {
+			rec.LastSeen = at // the newest result's time: when it was received is lost
 		}
 		return nil
 	})
-	return errors.Join(err, db.Sync(), db.Close())
+	if err != nil {
+		return err
+	}
+	for id, rec := range found {
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := probes.Put([]byte(id), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -88,36 +88,15 @@ func storedSeqs(t *testing.T, dir string) map[uint64]bool {
 // panic and never open it empty or at an older commit; salvage must
 // then recover every result that is still readable.
 func TestCorruptStore(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		// damage returns how many results are lost for good, or -1 when
-		// only "some but not all" can be said.
-		damage func(t *testing.T, path string) int
-	}{
-		{"truncated to 0", func(t *testing.T, path string) int {
-			corrupttest.Truncate(t, path, 0)
-			return recTotal
-		}},
-		{"truncated mid-file", func(t *testing.T, path string) int {
-			corrupttest.Truncate(t, path, corrupttest.Size(t, path)/2)
-			return -1
-		}},
-		{"newest meta page corrupted", func(t *testing.T, path string) int {
-			corrupttest.CorruptNewestMeta(t, path)
-			return 0 // every page of that commit is intact
-		}},
-		{"data page corrupted", func(t *testing.T, path string) int {
-			return corrupttest.CorruptLeaf(t, path, string(bucketResults), recProbe)
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range corrupttest.Damages(string(bucketResults), recProbe, recTotal) {
+		t.Run(tc.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, FileName)
 			fillStore(t, dir)
 			if n := len(storedSeqs(t, dir)); n != recTotal {
 				t.Fatalf("before the damage the store holds %d results, want %d", n, recTotal)
 			}
-			lost := tc.damage(t, path)
+			lost := tc.Damage(t, path)
 
 			st, err := Open(dir)
 			if err == nil {
@@ -138,7 +117,7 @@ func TestCorruptStore(t *testing.T) {
 			if err != nil || ok {
 				t.Errorf("Check: ok %v, err %v; want a problem reported", ok, err)
 			}
-			if rep != nil && rep.ByBucket[string(bucketResults)] != recTotal-max(lost, 0) && lost >= 0 {
+			if rep != nil && lost >= 0 && rep.ByBucket[string(bucketResults)] != recTotal-lost {
 				t.Errorf("Check counts %d readable results, want %d", rep.ByBucket[string(bucketResults)], recTotal-lost)
 			}
 
@@ -153,12 +132,7 @@ func TestCorruptStore(t *testing.T) {
 			if rep.ByBucket[string(bucketResults)] != len(got) {
 				t.Errorf("salvage reports %d results, the store holds %d", rep.ByBucket[string(bucketResults)], len(got))
 			}
-			switch {
-			case lost >= 0 && len(got) != recTotal-lost:
-				t.Errorf("salvaged %d of %d results, want %d (%d lost with the damage)", len(got), recTotal, recTotal-lost, lost)
-			case lost < 0 && (len(got) == 0 || len(got) >= recTotal):
-				t.Errorf("salvaged %d of %d results, want some but not all", len(got), recTotal)
-			}
+			corrupttest.CheckRecovered(t, len(got), recTotal, lost)
 			// The probe's state survives or is rebuilt: its next batch is
 			// neither stored twice nor counted as lost.
 			var top uint64

@@ -139,3 +139,46 @@ func flipByte(t *testing.T, path string, off int64) {
 		t.Fatal(err)
 	}
 }
+
+// Damage is one way a file gets damaged. Lost is how many of total
+// records it destroys for good, or -1 for "some but not all".
+type Damage struct {
+	Name   string
+	Damage func(t *testing.T, path string) (lost int)
+}
+
+// Damages are the four damages of issue 14 to a file whose bucket holds
+// total records, each with mark in its bytes: emptied, cut at half,
+// newest meta page's checksum flipped (every page of that commit reads,
+// so nothing is lost) and one leaf page overwritten.
+func Damages(bucket, mark string, total int) []Damage {
+	return []Damage{
+		{"truncated to 0", func(t *testing.T, path string) int {
+			Truncate(t, path, 0)
+			return total
+		}},
+		{"truncated mid-file", func(t *testing.T, path string) int {
+			Truncate(t, path, Size(t, path)/2)
+			return -1
+		}},
+		{"newest meta page corrupted", func(t *testing.T, path string) int {
+			CorruptNewestMeta(t, path)
+			return 0
+		}},
+		{"data page corrupted", func(t *testing.T, path string) int {
+			return CorruptLeaf(t, path, bucket, mark)
+		}},
+	}
+}
+
+// CheckRecovered fails t unless got of total records are what is left
+// after losing lost (-1: some but not all).
+func CheckRecovered(t *testing.T, got, total, lost int) {
+	t.Helper()
+	switch {
+	case lost >= 0 && got != total-lost:
+		t.Errorf("salvaged %d of %d records, want %d (%d lost with the damage)", got, total, total-lost, lost)
+	case lost < 0 && (got == 0 || got >= total):
+		t.Errorf("salvaged %d of %d records, want some but not all", got, total)
+	}
+}

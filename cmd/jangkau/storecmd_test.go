@@ -125,6 +125,7 @@ checks:
 	}
 
 	code, _, stderr := runCmdTimeout(t, "probe", "--config", filepath.Join(dir, "probe.yaml"))
+	t.Logf("jangkau probe:\n%s", stderr)
 	if code != 1 || !strings.Contains(stderr, file) || !strings.Contains(stderr, "jangkau spool salvage --dir "+spoolDir+" --replace") {
 		t.Fatalf("probe on a truncated spool: exit %d, stderr:\n%s\nwant exit 1 naming %s and the salvage command", code, stderr, file)
 	}
@@ -132,6 +133,7 @@ checks:
 	if code != 0 {
 		t.Fatalf("spool salvage: exit %d\n%s%s", code, stdout, stderr)
 	}
+	t.Logf("jangkau spool salvage:\n%s", stdout)
 	sp, err = spool.Open(spoolDir)
 	if err != nil {
 		t.Fatal(err)

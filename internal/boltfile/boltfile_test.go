@@ -1,6 +1,7 @@
 package boltfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,8 +58,9 @@ func TestPreflightRefusesTruncatedFile(t *testing.T) {
 		t.Errorf("file cut one byte short: %v, want a truncation error", err)
 	}
 	_, _, err = Open(path, Options{Bolt: &bolt.Options{Timeout: time.Second}, NoWalk: true, Recovery: "salvage it"})
-	if err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("Open without the walk: %v, want a refusal naming %s", err, path)
+	var corrupt *CorruptError
+	if !errors.As(err, &corrupt) || corrupt.Path != path || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("Open without the walk: %v, want a CorruptError for %s", err, path)
 	}
 }
 

@@ -19,10 +19,11 @@ type CorruptError struct {
 	Recovery string // the command that recovers, e.g. "jangkau store salvage --data DIR --replace"
 }
 
+// Error leaves out Path: the caller's "open store PATH: " names it.
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("%s: %s; refusing to open it, so that nothing in it is lost or overwritten. "+
+	return fmt.Sprintf("%s; refusing to open it, so that nothing in it is lost or overwritten. "+
 		"See what is readable with `%s`, then keep every readable record in a new file with `%s`",
-		e.Path, e.Reason, e.checkCommand(), e.Recovery)
+		e.Reason, e.checkCommand(), e.Recovery)
 }
 
 // checkCommand is the recovery command's check twin.

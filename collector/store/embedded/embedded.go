@@ -97,7 +97,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		},
 	})
 	if corrupt := (*boltfile.CorruptError)(nil); errors.As(err, &corrupt) {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s (is another collector using it?): %w", path, err)

@@ -121,6 +121,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintln(stdout, version.Print("jangkau"))
+	case "store", "spool": // check and salvage a bbolt file: storecmd.go
+		return runFileCommand(cmd, args, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jangkau/jangkau/internal/boltfile"
 	"github.com/jangkau/jangkau/wire"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -50,6 +51,7 @@ var (
 // concurrent use.
 type Spool struct {
 	db    *bolt.DB
+	known *boltfile.Known // the last commit seen: a truncated or rolled-back file is refused
 	opt   spoolOptions
 	added chan struct{} // one pending wake-up for the uploader
 
@@ -93,17 +95,17 @@ func Open(dir string, opts ...Option) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, "spool.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	path := filepath.Join(dir, FileName)
+	db, known, err := boltfile.Open(path, boltfile.Options{Bolt: &bolt.Options{Timeout: time.Second}, Mode: 0o600, Recovery: RecoveryCommand(dir), Log: o.log})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open spool %s: in use by another probe (lock timeout): %w", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", path, err)
 	}
-	s := &Spool{db: db, opt: o, added: make(chan struct{}, 1)}
+	s := &Spool{db: db, known: known, opt: o, added: make(chan struct{}, 1)}
 	var d drops
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = boltfile.GuardedUpdate(db, path, RecoveryCommand(dir))(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketResults)
 		if err != nil {
 			return err
@@ -133,6 +135,7 @@ func Open(dir string, opts ...Option) (*Spool, error) {
 		return s.trim(b, &s.st, &d)
 	})
 	if err != nil {
+		known.Close(nil)
 		db.Close()
 		return nil, fmt.Errorf("open spool %s: %w", path, err)
 	}
@@ -278,7 +281,7 @@ func (s *Spool) Close() error {
 	if err := s.saveUnspooled(); err != nil {
 		s.opt.log.Error("results dropped unspooled may go unreported", "err", err)
 	}
-	return s.db.Close()
+	return errors.Join(s.known.Close(s.db), s.db.Close())
 }
 
 // view runs a read transaction unless the spool is closed.

@@ -34,6 +34,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/internal/boltfile"
 )
 
 var (
@@ -45,6 +46,7 @@ var (
 // Store is the embedded implementation of store.Store.
 type Store struct {
 	db          *bolt.DB
+	known       *boltfile.Known // the last commit seen, see boltfile
 	opts        options
 	stopPruning func() // nil without retention
 	gen         atomic.Uint64
@@ -84,11 +86,28 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w%s", dir, err, permissionHint(err))
 	}
-	path := filepath.Join(dir, "results.db")
+	path := filepath.Join(dir, FileName)
 	// The freelist is not written on each commit (fewer pages to fsync);
-	// Open rebuilds it by scanning the file, as etcd does.
-	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: 2 * time.Second,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	// Open rebuilds it by scanning the file, as etcd does. boltfile
+	// refuses a file that lost commits or has a corrupted page, naming
+	// the file and the salvage command (recovery.go).
+	db, known, err := boltfile.Open(path, boltfile.Options{
+		Bolt: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+		Mode: 0o640, Recovery: RecoveryCommand(dir),
+		Init: func(db *bolt.DB) error {
+			return db.Update(func(tx *bolt.Tx) error {
+				for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending, bucketMinute, bucketHour} {
+					if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	})
+	if corrupt := (*boltfile.CorruptError)(nil); errors.As(err, &corrupt) {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: %w: another collector holds it; stop that one or give this one another data_dir", path, err)
@@ -96,19 +115,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w%s", path, err, permissionHint(err))
 	}
 	db.NoSync = o.noSync
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketResults, bucketProbes, bucketPending, bucketMinute, bucketHour} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	s := &Store{db: db, opts: o, stamps: newStamps()}
+	s := &Store{db: db, known: known, opts: o, stamps: newStamps()}
 	if o.retention != nil {
 		s.startPruning(o.retention)
 	}
@@ -124,6 +131,9 @@ func (s *Store) Close() error {
 		if err := s.db.Sync(); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 			return fmt.Errorf("close store: %w", err)
 		}
+	}
+	if err := s.known.Close(s.db); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("close store: %w", err)
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
@@ -179,6 +189,12 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	})
 	if err != nil {
 		return store.WriteResult{}, wrap(fmt.Sprintf("write %d results of probe %s", len(w.Results), w.Probe), err)
+	}
+	if !s.opts.noSync {
+		// Only once the commit is on disk: the sidecar never claims more
+		// than the file holds. Without fsync, Close notes it after Sync.
+		// A failed note only leaves the sidecar behind, which is safe.
+		_ = s.known.Note(s.db)
 	}
 	if res.Stored > 0 {
 		// After the commit: a reader that saw the old stamp may have read

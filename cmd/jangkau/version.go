@@ -14,6 +14,10 @@ import (
 // (as release builds do): a plain "go build" in a checkout gets the
 // module's pseudo-version from the VCS stamp, "devel" without one. The
 // revision and build tags come from the same stamp (see jangkau version).
+// It runs once, before main and before any test, so that nothing reads the
+// version while it is written.
+func init() { stampVersion() }
+
 func stampVersion() {
 	if version.Version != "" {
 		return

@@ -239,6 +239,26 @@ type Store interface {
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
 	RollupReader
+	NameKeeper
+}
+
+// Names are check and e-service names a probe was let introduce beyond
+// the catalogue (the collector's limits.max_unknown_names_per_probe).
+type Names struct {
+	Checks, Services []string
+}
+
+// NameKeeper keeps each probe's admitted names, so that a collector that
+// restarts folds the same names into "other" as before it stopped: what
+// a probe resends, or sends next, keeps the name it had.
+type NameKeeper interface {
+	// AdmitNames adds n to the names probe was let introduce, durably,
+	// before the results that carry them are written. Admitting a name
+	// again changes nothing.
+	AdmitNames(ctx context.Context, probe string, n Names) error
+	// AdmittedNames returns what AdmitNames added for probe, each name
+	// once, in no particular order.
+	AdmittedNames(ctx context.Context, probe string) (Names, error)
 }
 
 // RollupReader reads the rollups a Store keeps.

@@ -9,6 +9,8 @@
 // or rejected), which is what deduplication and the contiguous
 // acknowledgement need. Seqs at or below the acknowledgement are duplicates
 // by definition, so "pending" stays as small as the out-of-order window.
+// Bucket "names/<probe>" holds the names the probe was let introduce
+// (names.go).
 //
 // One bbolt file has one writer process: a second collector cannot open
 // the same data directory (the file is locked). Several collectors behind

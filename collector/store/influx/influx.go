@@ -47,6 +47,9 @@
 // acknowledgement, union of pending) within the newest point's epoch:
 // what two collectors write for one probe at the same moment both count.
 //
+// Measurement jangkau_probe_names: the check and e-service names each probe
+// was let introduce beyond the catalogue (names.go).
+//
 // # Consistency with several collectors
 //
 // Results and the rollups (built from raw points) are exact, and so are

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FormerEpochRefused", testFormerEpoch},
 		{"FirstEpochKeepsSeqSpace", testFirstEpoch},
 		{"UnspooledCountedOnce", testUnspooled},
+		{"AdmittedNames", testAdmittedNames},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

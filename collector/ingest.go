@@ -223,6 +223,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	if code, ok := s.epochRefused(w, err); ok {
 		return code
 	}
+	if code, ok := s.seqConflict(w, p, err); ok {
+		return code
+	}
 	if err != nil {
 		s.storeFailed(w, "ingest", err)
 		return http.StatusServiceUnavailable

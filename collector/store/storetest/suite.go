@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FirstEpochKeepsSeqSpace", testFirstEpoch},
 		{"UnspooledCountedOnce", testUnspooled},
 		{"AdmittedNames", testAdmittedNames},
+		{"SeqConflictRefused", testSeqConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -203,7 +203,7 @@ func (c *Config) Validate() error {
 		case !apikey.ValidName(p.ID):
 			return fmt.Errorf("%s.id %q must be 1-64 of A-Z a-z 0-9 . _ -", key, p.ID)
 		case !apikey.ValidHash(p.TokenSHA256):
-			return hashError(key+".token_sha256", p.TokenSHA256)
+			return apikey.HashError(key+".token_sha256", p.TokenSHA256)
 		case p.Region == "" && p.Location == nil:
 			return fmt.Errorf("%s (%s) needs a region or a location", key, p.ID)
 		case p.Region != "" && !httpapi.ValidRegionCode(p.Region):
@@ -224,7 +224,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("viewers[%d].name must not be empty", i)
 		}
 		if !apikey.ValidHash(v.KeySHA256) {
-			return hashError(fmt.Sprintf("viewers[%d].key_sha256", i), v.KeySHA256)
+			return apikey.HashError(fmt.Sprintf("viewers[%d].key_sha256", i), v.KeySHA256)
 		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
@@ -272,15 +272,6 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.validateServices()
-}
-
-// hashError says what a token's hash must look like without showing
-// the value, which may be the token itself pasted in its place.
-func hashError(field, value string) error {
-	if value == "" {
-		return fmt.Errorf("%s is missing: paste the hash line `jangkau token` printed (64 hex digits)", field)
-	}
-	return fmt.Errorf("%s must be 64 hex digits, the sha256 of the token that `jangkau token` printed; it holds %d characters (not shown: it may be the token itself, which belongs only in the probe's token file)", field, len(value))
 }
 
 func checkLocation(l Location) error {

@@ -196,7 +196,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		Epoch: batch.Epoch, Unspooled: batch.Dropped.Results, Received: received, Results: batch.Results, Cells: make([]rollup.Cell, len(batch.Results))}
 	p := s.probes.byID[probeID]
 	p.noteVersion(batch.Version)
-	s.foldNames(p, batch.Results)
+	if _, err := s.foldNames(r.Context(), p, batch.Results); err != nil {
+		s.storeFailed(w, "ingest", err)
+		return http.StatusServiceUnavailable
+	}
 	s.noteSender(p, batch.BootID)
 	services := map[string]bool{}
 	for i := range batch.Results {
@@ -218,6 +221,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 			gap.FirstSeq, gap.MaxGap, gap.AckedSeq))
 	}
 	if code, ok := s.epochRefused(w, err); ok {
+		return code
+	}
+	if code, ok := s.seqConflict(w, p, err); ok {
 		return code
 	}
 	if err != nil {

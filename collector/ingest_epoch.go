@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/store"
@@ -45,6 +46,48 @@ func (s *Server) epochRefused(w http.ResponseWriter, err error) (int, bool) {
 	return httpapi.Error(w, http.StatusConflict, err.Error()+"; give each probe its own id and token"), true
 }
 
+// conflictLogEvery is how often a probe's seq conflicts are logged: its
+// sender retries the refused batch at its back-off cap, and a clone keeps
+// making new ones.
+const conflictLogEvery = time.Minute
+
+// seqConflict answers a Write the store refused because results at seqs
+// it already settled are not the ones it holds: two senders behind one
+// probe id with one spool epoch (a probe server copied with its spool).
+// 409, counted, logged as an ERROR at most once a minute per probe
+// (saying how many were not logged). The batch is refused whole, as for a
+// former epoch: the second sender keeps its results in its spool, and
+// once it has its own id and token they arrive under it.
+func (s *Server) seqConflict(w http.ResponseWriter, p *placedProbe, err error) (int, bool) {
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) {
+		return 0, false
+	}
+	s.metrics.senderConflicts.WithLabelValues(ce.Probe, conflictSeq).Inc()
+	if n, ok := p.boots.logConflict(time.Now()); ok {
+		s.log.Error("two senders behind one probe id: a batch holds results at seqs that already hold other results of this probe "+
+			"(same spool epoch: a probe server copied with its spool?); the batch is refused (409) and stays in that sender's spool; "+
+			"give each probe server its own id and token",
+			"probe", ce.Probe, "first_seq", ce.First, "last_seq", ce.Last, "results", ce.Count, "epoch", ce.Epoch,
+			"not_logged_since_last", n)
+	}
+	return httpapi.Error(w, http.StatusConflict, err.Error()+"; give each probe its own id and token"), true
+}
+
+// logConflict says whether a conflict may be logged now, and how many
+// were not logged since the last one that was.
+func (s *senders) logConflict(now time.Time) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lastConflictLog.IsZero() && now.Sub(s.lastConflictLog) < conflictLogEvery {
+		s.conflictsUnlogged++
+		return 0, false
+	}
+	n := s.conflictsUnlogged
+	s.lastConflictLog, s.conflictsUnlogged = now, 0
+	return n, true
+}
+
 // noteEpoch logs a new seq space and a probe's report of results it
 // dropped before they got a seq, both counted as lost in the store.
 func (s *Server) noteEpoch(probeID string, b *decodedBatch, wr store.WriteResult) {
@@ -65,6 +108,7 @@ func (s *Server) noteEpoch(probeID string, b *decodedBatch, wr store.WriteResult
 const (
 	conflictEpoch = "former_epoch"
 	conflictBoot  = "former_boot"
+	conflictSeq   = "seq_content"
 )
 
 // maxBoots is how many of a probe's latest boot ids the collector keeps.
@@ -76,6 +120,9 @@ const maxBoots = 8
 type senders struct {
 	mu    sync.Mutex
 	boots []string
+	// seq conflicts' log lines, seqConflict
+	lastConflictLog   time.Time
+	conflictsUnlogged int
 }
 
 // note records boot and reports whether it came back after another one:

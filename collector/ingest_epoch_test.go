@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/internal/testlog"
 	"github.com/jangkau/jangkau/probe"
 	"github.com/jangkau/jangkau/probe/spool"
@@ -177,6 +178,81 @@ func TestClonedProbeWithCopiedSpoolDetected(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "two senders behind one probe id") {
 		t.Errorf("no log line about two senders; log:\n%s", buf.String())
+	}
+}
+
+// Issue 16, item 3, the content signal: two probes with one id, token and
+// a copied spool give the same seqs to results taken at different times.
+// The second's batch is not acknowledged as duplicates (which would let
+// its probe delete them): it is refused 409 and stays in its spool,
+// logged with the seq range and counted, and the first's results stay
+// stored, once.
+func TestClonedProbeSeqContentConflict(t *testing.T) {
+	log, buf := testlog.New()
+	f := newFixtureOn(t, fixtureRegions(t), log, nil)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := spoolFor(t, dirA, 10, f.now.Add(-time.Hour))
+	if err := f.flush(a); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	raw, err := os.ReadFile(filepath.Join(dirA, "spool.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, "spool.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, b := spoolFor(t, dirA, 0, f.now), spoolFor(t, dirB, 0, f.now)
+	ua, ub := f.uploader(a), f.uploader(b)
+	// Each server measures on its own: seqs 11-15 at its own times.
+	if _, err := a.Add(results(11, 5, f.now.Add(-20*time.Minute), true, 10)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Add(results(11, 5, f.now.Add(-10*time.Minute), false, 20)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := flushWith(ua); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.probeState("west"); st.ResultsStored != 15 || st.AckedSeq != 15 {
+		t.Fatalf("after the first sender: %+v, want 15 stored and acknowledged", st)
+	}
+	err = flushWith(ub)
+	if err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("flush of the second sender: %v, want a 409 refusal", err)
+	}
+	if b.Len() != 5 {
+		t.Errorf("second sender's spool holds %d, want its 5 refused results kept", b.Len())
+	}
+	if v := value(t, f.srv.metrics.senderConflicts.WithLabelValues("west", conflictSeq)); v < 1 {
+		t.Errorf("jangkau_ingest_sender_conflicts_total{probe=west,reason=seq_content} = %g, want at least 1", v)
+	}
+	logged := buf.String()
+	if !strings.Contains(logged, "level=ERROR") || !strings.Contains(logged, "first_seq=11 last_seq=15") || !strings.Contains(logged, "probe=west") {
+		t.Errorf("no ERROR line naming probe west and seqs 11-15; log:\n%s", logged)
+	}
+	// A retry within the minute is counted, not logged again.
+	before := strings.Count(logged, "already hold other results")
+	if err := flushWith(ub); err == nil {
+		t.Errorf("second flush of the second sender succeeded")
+	}
+	if n := strings.Count(buf.String(), "already hold other results"); n != before {
+		t.Errorf("conflict logged %d times after a retry within a minute, want %d", n, before)
+	}
+	stored := 0
+	err = f.srv.ScanResults(context.Background(), f.now.Add(-2*time.Hour), f.now.Add(time.Hour), func(r store.Record) error {
+		stored++
+		if r.Seq > 10 && (!r.OK || r.DurationMS != 10) {
+			t.Errorf("seq %d is the second sender's result: %+v", r.Seq, r.Result)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := f.probeState("west"); stored != 15 || st.ResultsStored != 15 || st.AckedSeq != 15 {
+		t.Errorf("%d results stored, state %+v; want the first sender's 15", stored, st)
 	}
 }
 

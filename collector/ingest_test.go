@@ -282,7 +282,7 @@ func TestIngestPhysicalBounds(t *testing.T) {
 	icmp := func(phases map[string]float64) func(*wire.Result) {
 		return func(r *wire.Result) { r.Kind, r.Phases = wire.KindICMP, phases }
 	}
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name, field, value string // value: what the reason must name; "" for a result that is good
 		mutate             func(*wire.Result)
 	}{
@@ -309,7 +309,7 @@ func TestIngestPhysicalBounds(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := results(1, 1, f.now, true, 10)[0]
+			r := results(uint64(i+1), 1, f.now, true, 10)[0] // a seq each: a rejected seq sent again as another result conflicts
 			tc.mutate(&r)
 			code, ir, raw := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: []wire.Result{r}}))
 			switch {
@@ -486,7 +486,7 @@ func TestIngestEchoesOnlyAPrefix(t *testing.T) {
 // The ingest decides for both stores: such names are rejected per result.
 func TestIngestRefusesNamesInfluxCannotHold(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		field  string // "" for a result that is stored
 		mutate func(*wire.Result)
 	}{
@@ -504,7 +504,7 @@ func TestIngestRefusesNamesInfluxCannotHold(t *testing.T) {
 		{"", func(r *wire.Result) { r.Target = `http://127.0.0.1/a\` }},
 		{"", func(r *wire.Result) { r.OK, r.Error = false, "read: connection reset\nby peer \\" }},
 	} {
-		r := results(1, 1, f.now, true, 10)[0]
+		r := results(uint64(i+1), 1, f.now, true, 10)[0] // a seq each: a rejected seq sent again as another result conflicts
 		tc.mutate(&r)
 		code, ir, raw := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: []wire.Result{r}}))
 		switch {

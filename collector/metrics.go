@@ -65,7 +65,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		senderConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jangkau_ingest_sender_conflicts_total",
 			Help: "Batches that show two senders behind one probe id (a cloned probe), by reason: former_epoch " +
-				"(a spool epoch the probe already left; refused 409) or former_boot (a boot id that came back after another; stored).",
+				"(a spool epoch the probe already left; refused 409), seq_content (results at seqs that hold other results of the probe; refused 409) " +
+				"or former_boot (a boot id that came back after another; stored).",
 		}, []string{"probe", "reason"}),
 	}
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
@@ -75,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		m.ingestThrottled.WithLabelValues(p.ID)
 		m.namesFolded.WithLabelValues(p.ID)
 		m.epochs.WithLabelValues(p.ID)
-		for _, reason := range []string{conflictEpoch, conflictBoot} {
+		for _, reason := range []string{conflictEpoch, conflictSeq, conflictBoot} {
 			m.senderConflicts.WithLabelValues(p.ID, reason)
 		}
 	}

@@ -316,12 +316,16 @@ func jsonNum(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestPartnerConfigErrors(t *testing.T) {
 	good := hash("k")
+	// a key as `jangkau token` prints it, pasted where its hash belongs
+	const pastedKey = "4de0cbb6f1e2d3c4b5a69788796a5b4c3d2e1f0011223344"
 	for _, tc := range []struct {
 		name    string
 		p       []partner.Config
 		wantErr string
 	}{
-		{"bad hash", []partner.Config{{Name: "a", KeySHA256: "abc"}}, `partners[0].key_sha256 "abc" must be 64 hex digits`},
+		{"bad hash", []partner.Config{{Name: "a", KeySHA256: "abc"}}, `partners[0].key_sha256 must be 64 hex digits, the sha256 of the token that ` + "`jangkau token`" + ` printed; it holds 3 characters`},
+		{"key pasted", []partner.Config{{Name: "a", KeySHA256: pastedKey}}, `partners[0].key_sha256 must be 64 hex digits`},
+		{"no hash", []partner.Config{{Name: "a"}}, `partners[0].key_sha256 is missing`},
 		{"dup name", []partner.Config{{Name: "a", KeySHA256: good}, {Name: "a", KeySHA256: good}}, `partners[1].name "a" is already partners[0].name`},
 		{"bad region", []partner.Config{{Name: "a", KeySHA256: good, Regions: []string{"36..01"}}}, `partners[0].regions[0] "36..01" is not a region code prefix`},
 		{"empty name", []partner.Config{{KeySHA256: good}}, `partners[0].name ""`},
@@ -334,6 +338,9 @@ func TestPartnerConfigErrors(t *testing.T) {
 			err := cfg.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), pastedKey) {
+				t.Errorf("error %q shows the key", err)
 			}
 		})
 	}

@@ -31,6 +31,8 @@ Usage:
   jangkau check     --config FILE [--json] [--offline]   run every check once, then ask the collector (reachable, TLS, token)
   jangkau token     [--out FILE] [--viewer]         a new random token and its token_sha256 line (--out: the token alone into FILE)
   jangkau version                                   version, revision, Go version and build tags
+  jangkau spool check|salvage (--dir DIR | --config FILE)   report a damaged probe spool; copy what is readable
+  jangkau store check|salvage (--data DIR | --config FILE)  the same for the collector's store (not in a probe-only build)
 ` + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
 `

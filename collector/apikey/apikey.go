@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -74,6 +75,15 @@ func Challenge(h http.Header, realm string) {
 func ValidHash(s string) bool {
 	b, err := hex.DecodeString(s)
 	return err == nil && len(b) == sha256.Size
+}
+
+// HashError says what field, a key's or token's hash, must hold without
+// showing its value, which may be the key itself pasted in its place.
+func HashError(field, value string) error {
+	if value == "" {
+		return fmt.Errorf("%s is missing: paste the hash line `jangkau token` printed (64 hex digits)", field)
+	}
+	return fmt.Errorf("%s must be 64 hex digits, the sha256 of the token that `jangkau token` printed; it holds %d characters (not shown: it may be the token itself, which belongs only where it is used: the probe's token file, the viewer's or partner's client)", field, len(value))
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

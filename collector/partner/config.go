@@ -64,7 +64,7 @@ func Validate(partners []Config) error {
 		case !apikey.ValidName(p.Name):
 			return fmt.Errorf("%s.name %q must be 1-64 of A-Z a-z 0-9 . _ -", key, p.Name)
 		case !apikey.ValidHash(p.KeySHA256):
-			return fmt.Errorf("%s.key_sha256 %q must be 64 hex digits (sha256 of the key)", key, p.KeySHA256)
+			return apikey.HashError(key+".key_sha256", p.KeySHA256)
 		}
 		if j, dup := names[p.Name]; dup {
 			return fmt.Errorf("%s.name %q is already partners[%d].name", key, p.Name, j)

@@ -96,6 +96,54 @@ func (e *EpochError) Error() string {
 		"(a copied probe config or spool?) or an old spool brought back", e.Probe, e.Epoch, e.Current)
 }
 
+// ConflictError is a Write holding results at seqs the probe's current
+// seq space has already settled, which the store does not hold as sent:
+// no result of the probe at that seq and time, or one of another kind or
+// target. Two senders behind one probe id give one seq to two results (a
+// probe cloned with its spool: same id, token and epoch); the second's
+// would otherwise be acknowledged as duplicates and lost. Nothing of the
+// Write was stored or settled; the ingest answers it 409, and the sender
+// keeps it in its spool. The check name is not compared: the collector may
+// have folded it into "other".
+type ConflictError struct {
+	Probe       string
+	Epoch       string
+	First, Last uint64 // lowest and highest conflicting seq
+	Count       int    // conflicting results in the Write
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("probe %s sent %d results at seqs %d-%d (spool epoch %q) that already hold other results: "+
+		"two senders behind one probe id (a probe server copied with its spool?)", e.Probe, e.Count, e.First, e.Last, e.Epoch)
+}
+
+// Conflicts collects a Write's results that conflict with stored ones;
+// the zero value is ready.
+type Conflicts struct{ e *ConflictError }
+
+// Add notes seq as a conflicting result of w.
+func (c *Conflicts) Add(w *Write, seq uint64) {
+	if c.e == nil {
+		c.e = &ConflictError{Probe: w.Probe, Epoch: w.Epoch, First: seq, Last: seq}
+	}
+	c.e.First, c.e.Last = min(c.e.First, seq), max(c.e.Last, seq)
+	c.e.Count++
+}
+
+// Err returns the *ConflictError, or nil when nothing conflicted.
+func (c *Conflicts) Err() error {
+	if c.e == nil {
+		return nil
+	}
+	return c.e
+}
+
+// SameResult says whether stored is sent as a store keeps it: same kind
+// and target (times are compared by the store, at its precision).
+func SameResult(stored, sent *wire.Result) bool {
+	return stored.Kind == sent.Kind && stored.Target == sent.Target
+}
+
 // MaxOldEpochs is how many of a probe's former epochs a store remembers
 // to refuse with an *EpochError.
 const MaxOldEpochs = 16
@@ -229,7 +277,10 @@ type Store interface {
 	// duplicate, never stored twice, however often and however concurrently
 	// it arrives. A Write with a seq outside 1..wire.MaxSeq, or whose
 	// FirstSeq passes its MaxGap, changes nothing and returns a *SeqError
-	// or a *GapError (see CheckSeqs and CheckGap).
+	// or a *GapError (see CheckSeqs and CheckGap). A Write holding a
+	// result at a settled seq of the current epoch that the store does
+	// not hold as sent changes nothing and returns a *ConflictError: a
+	// duplicate is the same result sent again, not another at its seq.
 	Write(ctx context.Context, w Write) (WriteResult, error)
 	// Probes returns the state of every probe that has written, by id.
 	Probes(ctx context.Context) ([]ProbeState, error)
@@ -239,6 +290,26 @@ type Store interface {
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
 	RollupReader
+	NameKeeper
+}
+
+// Names are check and e-service names a probe was let introduce beyond
+// the catalogue (the collector's limits.max_unknown_names_per_probe).
+type Names struct {
+	Checks, Services []string
+}
+
+// NameKeeper keeps each probe's admitted names, so that a collector that
+// restarts folds the same names into "other" as before it stopped: what
+// a probe resends, or sends next, keeps the name it had.
+type NameKeeper interface {
+	// AdmitNames adds n to the names probe was let introduce, durably,
+	// before the results that carry them are written. Admitting a name
+	// again changes nothing.
+	AdmitNames(ctx context.Context, probe string, n Names) error
+	// AdmittedNames returns what AdmitNames added for probe, each name
+	// once, in no particular order.
+	AdmittedNames(ctx context.Context, probe string) (Names, error)
 }
 
 // RollupReader reads the rollups a Store keeps.

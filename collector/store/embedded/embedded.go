@@ -9,6 +9,8 @@
 // or rejected), which is what deduplication and the contiguous
 // acknowledgement need. Seqs at or below the acknowledgement are duplicates
 // by definition, so "pending" stays as small as the out-of-order window.
+// Bucket "names/<probe>" holds the names the probe was let introduce
+// (names.go).
 //
 // One bbolt file has one writer process: a second collector cannot open
 // the same data directory (the file is locked). Several collectors behind
@@ -35,6 +37,7 @@ import (
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/internal/boltfile"
+	"github.com/jangkau/jangkau/wire"
 )
 
 var (
@@ -181,10 +184,16 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	if err := store.CheckSeqs(&w); err != nil {
 		return store.WriteResult{}, err
 	}
+	// Results older than the raw retention may have been pruned: a resent
+	// one is not judged against what the store holds (see writeTx).
+	var judgeFrom time.Time
+	if r := s.opts.retention; r != nil && r.Raw > 0 {
+		judgeFrom = w.Received.Add(-r.Raw)
+	}
 	var res store.WriteResult
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		var err error
-		res, err = writeTx(tx, w)
+		res, err = writeTx(tx, w, judgeFrom)
 		return err
 	})
 	if err != nil {
@@ -204,8 +213,12 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	return res, nil
 }
 
-// writeTx is one Write inside a transaction.
-func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
+// writeTx is one Write inside a transaction. A result at a seq already
+// settled is a duplicate when the store holds it as sent (same key: time,
+// probe, seq; same kind and target), and a conflict otherwise, which fails
+// the Write with a *store.ConflictError; results older than judgeFrom are
+// not judged (retention may have pruned them).
+func writeTx(tx *bolt.Tx, w store.Write, judgeFrom time.Time) (store.WriteResult, error) {
 	var res store.WriteResult
 	probes := tx.Bucket(bucketProbes)
 	var rec probeRecord
@@ -233,9 +246,17 @@ func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
 	delta := rollup.Delta{}
 	withCells := len(w.Cells) == len(w.Results)
 	var val []byte
+	var conflicts store.Conflicts
 	for i := range w.Results {
 		r := &w.Results[i]
-		if r.Seq <= rec.AckedSeq || settled[r.Seq] || (hadPending && pending.Get(seqKey(r.Seq)) != nil) {
+		if settled[r.Seq] {
+			res.Duplicates++
+			continue
+		}
+		if r.Seq <= rec.AckedSeq || (hadPending && pending.Get(seqKey(r.Seq)) != nil) {
+			if !r.Time.Before(judgeFrom) && !holds(results, w.Probe, r) {
+				conflicts.Add(&w, r.Seq)
+			}
 			res.Duplicates++
 			continue
 		}
@@ -251,6 +272,9 @@ func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
 		res.Stored++
 		rec.ResultsStored++
 		rec.LastSeq = max(rec.LastSeq, r.Seq)
+	}
+	if err := conflicts.Err(); err != nil {
+		return res, err // the transaction is rolled back: nothing stored
 	}
 	for _, seq := range w.Rejected {
 		if seq > rec.AckedSeq && !settled[seq] && (!hadPending || pending.Get(seqKey(seq)) == nil) {
@@ -299,6 +323,13 @@ func writeTx(tx *bolt.Tx, w store.Write) (store.WriteResult, error) {
 		return res, err
 	}
 	return res, probes.Put([]byte(w.Probe), v)
+}
+
+// holds says whether results has r of probe as it was sent.
+func holds(results *bolt.Bucket, probe string, r *wire.Result) bool {
+	v := results.Get(resultKey(r.Time, probe, r.Seq))
+	var held wire.Result
+	return v != nil && decodeResult(v, &held) == nil && store.SameResult(&held, r)
 }
 
 func first(b *bolt.Bucket) []byte {

@@ -77,7 +77,7 @@ func TestRollupGenerationChangesOnlyForTouchedBuckets(t *testing.T) {
 	step("a backfill into 09:05", func() { write(h(-3).Add(5 * time.Minute)) },
 		"hours 06..12", "hour 09", "minutes 09:00..09:10", "minutes of the whole day")
 	step("a write of duplicates only", func() {
-		w := store.Write{Probe: "p", FirstSeq: 1, Received: now, Results: []wire.Result{{Seq: 1, Time: m(-3), Check: "c", Kind: "tcp"}},
+		w := store.Write{Probe: "p", FirstSeq: 1, Received: now, Results: []wire.Result{{Seq: 1, Time: h(-5), Check: "c", Kind: "tcp", Target: "127.0.0.1:1"}}, // seq 1 resent as it was
 			Cells: []rollup.Cell{{Region: "99.01", Kind: "tcp", Probe: "p"}}}
 		if _, err := st.Write(ctx, w); err != nil {
 			t.Fatal(err)

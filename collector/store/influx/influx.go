@@ -47,6 +47,9 @@
 // acknowledgement, union of pending) within the newest point's epoch:
 // what two collectors write for one probe at the same moment both count.
 //
+// Measurement jangkau_probe_names: the check and e-service names each probe
+// was let introduce beyond the catalogue (names.go).
+//
 // # Consistency with several collectors
 //
 // Results and the rollups (built from raw points) are exact, and so are
@@ -81,6 +84,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/wire"
 )
 
 const (
@@ -225,7 +229,10 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	if err := store.CheckGap(&w, st.acked); err != nil {
 		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
 	}
-	res, lines := s.apply(&st, have, w)
+	res, lines, err := s.apply(&st, have, w)
+	if err != nil {
+		return store.WriteResult{}, fmt.Errorf("influx: %w", err)
+	}
 	res.NewEpoch, res.EpochLost, res.Unspooled = epoch.NewEpoch, epoch.EpochLost, epoch.Unspooled
 	if len(lines) > 0 {
 		if err := s.write.WriteRecord(ctx, string(lines)); err != nil {
@@ -245,15 +252,43 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	return res, nil
 }
 
-// apply settles the batch in st and returns the lines of the results to store.
-func (s *Store) apply(st *probeState, have map[uint64]int64, w store.Write) (store.WriteResult, []byte) {
+// held is a result InfluxDB holds at a seq of the batch's window.
+type held struct {
+	time         int64
+	kind, target string
+}
+
+// holds says whether have has r as it was sent: same seq and time (at the
+// store's precision), kind and target.
+func (s *Store) holds(have map[uint64][]held, r *wire.Result) bool {
+	for _, h := range have[r.Seq] {
+		if h.time == s.truncate(r.Time) && store.SameResult(&wire.Result{Kind: h.kind, Target: h.target}, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply settles the batch in st and returns the lines of the results to
+// store. A result at a settled seq that InfluxDB does not hold as sent
+// is a conflict: it returns a *store.ConflictError and st must be
+// dropped. (A seq settled as rejected is not judged.)
+func (s *Store) apply(st *probeState, have map[uint64][]held, w store.Write) (store.WriteResult, []byte, error) {
 	var res store.WriteResult
 	var lines []byte
+	var conflicts store.Conflicts
 	withCells := len(w.Cells) == len(w.Results)
 	inBatch := make(map[uint64]bool, len(w.Results))
 	for i := range w.Results {
 		r := &w.Results[i]
-		if r.Seq <= st.acked || inBatch[r.Seq] || st.pending[r.Seq] != 0 {
+		if inBatch[r.Seq] {
+			res.Duplicates++
+			continue
+		}
+		if r.Seq <= st.acked || st.pending[r.Seq] != 0 {
+			if st.pending[r.Seq] != markRejected && !s.holds(have, r) {
+				conflicts.Add(&w, r.Seq)
+			}
 			res.Duplicates++
 			continue
 		}
@@ -261,7 +296,7 @@ func (s *Store) apply(st *probeState, have map[uint64]int64, w store.Write) (sto
 		st.pending[r.Seq] = markStored
 		st.lastSeq = max(st.lastSeq, r.Seq)
 		st.changed = true
-		if t, ok := have[r.Seq]; ok && t == s.truncate(r.Time) {
+		if s.holds(have, r) {
 			// Stored by another collector, or by a Write whose state
 			// point never made it: count it now, store it not again.
 			res.Duplicates++
@@ -280,17 +315,20 @@ func (s *Store) apply(st *probeState, have map[uint64]int64, w store.Write) (sto
 			st.changed = true
 		}
 	}
+	if err := conflicts.Err(); err != nil {
+		return store.WriteResult{}, nil, err
+	}
 	st.settleBelow(w.FirstSeq)
 	st.advance()
 	if res.Stored > 0 {
 		st.lastSeen = max(st.lastSeen, w.Received.UnixNano())
 	}
-	return res, lines
+	return res, lines, nil
 }
 
 // readForWrite reads the probe's state and the seqs of w that InfluxDB
 // holds already, in one request.
-func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, map[uint64]int64, error) {
+func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, map[uint64][]held, error) {
 	q := stateQuery(w.Probe)
 	if len(w.Results) > 0 {
 		t0, t1 := w.Results[0].Time, w.Results[0].Time
@@ -299,13 +337,13 @@ func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, ma
 			t0, t1 = minTime(t0, r.Time), maxTime(t1, r.Time)
 			lo, hi = min(lo, r.Seq), max(hi, r.Seq)
 		}
-		q += fmt.Sprintf("; SELECT seq FROM %s WHERE probe = %s AND time >= %d AND time <= %d AND seq >= %d AND seq <= %d",
+		q += fmt.Sprintf("; SELECT seq, target, kind FROM %s WHERE probe = %s AND time >= %d AND time <= %d AND seq >= %d AND seq <= %d",
 			measResult, quoteString(w.Probe), s.truncate(t0), s.truncate(t1), lo, hi)
 	}
 	var rows []stateRow
 	// A seq of another epoch may lie in the same window: only the same
 	// seq at the same time is the same result.
-	have := map[uint64]int64{}
+	have := map[uint64][]held{}
 	err := s.query(ctx, q, false, func(stmt int, sr *series) error {
 		if stmt == 0 {
 			return appendStateRows(&rows, sr)
@@ -313,7 +351,8 @@ func (s *Store) readForWrite(ctx context.Context, w store.Write) (probeState, ma
 		c := columnsOf(sr)
 		for _, v := range sr.Values {
 			r := row{c: c, v: v}
-			have[uint64(r.int("seq"))] = r.int("time")
+			seq := uint64(r.int("seq"))
+			have[seq] = append(have[seq], held{time: r.int("time"), kind: r.str("kind"), target: r.str("target")})
 		}
 		return nil
 	})

@@ -41,6 +41,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FormerEpochRefused", testFormerEpoch},
 		{"FirstEpochKeepsSeqSpace", testFirstEpoch},
 		{"UnspooledCountedOnce", testUnspooled},
+		{"AdmittedNames", testAdmittedNames},
+		{"SeqConflictRefused", testSeqConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -163,9 +163,18 @@ func TestMapPageTrend(t *testing.T) {
 		t.Fatal("no row for 99.01")
 	}
 	tr := body[i : i+strings.Index(body[i:], "</tr>")]
+	sparks := strings.Split(tr, `<svg class="spark"`)
+	if len(sparks) != 3 {
+		t.Fatalf("99.01's row has %d trends, want 7 and 30 days:\n%s", len(sparks)-1, tr)
+	}
+	week, month := sparks[1], sparks[2]
 	want := `aria-label="availability over the last 7 days: –, –, –, 100.0%, –, –, 0.0%"`
-	if !strings.Contains(tr, want) || strings.Count(tr, "<circle") != 2 {
+	if !strings.Contains(week, want) || strings.Count(week, "<circle") != 2 {
 		t.Errorf("99.01's trend lacks %s with two days drawn:\n%s", want, tr)
+	}
+	want = `aria-label="availability over the last 30 days: ` + strings.Repeat("–, ", 26) + `100.0%, –, –, 0.0%"`
+	if !strings.Contains(month, want) || strings.Count(month, "<circle") != 2 {
+		t.Errorf("99.01's 30-day trend lacks %s with two days drawn:\n%s", want, tr)
 	}
 	if _, body = f.raw("/?level=3&lang=en"); strings.Contains(body, `class="spark"`) {
 		t.Error("the kecamatan page draws a trend; only levels up to 2 have one")

@@ -180,3 +180,38 @@ func TestMapPageTrend(t *testing.T) {
 		t.Error("the kecamatan page draws a trend; only levels up to 2 have one")
 	}
 }
+
+// TestMapPageChangesSinceLastWeek: the province page lists what got worse
+// and better since last week, per kabupaten and kecamatan: west's
+// kecamatan was fine ten days ago and fails now, east's failed and is
+// fine now; their kabupaten, half failing both times, did not change.
+func TestMapPageChangesSinceLastWeek(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PublicRead = true })
+	now := f.now
+	f.now = now.Add(-10 * 24 * time.Hour)
+	for tok, ok := range map[string]bool{"tok-west": true, "tok-east": false} {
+		if code, _, raw := f.post(tok, gz(t, wire.Batch{Probe: tok[4:], Results: results(1, 20, f.now, ok, 12)})); code != 200 {
+			t.Fatalf("ingest: %d %s", code, raw)
+		}
+	}
+	f.now = now
+	for tok, ok := range map[string]bool{"tok-west": false, "tok-east": true} {
+		if code, _, raw := f.post(tok, gz(t, wire.Batch{Probe: tok[4:], Results: results(100, 20, f.now, ok, 12)})); code != 200 {
+			t.Fatalf("ingest: %d %s", code, raw)
+		}
+	}
+	_, body := f.raw("/?level=1&lang=en")
+	i := strings.Index(body, `id="changes"`)
+	if i < 0 {
+		t.Fatal("the province page has no changes section")
+	}
+	changes := body[i : i+strings.Index(body[i:], "</section>")]
+	for _, want := range []string{
+		`<ul id="worse"><li>Barat (99.01.01, kecamatan): good → blank</li></ul>`,
+		`<ul id="better"><li>Timur (99.01.02, kecamatan): blank → good</li></ul>`,
+	} {
+		if !strings.Contains(changes, want) {
+			t.Errorf("changes lack %s:\n%s", want, changes)
+		}
+	}
+}

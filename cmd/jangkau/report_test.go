@@ -113,14 +113,23 @@ func TestReportPrinted(t *testing.T) {
 	if code != 200 || !strings.Contains(served, `data-code="36.01"`) || strings.Contains(served, "<script") || strings.Contains(served, "http://") && strings.Contains(served, `src="http`) {
 		t.Errorf("GET /report: %d, want the self-contained report listing 36.01:\n%.600s", code, served)
 	}
+	// While the collector holds the store, the command says so and where
+	// to get the report instead.
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"report", "--config", cfgPath, "--period", "2026-11", "--lang", "id", "--out", out}
+	if rc := run(args, &stdout, &stderr); rc == 0 || !strings.Contains(stderr.String(), "another collector holds it") ||
+		!strings.Contains(stderr.String(), "GET /report?period=2026-11&lang=id") {
+		t.Errorf("jangkau report on a store the collector holds: exit %d, %q; want a refusal pointing to GET /report", rc, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
 	hs.Close()
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	if rc := run([]string{"report", "--config", cfgPath, "--period", "2026-11", "--lang", "id", "--out", out}, &stdout, &stderr); rc != 0 {
+	if rc := run(args, &stdout, &stderr); rc != 0 {
 		t.Fatalf("jangkau report: exit %d: %s", rc, stderr.String())
 	}
 	pdf := filepath.Join(out, "jangkau-2026-11-id.pdf")
@@ -158,7 +167,9 @@ func TestReportPrinted(t *testing.T) {
 	// background at the page's lightest opacity (0.3): the map claims no
 	// more than was measured, yet reads as blank.
 	pale := blend(cov.StatusBlank.Colour(), page.Colours().MapBackground, 0.3)
-	if n := countNear(img, pale, 6); n < 400 {
+	n := countNear(img, pale, 6)
+	t.Logf("page 1: %v, %d pixels of pale blank", img.Bounds().Size(), n)
+	if n < 400 {
 		t.Errorf("page 1 has %d pixels of pale blank %v, want the map to show Pandeglang and Lebak blank (at least 400)", n, pale)
 	}
 	if n := countNear(img, blend(cov.StatusBlank.Colour(), "#FFFFFF", 1), 6); n < 20 {

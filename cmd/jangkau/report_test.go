@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -57,12 +55,12 @@ func TestReportPrinted(t *testing.T) {
 	probes := ""
 	for _, p := range reportProbes {
 		csv += fmt.Sprintf("%s,%d\n", p.desa, p.population)
-		probes += fmt.Sprintf("  - {id: %s, token_sha256: %q, region: %q}\n", p.id, sha("tok-"+p.id), p.desa)
+		probes += fmt.Sprintf("  - {id: %s, token_sha256: %q, region: %q}\n", p.id, sum("tok-"+p.id), p.desa)
 	}
 	writeFile(t, filepath.Join(dir, "pop.csv"), csv)
 	cfgPath := filepath.Join(dir, "collector.yaml")
 	writeFile(t, cfgPath, fmt.Sprintf("listen: 127.0.0.1:0\ndata_dir: %s\nregions:\n  file: %s\n  population_csv: %s\nprobes:\n%sviewers:\n  - {name: planner, key_sha256: %q}\n",
-		filepath.Join(dir, "data"), geotest.File(t, "banten-adm4.geojson"), filepath.Join(dir, "pop.csv"), probes, sha("view-key")))
+		filepath.Join(dir, "data"), geotest.File(t, "banten-adm4.geojson"), filepath.Join(dir, "pop.csv"), probes, sum("view-key")))
 
 	// Fill the store through the collector, then serve the report over HTTP.
 	cfg, err := collector.LoadConfig(cfgPath)
@@ -154,15 +152,15 @@ func TestReportPrinted(t *testing.T) {
 		}
 	}
 
-	pngBase := filepath.Join(dir, "page")
-	if msg, err := exec.Command(pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", pdf, pngBase).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, msg)
+	// pdftoppm writes the one page to stdout without an output root.
+	shot, err := exec.Command(pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", pdf).Output()
+	if err != nil {
+		t.Fatalf("pdftoppm: %v", err)
 	}
-	pngs, _ := filepath.Glob(pngBase + "*.png")
-	if len(pngs) != 1 {
-		t.Fatalf("pdftoppm wrote %v, want one page", pngs)
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("pdftoppm's page 1: %v", err)
 	}
-	img := readPNG(t, pngs[0])
 	// A kabupaten measured in one desa is the blank colour over the map's
 	// background at the page's lightest opacity (0.3): the map claims no
 	// more than was measured, yet reads as blank.
@@ -175,11 +173,6 @@ func TestReportPrinted(t *testing.T) {
 	if n := countNear(img, blend(cov.StatusBlank.Colour(), "#FFFFFF", 1), 6); n < 20 {
 		t.Errorf("page 1 has %d pixels of %s, want the legend and list swatches in the blank colour", n, cov.StatusBlank.Colour())
 	}
-}
-
-func sha(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
 }
 
 func writeFile(t *testing.T, path, s string) {
@@ -220,20 +213,6 @@ func ingest(t *testing.T, base, probe string, rs []wire.Result) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("ingest %s: %d %s", probe, resp.StatusCode, b)
 	}
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // blend is colour fg ("#RRGGBB") at opacity a over bg.

@@ -57,28 +57,20 @@ type Row struct {
 }
 
 type mapPageData struct {
-	T                    labels
-	Lang                 string
-	Banner               string
-	Title                string
-	Colours              Palette
-	Langs                []choice
-	Levels               []choice
-	Windows              []choice
-	Services             []choice
-	Carriers             []choice
-	From, To             string
-	SVG                  template.HTML
-	Legend               []LegendEntry
-	Rows                 []Row
-	Blank                []Row // blank and silent, most people first
-	BlankHead, NoneBlank string
-	Estimated            bool
-	Rules                string
-	RefreshAfter         int
-	HasTrend             bool
-	Better, Worse        []string // since last week, on the province and kabupaten pages
-	ReportURL            string   // this month's printable report
+	Snapshot      // the map, summary and rows, which the report prints too
+	T             labels
+	Lang          string
+	Banner        string
+	Colours       Palette
+	Langs         []choice
+	Levels        []choice
+	Windows       []choice
+	Services      []choice
+	Carriers      []choice
+	RefreshAfter  int
+	HasTrend      bool
+	Better, Worse []string // since last week, on the province and kabupaten pages
+	ReportURL     string   // this month's printable report
 }
 
 // Reader is what the map page reads of the collector.
@@ -230,7 +222,8 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 	th := s.r.Engine().Thresholds()
 	deepest := s.r.Regions().Deepest()
 	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, HasTrend: v.trend != nil,
-		From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct), Better: changeTexts(v.better, t), Worse: changeTexts(v.worse, t)}
+		Snapshot: Snapshot{From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct)},
+		Better:   changeTexts(v.better, t), Worse: changeTexts(v.worse, t)}
 	if top := s.r.Regions().Level(1); len(top) == 1 {
 		d.Title = top[0].Name
 	}

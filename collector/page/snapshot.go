@@ -31,8 +31,7 @@ func (s *Page) Snapshot(ctx context.Context, q httpapi.View, lang string) (Snaps
 		return Snapshot{}, err
 	}
 	d, err := s.figures(q, v, Lang(lang), nil)
-	return Snapshot{Title: d.Title, From: d.From, To: d.To, Rules: d.Rules, SVG: d.SVG, Legend: d.Legend, Rows: d.Rows,
-		Blank: d.Blank, BlankHead: d.BlankHead, NoneBlank: d.NoneBlank, Estimated: d.Estimated}, err
+	return d.Snapshot, err
 }
 
 // Lang is the page's language for a request's lang: Indonesian unless

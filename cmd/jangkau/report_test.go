@@ -132,7 +132,10 @@ func TestReportPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if rc := run(args, &stdout, &stderr); rc != 0 {
+	start := time.Now()
+	rc := run(args, &stdout, &stderr)
+	t.Logf("jangkau report: %v", time.Since(start))
+	if rc != 0 {
 		t.Fatalf("jangkau report: exit %d: %s", rc, stderr.String())
 	}
 	pdf := filepath.Join(out, "jangkau-2026-11-id.pdf")

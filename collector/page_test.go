@@ -163,11 +163,55 @@ func TestMapPageTrend(t *testing.T) {
 		t.Fatal("no row for 99.01")
 	}
 	tr := body[i : i+strings.Index(body[i:], "</tr>")]
+	sparks := strings.Split(tr, `<svg class="spark"`)
+	if len(sparks) != 3 {
+		t.Fatalf("99.01's row has %d trends, want 7 and 30 days:\n%s", len(sparks)-1, tr)
+	}
+	week, month := sparks[1], sparks[2]
 	want := `aria-label="availability over the last 7 days: –, –, –, 100.0%, –, –, 0.0%"`
-	if !strings.Contains(tr, want) || strings.Count(tr, "<circle") != 2 {
+	if !strings.Contains(week, want) || strings.Count(week, "<circle") != 2 {
 		t.Errorf("99.01's trend lacks %s with two days drawn:\n%s", want, tr)
+	}
+	want = `aria-label="availability over the last 30 days: ` + strings.Repeat("–, ", 26) + `100.0%, –, –, 0.0%"`
+	if !strings.Contains(month, want) || strings.Count(month, "<circle") != 2 {
+		t.Errorf("99.01's 30-day trend lacks %s with two days drawn:\n%s", want, tr)
 	}
 	if _, body = f.raw("/?level=3&lang=en"); strings.Contains(body, `class="spark"`) {
 		t.Error("the kecamatan page draws a trend; only levels up to 2 have one")
+	}
+}
+
+// TestMapPageChangesSinceLastWeek: the province page lists what got worse
+// and better since last week, per kabupaten and kecamatan: west's
+// kecamatan was fine ten days ago and fails now, east's failed and is
+// fine now; their kabupaten, half failing both times, did not change.
+func TestMapPageChangesSinceLastWeek(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PublicRead = true })
+	now := f.now
+	f.now = now.Add(-10 * 24 * time.Hour)
+	for tok, ok := range map[string]bool{"tok-west": true, "tok-east": false} {
+		if code, _, raw := f.post(tok, gz(t, wire.Batch{Probe: tok[4:], Results: results(1, 20, f.now, ok, 12)})); code != 200 {
+			t.Fatalf("ingest: %d %s", code, raw)
+		}
+	}
+	f.now = now
+	for tok, ok := range map[string]bool{"tok-west": false, "tok-east": true} {
+		if code, _, raw := f.post(tok, gz(t, wire.Batch{Probe: tok[4:], Results: results(100, 20, f.now, ok, 12)})); code != 200 {
+			t.Fatalf("ingest: %d %s", code, raw)
+		}
+	}
+	_, body := f.raw("/?level=1&lang=en")
+	i := strings.Index(body, `id="changes"`)
+	if i < 0 {
+		t.Fatal("the province page has no changes section")
+	}
+	changes := body[i : i+strings.Index(body[i:], "</section>")]
+	for _, want := range []string{
+		`<ul id="worse"><li>Barat (99.01.01, kecamatan): good → blank</li></ul>`,
+		`<ul id="better"><li>Timur (99.01.02, kecamatan): blank → good</li></ul>`,
+	} {
+		if !strings.Contains(changes, want) {
+			t.Errorf("changes lack %s:\n%s", want, changes)
+		}
 	}
 }

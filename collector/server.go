@@ -23,6 +23,7 @@ import (
 	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/collector/ratelimit"
+	"github.com/jangkau/jangkau/collector/report"
 	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
@@ -111,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /{$}", s.reader(page.New(s).ServeHTTP))
+	mux.Handle("GET /report", s.reader(report.Handler(s)))
 	partner.New(s, s.cfg.Partners, s.log).Routes(mux)
 	// CORS runs before routing (a preflight is an OPTIONS no route has,
 	// and carries no key); compression wraps everything, so that its Vary
@@ -196,25 +198,35 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 // (embedded or InfluxDB); Run calls it once the regions have loaded.
 type OpenStore func(ctx context.Context) (store.Store, error)
 
-// Run is `jangkau collector`: it loads the regions, opens the store and
-// serves on listen until ctx ends.
-func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore) error {
+// LoadRegions loads the boundaries of regions.file with the population
+// of regions.population_csv, as the collector (and its report) use them.
+func LoadRegions(cfg *Config, log *slog.Logger) (*region.Regions, error) {
 	if cfg.Regions.File == "" {
-		return errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
+		return nil, errors.New("regions.file is not set (or use --regions FILE): the collector needs boundaries")
 	}
 	regions, err := region.LoadFile(cfg.Regions.File, region.LoadOptions{
 		CodeProperty: cfg.Regions.CodeProperty, NameProperty: cfg.Regions.NameProperty,
 		PopulationProperty: cfg.Regions.PopulationProperty,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f := cfg.Regions.PopulationCSV; f != "" {
 		n, err := regions.ApplyPopulationFile(f)
 		if err != nil {
-			return fmt.Errorf("regions.population_csv: %w", err)
+			return nil, fmt.Errorf("regions.population_csv: %w", err)
 		}
 		log.Info("population joined", "file", f, "regions", n)
+	}
+	return regions, nil
+}
+
+// Run is `jangkau collector`: it loads the regions, opens the store and
+// serves on listen until ctx ends.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore) error {
+	regions, err := LoadRegions(cfg, log)
+	if err != nil {
+		return err
 	}
 	st, err := openStore(ctx)
 	if err != nil {

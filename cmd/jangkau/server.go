@@ -23,7 +23,8 @@ const serverUsage = `  jangkau demo      [--listen ADDR] [--data DIR]   everythi
   jangkau collector --config FILE [--listen ADDR] [--data DIR] [--regions FILE]
 `
 
-const serverUsageTail = `  jangkau partner-key NAME                          a new partner API key and its partners: entry
+const serverUsageTail = `  jangkau report    --config FILE --period YYYY-MM [--lang id|en] [--out DIR]   the month's report, HTML and PDF
+  jangkau partner-key NAME                          a new partner API key and its partners: entry
   jangkau lab       --scenario FILE --regions FILE --report DIR   a province in network namespaces (Linux, root)
 `
 
@@ -76,6 +77,8 @@ func runServerCommand(ctx context.Context, cmd string, fs *flag.FlagSet, args []
 		bin, _ := os.Executable()
 		err = lab.Run(ctx, lab.Options{Scenario: *scenario, Regions: *regions, Report: *report, Bin: bin,
 			Log: newLogger(stderr, *logLevel), Out: stdout})
+	case "report": // report.go
+		err = runReport(ctx, fs, args, stdout, stderr, logLevel)
 	case "partner-key":
 		if fs.Parse(args) != nil {
 			return true, errUsage

@@ -17,7 +17,8 @@ type labels struct {
 	Code, RegionName, StatusCol, Samples, Availability string
 	Loss, P50, P95, Probes, LastSeen, Population       string
 	Measured, Affected, Since, Why, Unknown, Lighter   string
-	Table, Yes, No, Trend                              string
+	Table, Yes, No, Trend, Trend30                     string
+	Changes, Better, Worse, NoChange, Report           string
 	Status                                             map[coverage.Status]string
 	Levels                                             map[int]string
 
@@ -57,6 +58,9 @@ var pageLabels = map[string]labels{
 		Probes: "probe", LastSeen: "terakhir terlihat", Population: "penduduk", Measured: "terukur",
 		Affected: "terdampak", Since: "sejak", Why: "penyebab", Unknown: "tidak diketahui",
 		Lighter: "warna pucat: hanya sebagian wilayah yang terukur", Table: "Wilayah", Yes: "ya", No: "tidak", Trend: "ketersediaan 7 hari terakhir",
+		Trend30: "ketersediaan 30 hari terakhir", Changes: "Perubahan sejak minggu lalu", Better: "membaik", Worse: "memburuk",
+		Report:   "Laporan bulan ini untuk dicetak",
+		NoChange: "tidak ada kabupaten/kota atau kecamatan yang berubah status",
 		Status: map[coverage.Status]string{
 			coverage.StatusGood: "baik", coverage.StatusDegraded: "menurun", coverage.StatusBlank: "blank spot",
 			coverage.StatusSilent: "senyap", coverage.StatusUnmeasured: "belum terukur",
@@ -104,6 +108,9 @@ var pageLabels = map[string]labels{
 		Probes: "probes", LastSeen: "last seen", Population: "population", Measured: "measured",
 		Affected: "affected", Since: "since", Why: "why", Unknown: "unknown",
 		Lighter: "pale: only part of the region was measured", Table: "Regions", Yes: "yes", No: "no", Trend: "availability over the last 7 days",
+		Trend30: "availability over the last 30 days", Changes: "Changes since last week", Better: "better", Worse: "worse",
+		Report:   "This month's report, to print",
+		NoChange: "no kabupaten/kota or kecamatan changed status",
 		Status: map[coverage.Status]string{
 			coverage.StatusGood: "good", coverage.StatusDegraded: "degraded", coverage.StatusBlank: "blank",
 			coverage.StatusSilent: "silent", coverage.StatusUnmeasured: "unmeasured",

@@ -35,47 +35,42 @@ type choice struct {
 	Current bool
 }
 
-type legendEntry struct {
+// LegendEntry is one status of the legend with its count of regions.
+type LegendEntry struct {
 	Label  string
 	Colour string
 	Count  int
 }
 
-// row is one region as the page writes it: every figure already in the
+// Row is one region as the page writes it: every figure already in the
 // page's language.
-type row struct {
+type Row struct {
 	Code, Name, Status, Colour             string
 	Blank                                  bool // blank or silent
 	Since, Why                             string
 	Samples, Availability, Loss, P50, P95  string
 	Probes, LastSeen, Population, Affected string
 	Measured                               string
-	Share                                  string // Measured above the deepest level, for the summary
-	Trend                                  template.HTML
+	Share                                  string        // Measured above the deepest level, for the summary
+	Trend, Trend30                         template.HTML // 7 and 30 days
 	population                             int64
 }
 
 type mapPageData struct {
-	T                    labels
-	Lang                 string
-	Banner               string
-	Title                string
-	Colours              palette
-	Langs                []choice
-	Levels               []choice
-	Windows              []choice
-	Services             []choice
-	Carriers             []choice
-	From, To             string
-	SVG                  template.HTML
-	Legend               []legendEntry
-	Rows                 []row
-	Blank                []row // blank and silent, most people first
-	BlankHead, NoneBlank string
-	Estimated            bool
-	Rules                string
-	RefreshAfter         int
-	HasTrend             bool
+	Snapshot      // the map, summary and rows, which the report prints too
+	T             labels
+	Lang          string
+	Banner        string
+	Colours       Palette
+	Langs         []choice
+	Levels        []choice
+	Windows       []choice
+	Services      []choice
+	Carriers      []choice
+	RefreshAfter  int
+	HasTrend      bool
+	Better, Worse []string // since last week, on the province and kabupaten pages
+	ReportURL     string   // this month's printable report
 }
 
 // Reader is what the map page reads of the collector.
@@ -116,6 +111,9 @@ type view struct {
 	services *coverage.ServicesView
 	since    map[string]time.Time
 	trend    map[string][]day // levels up to trendMaxLevel
+	// better and worse are the regions whose status changed since last
+	// week, on the pages of levels up to trendMaxLevel.
+	better, worse []Change
 }
 
 // ServeHTTP serves GET /.
@@ -123,18 +121,26 @@ func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parse := func(r *http.Request) (httpapi.View, error) {
 		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
-	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, s.compute,
+	compute := func(ctx context.Context, q httpapi.View) (view, error) { return s.compute(ctx, q, true) }
+	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, compute,
 		func(w http.ResponseWriter, q httpapi.View, v view) { s.write(w, r, q, v) })
 }
 
-func (s *Page) compute(ctx context.Context, q httpapi.View) (view, error) {
+// compute reads the view; withTrend adds the trend and the week's
+// changes to the levels up to trendMaxLevel.
+func (s *Page) compute(ctx context.Context, q httpapi.View, withTrend bool) (view, error) {
 	cells, err := s.r.RegionCells(ctx, q)
 	if err != nil {
 		return view{}, err
 	}
 	v := view{cells: cells}
-	if q.Level <= trendMaxLevel {
+	if withTrend && q.Level <= trendMaxLevel {
 		if v.trend, err = s.trend(ctx, q); err != nil {
+			return view{}, err
+		}
+		week := q.Query
+		week.From, week.To = q.To.Add(-7*24*time.Hour), q.To
+		if v.better, v.worse, err = s.Changes(ctx, week, week.From.Add(-7*24*time.Hour), week.From); err != nil {
 			return view{}, err
 		}
 	}
@@ -166,16 +172,14 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 		lang = "id"
 	}
 	t := pageLabels[lang]
-	f := formats[lang].in(s.r.TimeZone())
-	now := s.r.Now()
-	th := s.r.Engine().Thresholds()
-	deepest := s.r.Regions().Deepest()
-	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, RefreshAfter: 15, HasTrend: v.trend != nil,
-		From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct)}
-	if top := s.r.Regions().Level(1); len(top) == 1 {
-		d.Title = top[0].Name
-	}
 	link := pageLink(r.URL.Query())
+	d, err := s.figures(q, v, lang, link)
+	if err != nil {
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	d.RefreshAfter = 15
+	d.ReportURL = "/report?" + url.Values{"period": {s.r.Now().In(s.r.TimeZone()).Format("2006-01")}, "lang": {lang}}.Encode()
 	for _, l := range []string{"id", "en"} {
 		d.Langs = append(d.Langs, choice{pageLabels[l].Name, link("lang", l), l == lang})
 	}
@@ -196,6 +200,32 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 	d.Carriers = append(d.Carriers, choice{t.All, link("carrier", ""), q.Carrier == ""})
 	for _, c := range carrierNames(s.r.ProbeSites()) {
 		d.Carriers = append(d.Carriers, choice{c, link("carrier", c), c == q.Carrier})
+	}
+	var page bytes.Buffer
+	if err := mapPage.Execute(&page, d); err != nil {
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	httpapi.Revalidated(w, r, "text/html; charset=utf-8", page.Bytes())
+}
+
+// figures writes the view's figures, summary and map in lang; link is
+// the URL of a region's next level (nil: the map links nowhere, as on
+// paper).
+func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value string) string) (mapPageData, error) {
+	t := pageLabels[lang]
+	f := formats[lang].in(s.r.TimeZone())
+	now := s.r.Now()
+	if q.To.Before(now) { // a past window (a month's report) writes its dates as of its end
+		now = q.To
+	}
+	th := s.r.Engine().Thresholds()
+	deepest := s.r.Regions().Deepest()
+	d := mapPageData{T: t, Lang: lang, Banner: s.r.Banner(), Colours: colours, HasTrend: v.trend != nil,
+		Snapshot: Snapshot{From: f.when(q.From, now), To: f.when(q.To, now), Rules: t.rules(th, f.pct)},
+		Better:   changeTexts(v.better, t), Worse: changeTexts(v.worse, t)}
+	if top := s.r.Regions().Level(1); len(top) == 1 {
+		d.Title = top[0].Name
 	}
 
 	byCode := map[string]*coverage.RegionCell{}
@@ -230,7 +260,7 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 		d.NoneBlank = t.noneBlank(t.levelName(q.Level), t.levelName(deepest), p)
 	}
 	for _, st := range coverage.Statuses {
-		d.Legend = append(d.Legend, legendEntry{t.Status[st], st.Colour(), counts[st]})
+		d.Legend = append(d.Legend, LegendEntry{t.Status[st], st.Colour(), counts[st]})
 	}
 	var points []draw.SVGPoint
 	for _, p := range s.r.ProbeSites() {
@@ -259,7 +289,7 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 		},
 		Label: func(r *region.Region) string { return r.Name },
 		Href: func(r *region.Region) string {
-			if r.Level < deepest {
+			if r.Level < deepest && link != nil {
 				return link("level", strconv.Itoa(r.Level+1))
 			}
 			return ""
@@ -267,16 +297,10 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 		Points: points,
 	})
 	if err != nil {
-		httpapi.Error(w, http.StatusInternalServerError, err.Error())
-		return
+		return d, err
 	}
 	d.SVG = template.HTML(svg.String()) // draw.WriteSVG escapes every text it writes
-	var page bytes.Buffer
-	if err := mapPage.Execute(&page, d); err != nil {
-		httpapi.Error(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	httpapi.Revalidated(w, r, "text/html; charset=utf-8", page.Bytes())
+	return d, nil
 }
 
 // unmeasuredOpacity is the fill opacity of a region none of whose deepest
@@ -284,8 +308,8 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 const unmeasuredOpacity = 0.3
 
 // row writes one region's figures in the page's language.
-func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th coverage.Thresholds, now time.Time, deepest int) row {
-	rw := row{Code: c.Region.Code, Name: c.Region.Name, Status: t.Status[c.Status], Colour: c.Status.Colour(),
+func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th coverage.Thresholds, now time.Time, deepest int) Row {
+	rw := Row{Code: c.Region.Code, Name: c.Region.Name, Status: t.Status[c.Status], Colour: c.Status.Colour(),
 		Samples: f.int(int64(c.Samples)), Availability: f.pct(c.Availability), Loss: f.pct(c.Loss),
 		P50: f.fixed(c.P50, 1), P95: f.fixed(c.P95, 1), Probes: f.int(int64(c.Probes)),
 		LastSeen: f.when(c.LastSeen, now), Population: t.Unknown, Affected: peopleText(f, t, c.PeopleAffected, c.AffectedUnknown),
@@ -294,7 +318,9 @@ func (s *Page) row(c *coverage.RegionCell, v view, t labels, f format, th covera
 		rw.Share = rw.Measured
 	}
 	if days, ok := v.trend[c.Region.Code]; ok {
-		rw.Trend = template.HTML(sparkline(days, f, t)) // our own labels and numbers only
+		// our own labels and numbers only
+		rw.Trend = template.HTML(sparkline(days[max(0, len(days)-weekDays):], f, t.Trend))
+		rw.Trend30 = template.HTML(sparkline(days, f, t.Trend30))
 	}
 	if c.PopulationKnown {
 		rw.Population = f.int(c.Population)

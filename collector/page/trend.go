@@ -11,11 +11,13 @@ import (
 	"github.com/jangkau/jangkau/collector/httpapi"
 )
 
-// trendDays is how many days the trend on a region's row covers, and
-// trendMaxLevel the deepest level that has one: a day is one view of the
-// level, so the kabupaten page costs 7 views and the desa page none.
+// trendDays is how many days the long trend on a region's row covers
+// (the short one is its last weekDays), and trendMaxLevel the deepest
+// level that has one: a day is one view of the level, so the kabupaten
+// page costs 30 views and the desa page none.
 const (
-	trendDays     = 7
+	trendDays     = 30
+	weekDays      = 7
 	trendMaxLevel = 2
 )
 
@@ -26,12 +28,12 @@ type day struct {
 }
 
 // trend computes each region's last trendDays days, oldest first: days
-// of 24 h ending now, with the view's filters.
+// of 24 h ending at the end of the view, with the view's filters.
 func (s *Page) trend(ctx context.Context, q httpapi.View) (map[string][]day, error) {
 	out := map[string][]day{}
 	now := s.r.Now()
 	for i := trendDays - 1; i >= 0; i-- {
-		end := now.Add(-time.Duration(i) * 24 * time.Hour)
+		end := q.To.Add(-time.Duration(i) * 24 * time.Hour)
 		dq := q.Query
 		dq.From, dq.To, dq.Now = end.Add(-24*time.Hour), end, now
 		cells, err := s.r.Engine().Regions(ctx, s.r.Rollups(), nil, q.Level, dq)
@@ -52,11 +54,17 @@ func (s *Page) trend(ctx context.Context, q httpapi.View) (map[string][]day, err
 // sparkline draws days as a small SVG: a dot per day at its availability
 // (top 100%, bottom 0%) in its status colour, joined where days follow
 // each other; its label reads the figures out.
-func sparkline(days []day, f format, t labels) string {
-	const w, h, step = 76, 20, 11
+// A week is drawn 11 px a day, a month 4 px.
+func sparkline(days []day, f format, title string) string {
+	const h = 20
+	step, r := 11, 2.5
+	if len(days) > weekDays {
+		step, r = 4, 1.6
+	}
+	w := 10 + (len(days)-1)*step
 	var b, line strings.Builder
 	var label []string
-	fmt.Fprintf(&b, `<svg class="spark" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s: `, w, h, w, h, t.Trend)
+	fmt.Fprintf(&b, `<svg class="spark" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s: `, w, h, w, h, title)
 	for _, d := range days {
 		label = append(label, f.pct(d.availability))
 	}
@@ -74,7 +82,7 @@ func sparkline(days []day, f format, t labels) string {
 			fmt.Fprintf(&line, " M%d %d", x, y)
 		}
 		prev = true
-		fmt.Fprintf(&b, `<circle cx="%d" cy="%d" r="2.5" fill="%s" stroke="%s" stroke-width="0.8"/>`, x, y, d.status.Colour(), colours.Swatch)
+		fmt.Fprintf(&b, `<circle cx="%d" cy="%d" r="%g" fill="%s" stroke="%s" stroke-width="0.8"/>`, x, y, r, d.status.Colour(), colours.Swatch)
 	}
 	if line.Len() > 0 {
 		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1"/>`, strings.TrimSpace(line.String()), colours.Muted)

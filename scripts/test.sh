@@ -35,8 +35,9 @@ apt_need() {
 # the server that scrapes a running collector; iproute2, nftables and
 # procps build the district lab's network namespaces; systemd gives
 # systemd-analyze, which verifies the units in deploy/ (TestSystemdUnit);
-# dpkg gives dpkg-deb, which opens the built .deb (cmd/jangkau-package).
-apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd dpkg
+# dpkg gives dpkg-deb, which opens the built .deb (cmd/jangkau-package);
+# poppler-utils gives pdftoppm and pdftotext, which read the printed report.
+apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd dpkg poppler-utils
 
 # The interop tests (interop/) drive the collector with its users' own
 # clients: QGIS 3.22 and OWSLib from Debian for Debian's python3; Node.js

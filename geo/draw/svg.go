@@ -221,12 +221,18 @@ func (pr pixelProjection) pixel(p orb.Point) (x, y float64) {
 // pixel: relative steps are short numbers, which roughly halves the size of
 // a map with many small regions. Rings that simplify away are dropped; a
 // region too small to keep any ring is drawn from its first exterior ring
-// unsimplified, so that it still has a visible (if tiny) path.
+// unsimplified, so that it still has a visible (if tiny) path. A hole of
+// less than a square pixel is left out: a parent that is the union of its
+// children keeps the source's sliver gaps between them as holes, which
+// would be drawn as white hairlines along the children's borders.
 func (pr pixelProjection) pathData(d *strings.Builder, g orb.Geometry) {
 	var cur [2]int64 // the pen, in tenths of a pixel
 	wrote := false
 	for _, poly := range region.Polygons(g) {
 		for i, ring := range poly {
+			if i > 0 && pr.area(ring) < 1 {
+				continue
+			}
 			pts := pr.ring(ring, true)
 			if len(pts) < 4 {
 				if i == 0 {
@@ -243,6 +249,15 @@ func (pr pixelProjection) pathData(d *strings.Builder, g orb.Geometry) {
 			writeRing(d, pr.ring(ps[0][0], false), &cur)
 		}
 	}
+}
+
+// area is the area of r on the map, in square pixels.
+func (pr pixelProjection) area(r orb.Ring) float64 {
+	px := make(orb.Ring, len(r))
+	for i, p := range r {
+		px[i][0], px[i][1] = pr.pixel(p)
+	}
+	return ringArea(px)
 }
 
 // ring projects, optionally simplifies, and rounds one ring to tenths of a

@@ -304,3 +304,52 @@ func pathOf(t *testing.T, svg []byte, code string) string {
 	t.Fatalf("no path for %s", code)
 	return ""
 }
+
+// TestWriteSVGNoSliverHoles draws the kabupaten and the province that
+// jangkau builds as unions of the Banten desa: the sliver gaps between
+// neighbouring desa in the source become holes of the union, which drawn
+// at 900x600 are white hairlines inside a kabupaten. No ring under a
+// square pixel may be drawn; the holes a reader can see stay.
+func TestWriteSVGNoSliverHoles(t *testing.T) {
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm4.geojson"), region.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, level := range []int{1, 2} {
+		regions := rs.Level(level)
+		view := regions[0].Bound
+		for _, r := range regions[1:] {
+			view = view.Union(r.Bound)
+		}
+		pr := newPixelProjection(view, 900, 600)
+		// The most rings a reader can see: every exterior, and the
+		// holes of a square pixel or more on the map.
+		holes, most := 0, 0
+		for _, r := range regions {
+			for _, p := range region.Polygons(r.Geometry) {
+				holes += len(p) - 1
+				most++
+				for _, h := range p[1:] {
+					if pr.area(h) >= 1 {
+						most++
+					}
+				}
+			}
+		}
+		if holes == 0 {
+			t.Fatalf("level %d: the unions hold no hole; the test has nothing to check", level)
+		}
+		var buf bytes.Buffer
+		if err := WriteSVG(&buf, regions, SVGOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rings := 0
+		for _, p := range parseSVG(t, buf.Bytes()).Paths {
+			rings += len(pathRings(t, p.D))
+		}
+		t.Logf("level %d: %d holes in the unions, %d rings drawn (at most %d), %d bytes", level, holes, rings, most, buf.Len())
+		if rings > most {
+			t.Errorf("level %d: %d rings drawn, more than the %d exteriors and holes of a square pixel or more: sliver holes drawn as hairlines", level, rings, most)
+		}
+	}
+}

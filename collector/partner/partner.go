@@ -27,6 +27,8 @@ type Reader interface {
 	Regions() *region.Regions
 	// TileZoom is the zoom map cells are kept at.
 	TileZoom() int
+	// RegionShapes keeps the regions layer's geometry of vector tiles.
+	RegionShapes() *httpapi.RegionShapes
 	// Engine computes coverage over a source; Rollups is the unscoped
 	// source, which the partner narrows to its scope row by row.
 	Engine() *coverage.Engine

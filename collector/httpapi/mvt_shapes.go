@@ -76,6 +76,7 @@ func (c *RegionShapes) Bytes() uint64 {
 	if c.cache == nil {
 		return 0
 	}
+	c.cache.CleanUp() // weights are counted by the cache's maintenance
 	return c.cache.WeightedSize()
 }
 
@@ -84,5 +85,6 @@ func (c *RegionShapes) Tiles() int {
 	if c.cache == nil {
 		return 0
 	}
+	c.cache.CleanUp()
 	return c.cache.EstimatedSize()
 }

@@ -52,6 +52,7 @@ type API struct {
 	r        Reader
 	log      *slog.Logger
 	partners *partners
+	openAPI  openAPIDoc
 }
 
 // New serves partners (validated with Validate) from r; log gets one
@@ -66,7 +67,7 @@ func (s *API) panicked(r *http.Request, v any, stack []byte) { s.r.Panicked(r, v
 // Routes registers the partners' export API, OGC API - Features and the
 // OpenAPI document.
 func (s *API) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /api/v1/openapi.json", s.serveOpenAPI)
 	for _, rt := range []struct {
 		pattern string
 		h       partnerHandler

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/maptile/tilecover"
 
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/geotest"
@@ -119,12 +120,9 @@ func benchHandler(b *testing.B, rs *region.Regions, cache int64) http.Handler {
 
 // tilePaths are the /tiles addresses of zoom z over bound.
 func tilePaths(bound orb.Bound, z int, query string) []string {
-	lo, hi := maptile.At(bound.Min, maptile.Zoom(z)), maptile.At(bound.Max, maptile.Zoom(z))
 	var out []string
-	for x := lo.X; x <= hi.X; x++ {
-		for y := hi.Y; y <= lo.Y; y++ {
-			out = append(out, fmt.Sprintf("/tiles/%d/%d/%d.mvt%s", z, x, y, query))
-		}
+	for t := range tilecover.Bound(bound, maptile.Zoom(z)) {
+		out = append(out, fmt.Sprintf("/tiles/%d/%d/%d.mvt%s", t.Z, t.X, t.Y, query))
 	}
 	return out
 }

@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/maptile/tilecover"
 
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
@@ -22,15 +25,13 @@ func bantenDesa(tb testing.TB) *region.Regions {
 	return rs
 }
 
-// tilesOver lists the tiles of zoom z over bound.
+// tilesOver lists the tiles of zoom z over bound, in a fixed order.
 func tilesOver(bound orb.Bound, z int) []maptile.Tile {
-	lo, hi := maptile.At(bound.Min, maptile.Zoom(z)), maptile.At(bound.Max, maptile.Zoom(z))
 	var out []maptile.Tile
-	for x := lo.X; x <= hi.X; x++ {
-		for y := hi.Y; y <= lo.Y; y++ {
-			out = append(out, maptile.New(x, y, maptile.Zoom(z)))
-		}
+	for t := range tilecover.Bound(bound, maptile.Zoom(z)) {
+		out = append(out, t)
 	}
+	slices.SortFunc(out, func(a, b maptile.Tile) int { return cmp.Or(cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y)) })
 	return out
 }
 

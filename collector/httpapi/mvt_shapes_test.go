@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
 
+	"github.com/jangkau/jangkau/geo/draw"
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
 )
@@ -106,5 +108,42 @@ func BenchmarkRegionShapesBanten(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "heap-bytes")
 		runtime.KeepAlive(c)
 		fmt.Fprintf(b.Output(), "banten z6-12: %d tiles, %d features, cache weighs %d bytes, heap grew %d\n", tiles, features, c.Bytes(), int64(after.HeapAlloc)-int64(before.HeapAlloc))
+	}
+}
+
+// TestRegionShapesConcurrent: requests racing for one tile share one
+// making and draw the same tile from the shared shapes (run with -race).
+func TestRegionShapesConcurrent(t *testing.T) {
+	rs := bantenDesa(t)
+	c := NewRegionShapes(rs, 64<<20)
+	at := maptile.At(orb.Point{106.15, -6.12}, 10)
+	var features []draw.MVTFeature
+	for _, r := range rs.Level(3) {
+		features = append(features, draw.MVTFeature{Key: r.Code, Properties: map[string]any{"code": r.Code}})
+	}
+	const n = 8
+	tiles := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sh, err := c.Shapes(context.Background(), at, 3)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tiles[i], err = draw.EncodeMVT(uint32(at.Z), at.X, at.Y, []draw.MVTLayer{{Name: draw.MVTLayerRegions, Features: features, Shapes: sh}})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(tiles[0]) == 0 || c.Tiles() != 1 {
+		t.Fatalf("%d bytes, %d tiles cached, want one tile drawn", len(tiles[0]), c.Tiles())
+	}
+	for i := 1; i < n; i++ {
+		if len(tiles[i]) != len(tiles[0]) {
+			t.Errorf("request %d drew %d bytes, request 0 %d", i, len(tiles[i]), len(tiles[0]))
+		}
 	}
 }

@@ -58,6 +58,11 @@ func TestMVTShapesKeepGeometryOnly(t *testing.T) {
 	if n, bytes := f.srv.shapes.Tiles(), f.srv.shapes.Bytes(); n != 1 || bytes == 0 {
 		t.Errorf("after the same tile again the shape cache holds %d tiles of %d bytes, want the one", n, bytes)
 	}
+	for name, want := range map[string]float64{"jangkau_tile_shapes": 1, "jangkau_tile_shapes_bytes": float64(f.srv.shapes.Bytes())} {
+		if got := gaugeValue(t, f, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 }
 
 // BenchmarkMVTBanten times GET /tiles through the collector's handler on
@@ -125,4 +130,16 @@ func tilePaths(bound orb.Bound, z int, query string) []string {
 		out = append(out, fmt.Sprintf("/tiles/%d/%d/%d.mvt%s", t.Z, t.X, t.Y, query))
 	}
 	return out
+}
+
+// gaugeValue reads one unlabelled gauge from f's registry.
+func gaugeValue(t *testing.T, f *fixture, name string) float64 {
+	t.Helper()
+	for _, mf := range gathered(t, f) {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }

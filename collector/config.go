@@ -53,6 +53,10 @@ type Config struct {
 type TilesConfig struct {
 	// Zoom of the finest tiles kept; coarser ones are derived.
 	Zoom int `yaml:"zoom"`
+	// ShapeCacheBytes bounds the memory that keeps the region borders of
+	// vector tiles between requests (simplified and made valid once per
+	// tile); 0 makes them on every request.
+	ShapeCacheBytes int64 `yaml:"shape_cache_bytes"`
 }
 
 // RegionsConfig says where the boundaries are and which properties mean what.
@@ -131,7 +135,7 @@ var DefaultConfig = Config{
 	DataDir: "./jangkau-data",
 	Regions: RegionsConfig{CodeProperty: "kode", NameProperty: "nama"},
 	Status:  coverage.DefaultThresholds,
-	Tiles:   TilesConfig{Zoom: tile.DefaultZoom},
+	Tiles:   TilesConfig{Zoom: tile.DefaultZoom, ShapeCacheBytes: httpapi.DefaultShapeCacheBytes},
 	Clock:   DefaultClockConfig,
 	// Retention: see retention.go for the defaults and why.
 	Retention: DefaultRetentionConfig,
@@ -259,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Tiles.Zoom < 1 || c.Tiles.Zoom > 20 {
 		return fmt.Errorf("tiles.zoom (%d) must be within 1..20", c.Tiles.Zoom)
+	}
+	if c.Tiles.ShapeCacheBytes < 0 {
+		return fmt.Errorf("tiles.shape_cache_bytes (%d) must be 0 (no cache) or more", c.Tiles.ShapeCacheBytes)
 	}
 	if err := c.Clock.validate(); err != nil {
 		return err

@@ -80,6 +80,15 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			m.senderConflicts.WithLabelValues(p.ID, reason)
 		}
 	}
+	shapeBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "jangkau_tile_shapes_bytes",
+		Help: "Memory the vector tiles' region borders kept between requests hold, by estimate (bounded by tiles.shape_cache_bytes).",
+	}, func() float64 { return float64(s.shapes.Bytes()) })
+	shapeTiles := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "jangkau_tile_shapes",
+		Help: "Tiles (of one region level each) whose region borders are kept between requests.",
+	}, func() float64 { return float64(s.shapes.Tiles()) })
+	reg.MustRegister(shapeBytes, shapeTiles)
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
 		m.storeErrors, m.namesFolded, m.panics, m.epochs, m.senderConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info

@@ -83,6 +83,10 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 		{"/ogc/collections", keyKab, 200},
 		{"/ogc/collections/regions-3", keyTel, 200},
 		{"/ogc/collections/nothing", keyTel, 404},
+		{"/ogc/collections/regions-1/items", keyTel, 200},
+		{"/ogc/collections/regions-2/items?status=blank", keyTel, 200},
+		// No path of its own: the generic one describes the 404.
+		{"/ogc/collections/nothing/items", keyTel, 404},
 		{"/ogc/collections/regions-3/items?limit=2", keyTel, 200},
 		{"/ogc/collections/regions-3/items?limit=2&offset=2&datetime=2026-11-27T08:00:00Z/2026-11-27T09:00:00Z", keyTel, 200},
 		{"/ogc/collections/tiles/items?bbox=100,0,100.5,0.5&status=good", keyAll, 200},
@@ -166,4 +170,64 @@ func serversInPaths(doc *openapi3.T) *openapi3.T {
 		out.Paths.Set(path, item)
 	}
 	return &out
+}
+
+// TestOpenAPIQueryablesPerCollection ties the document to /queryables:
+// each collection the server lists has its own items path, whose query
+// parameters are the collection's queryables with their types, and no
+// filter that the collection does not have.
+func TestOpenAPIQueryablesPerCollection(t *testing.T) {
+	f := newExportFixture(t)
+	code, _, raw := f.fetch("/api/v1/openapi.json", "")
+	if code != 200 {
+		t.Fatalf("openapi.json: %d", code)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generic := doc.Paths.Find("/collections/{collectionId}/items")
+	if generic == nil || generic.Get == nil {
+		t.Fatal("the document lost the generic items path")
+	}
+	common := map[string]bool{}
+	for _, p := range generic.Get.Parameters {
+		if p.Ref == "" || !strings.HasPrefix(p.Ref, "#/components/parameters/prop_") {
+			common[p.Value.Name] = true
+		}
+	}
+	var list struct{ Collections []struct{ ID string } }
+	if code, _, raw := f.fetch("/ogc/collections", keyAll); code != 200 || json.Unmarshal(raw, &list) != nil || len(list.Collections) < 4 {
+		t.Fatalf("collections: %d %s", code, raw)
+	}
+	for _, c := range list.Collections {
+		var q struct {
+			Properties map[string]struct{ Type, Format string }
+		}
+		if code, _, raw := f.fetch("/ogc/collections/"+c.ID+"/queryables", keyAll); code != 200 || json.Unmarshal(raw, &q) != nil || len(q.Properties) == 0 {
+			t.Fatalf("%s queryables: %d %s", c.ID, code, raw)
+		}
+		item := doc.Paths.Find("/collections/" + c.ID + "/items")
+		if item == nil || item.Get == nil {
+			t.Errorf("%s: no items path of its own", c.ID)
+			continue
+		}
+		for name, want := range q.Properties {
+			p := item.Get.Parameters.GetByInAndName("query", name)
+			switch {
+			case p == nil:
+				t.Errorf("%s: queryable %s is not a parameter of its items path", c.ID, name)
+			case common[name]:
+				// carrier, region: filters of every collection.
+			case p.Schema == nil || !p.Schema.Value.Type.Is(want.Type) || p.Schema.Value.Format != want.Format:
+				t.Errorf("%s: parameter %s is %v %s, the queryable %s %s", c.ID, name, p.Schema.Value.Type.Slice(), p.Schema.Value.Format, want.Type, want.Format)
+			}
+		}
+		for _, p := range item.Get.Parameters {
+			if _, ok := q.Properties[p.Value.Name]; !ok && !common[p.Value.Name] {
+				t.Errorf("%s: parameter %s is no queryable of the collection", c.ID, p.Value.Name)
+			}
+		}
+	}
 }

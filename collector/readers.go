@@ -36,6 +36,10 @@ func (s *Server) Regions() *region.Regions { return s.regions }
 // TileZoom is the zoom map cells are kept at (tiles.zoom).
 func (s *Server) TileZoom() int { return s.cfg.Tiles.Zoom }
 
+// RegionShapes keeps the regions layer's geometry of vector tiles, for
+// the map's and the partners' tiles alike (tiles.shape_cache_bytes).
+func (s *Server) RegionShapes() *httpapi.RegionShapes { return s.shapes }
+
 // Engine computes coverage; it keeps its folds between requests.
 func (s *Server) Engine() *coverage.Engine { return s.engine }
 

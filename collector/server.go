@@ -59,6 +59,7 @@ type Server struct {
 	// probe's clock offset (and exports it).
 	limits *ratelimit.Keyed
 	clock  *clockOffsets
+	shapes *httpapi.RegionShapes
 	opt    Options
 	// refused logs requests with unknown probe tokens (refusedtoken.go).
 	refused *refusedTokens
@@ -88,6 +89,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s.refused = newRefusedTokens()
 	s.seenServices, s.known = map[string]bool{}, newKnownNames(cfg.Services)
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
+	s.shapes = httpapi.NewRegionShapes(regions, cfg.Tiles.ShapeCacheBytes)
 	s.feed = storeFeed(st)
 	for _, v := range cfg.Viewers {
 		s.viewers.Add(v.Name, v.KeySHA256)

@@ -143,7 +143,7 @@ func (s *Server) handleMVT(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.RenderMVT(ctx, q.tile, httpapi.MVTInput{Regions: cells, TileZoom: s.cfg.Tiles.Zoom, Probes: s.ProbeSites(),
+		return httpapi.RenderMVT(ctx, q.tile, httpapi.MVTInput{Regions: cells, TileZoom: s.cfg.Tiles.Zoom, Probes: s.ProbeSites(), Shapes: s.shapes,
 			Tiles: func(ctx context.Context, z int, bound orb.Bound) ([]coverage.TileCell, error) {
 				return s.engine.Tiles(ctx, s.feed, z, bound, q.Query)
 			}})

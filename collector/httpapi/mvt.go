@@ -68,6 +68,9 @@ type MVTInput struct {
 	// TileZoom is the zoom map cells are kept at.
 	TileZoom int
 	Probes   []ProbeSite
+	// Shapes, when set, keeps the regions layer's geometry between
+	// requests; Regions are then all of one level.
+	Shapes *RegionShapes
 }
 
 // RenderMVT draws one vector tile with the layers regions, tiles
@@ -77,9 +80,16 @@ func RenderMVT(ctx context.Context, mapTile maptile.Tile, in MVTInput) ([]byte, 
 	z := int(mapTile.Z)
 	bound := mapTile.Bound()
 	regions := draw.MVTLayer{Name: draw.MVTLayerRegions}
+	if in.Shapes != nil && len(in.Regions) > 0 {
+		sh, err := in.Shapes.Shapes(ctx, mapTile, in.Regions[0].Region.Level)
+		if err != nil {
+			return nil, err
+		}
+		regions.Shapes = sh
+	}
 	for _, c := range in.Regions {
 		if c.Region.Bound.Intersects(bound) {
-			regions.Features = append(regions.Features, draw.MVTFeature{Geometry: c.Region.Geometry, Properties: mvtProperties(RegionProperties(c))})
+			regions.Features = append(regions.Features, draw.MVTFeature{Geometry: c.Region.Geometry, Key: c.Region.Code, Properties: mvtProperties(RegionProperties(c))})
 		}
 	}
 	layers := []draw.MVTLayer{regions}

@@ -34,7 +34,7 @@ func (s *API) exportMVT(w http.ResponseWriter, r *http.Request, sc *scope, a *au
 		if err != nil {
 			return nil, err
 		}
-		in := httpapi.MVTInput{Regions: cells, TileZoom: s.r.TileZoom(),
+		in := httpapi.MVTInput{Regions: cells, TileZoom: s.r.TileZoom(), Shapes: s.r.RegionShapes(),
 			Tiles: func(ctx context.Context, z int, bound orb.Bound) ([]coverage.TileCell, error) {
 				return s.r.Engine().Tiles(ctx, s.scopedSource(q.exportQuery), z, bound, q.Query)
 			}}

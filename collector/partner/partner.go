@@ -27,6 +27,8 @@ type Reader interface {
 	Regions() *region.Regions
 	// TileZoom is the zoom map cells are kept at.
 	TileZoom() int
+	// RegionShapes keeps the regions layer's geometry of vector tiles.
+	RegionShapes() *httpapi.RegionShapes
 	// Engine computes coverage over a source; Rollups is the unscoped
 	// source, which the partner narrows to its scope row by row.
 	Engine() *coverage.Engine
@@ -50,6 +52,7 @@ type API struct {
 	r        Reader
 	log      *slog.Logger
 	partners *partners
+	openAPI  openAPIDoc
 }
 
 // New serves partners (validated with Validate) from r; log gets one
@@ -64,7 +67,7 @@ func (s *API) panicked(r *http.Request, v any, stack []byte) { s.r.Panicked(r, v
 // Routes registers the partners' export API, OGC API - Features and the
 // OpenAPI document.
 func (s *API) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /api/v1/openapi.json", s.serveOpenAPI)
 	for _, rt := range []struct {
 		pattern string
 		h       partnerHandler

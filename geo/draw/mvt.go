@@ -50,6 +50,10 @@ var ErrTile = errors.New("geo: no such tile")
 type MVTLayer struct {
 	Name     string // unique within a tile, as the spec requires
 	Features []MVTFeature
+	// Shapes, when set, is the layer's geometry prepared for this tile by
+	// PrepareMVTShapes: each feature is drawn with the shape of its Key,
+	// or left out when there is none, and its own Geometry is ignored.
+	Shapes *MVTShapes
 }
 
 // MVTFeature is one feature in lon/lat (RFC 7946), as the rest of jangkau
@@ -59,6 +63,8 @@ type MVTLayer struct {
 type MVTFeature struct {
 	Geometry   orb.Geometry // any orb geometry but a Collection; nil is skipped
 	Properties map[string]any
+	// Key names the feature's shape in its layer's Shapes.
+	Key string
 }
 
 // EncodeMVT writes tile z/x/y as a Mapbox Vector Tile 2.1 of the given
@@ -97,12 +103,10 @@ func EncodeMVTGzip(z, x, y uint32, layers []MVTLayer) ([]byte, error) {
 }
 
 func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
-	if z > tile.MaxZoom || x >= 1<<z || y >= 1<<z {
-		return nil, fmt.Errorf("%w: %d/%d/%d (zoom 0..%d, x and y below 2^zoom)", ErrTile, z, x, y, tile.MaxZoom)
+	t, err := mvtTile(z, x, y)
+	if err != nil {
+		return nil, err
 	}
-	t := maptile.New(x, y, maptile.Zoom(z))
-	clipBound := t.Bound(float64(mvtBuffer) / MVTExtent)
-	dp := simplify.DouglasPeucker(mvtTolerance)
 	seen := make(map[string]bool, len(layers))
 	var out mvt.Layers
 	for _, l := range layers {
@@ -111,54 +115,97 @@ func mvtLayers(z, x, y uint32, layers []MVTLayer) (mvt.Layers, error) {
 		}
 		seen[l.Name] = true
 		ml := &mvt.Layer{Name: l.Name, Version: 2, Extent: MVTExtent}
-		for i, f := range l.Features {
-			g := f.Geometry
-			switch gg := g.(type) {
-			case orb.Collection:
-				return nil, fmt.Errorf("geo: mvt: layer %s feature %d: a GeometryCollection has no MVT form", l.Name, i)
-			case orb.Ring:
-				g = orb.Polygon{gg}
-			case orb.Bound:
-				g = gg.ToPolygon()
+		if l.Shapes != nil {
+			if l.Shapes.tile != t {
+				return nil, fmt.Errorf("geo: mvt: layer %s: shapes of tile %d/%d/%d drawn in tile %d/%d/%d", l.Name, l.Shapes.tile.Z, l.Shapes.tile.X, l.Shapes.tile.Y, z, x, y)
 			}
-			if g == nil || !clipBound.Intersects(g.Bound()) {
-				continue // before cloning: most features of a layer miss a tile
-			}
-			// Clipping in lon/lat first is exact (tile edges are meridians
-			// and parallels) and leaves little to project.
-			if g = clip.Geometry(clipBound, orb.Clone(g)); g == nil {
-				continue
-			}
-			gf := geojson.NewFeature(g)
-			for k, v := range f.Properties {
-				if v != nil {
-					gf.Properties[k] = v
+			for _, f := range l.Features {
+				if g := l.Shapes.byKey[f.Key]; g != nil {
+					ml.Features = append(ml.Features, withProperties(g, f.Properties))
 				}
 			}
-			ml.Features = append(ml.Features, gf)
-		}
-		ml.ProjectToTile(t)
-		gs := make([]orb.Geometry, len(ml.Features))
-		raw := make([]orb.Geometry, len(ml.Features))
-		for i, f := range ml.Features {
-			gs[i] = f.Geometry
-			if _, ok := f.Geometry.(orb.Point); !ok {
-				raw[i] = orb.Clone(f.Geometry)
+		} else {
+			kept, gs, err := shapes(t, l.Name, l.Features)
+			if err != nil {
+				return nil, err
+			}
+			for i, k := range kept {
+				ml.Features = append(ml.Features, withProperties(gs[i], l.Features[k].Properties))
 			}
 		}
-		simplifyShared(gs, dp)
-		kept := ml.Features[:0]
-		for i, f := range ml.Features {
-			if f.Geometry = valid(tidy(gs[i]), raw[i]); f.Geometry != nil {
-				kept = append(kept, f)
-			}
-		}
-		ml.Features = kept
 		if len(ml.Features) > 0 {
 			out = append(out, ml)
 		}
 	}
 	return out, nil
+}
+
+func mvtTile(z, x, y uint32) (maptile.Tile, error) {
+	if z > tile.MaxZoom || x >= 1<<z || y >= 1<<z {
+		return maptile.Tile{}, fmt.Errorf("%w: %d/%d/%d (zoom 0..%d, x and y below 2^zoom)", ErrTile, z, x, y, tile.MaxZoom)
+	}
+	return maptile.New(x, y, maptile.Zoom(z)), nil
+}
+
+// withProperties is a feature of geometry g in tile coordinates with the
+// properties that are not nil.
+func withProperties(g orb.Geometry, props map[string]any) *geojson.Feature {
+	gf := geojson.NewFeature(g)
+	for k, v := range props {
+		if v != nil {
+			gf.Properties[k] = v
+		}
+	}
+	return gf
+}
+
+// shapes is the geometry pipeline of one layer in tile t: features are
+// clipped to the tile plus its buffer, projected, simplified with shared
+// borders kept shared, tidied and made valid. It returns the index in fs
+// of each feature left and its geometry in tile coordinates.
+func shapes(t maptile.Tile, name string, fs []MVTFeature) ([]int, []orb.Geometry, error) {
+	clipBound := t.Bound(float64(mvtBuffer) / MVTExtent)
+	dp := simplify.DouglasPeucker(mvtTolerance)
+	var idx []int
+	ml := &mvt.Layer{Name: name, Version: 2, Extent: MVTExtent}
+	for i, f := range fs {
+		g := f.Geometry
+		switch gg := g.(type) {
+		case orb.Collection:
+			return nil, nil, fmt.Errorf("geo: mvt: layer %s feature %d: a GeometryCollection has no MVT form", name, i)
+		case orb.Ring:
+			g = orb.Polygon{gg}
+		case orb.Bound:
+			g = gg.ToPolygon()
+		}
+		if g == nil || !clipBound.Intersects(g.Bound()) {
+			continue // before cloning: most features of a layer miss a tile
+		}
+		// Clipping in lon/lat first is exact (tile edges are meridians
+		// and parallels) and leaves little to project.
+		if g = clip.Geometry(clipBound, orb.Clone(g)); g == nil {
+			continue
+		}
+		ml.Features = append(ml.Features, geojson.NewFeature(g))
+		idx = append(idx, i)
+	}
+	ml.ProjectToTile(t)
+	gs := make([]orb.Geometry, len(ml.Features))
+	raw := make([]orb.Geometry, len(ml.Features))
+	for i, f := range ml.Features {
+		gs[i] = f.Geometry
+		if _, ok := f.Geometry.(orb.Point); !ok {
+			raw[i] = orb.Clone(f.Geometry)
+		}
+	}
+	simplifyShared(gs, dp)
+	kept, out := idx[:0], gs[:0]
+	for i := range gs {
+		if g := valid(tidy(gs[i]), raw[i]); g != nil {
+			kept, out = append(kept, idx[i]), append(out, g)
+		}
+	}
+	return kept, out, nil
 }
 
 // tidy drops what rounding to the extent's grid and simplifying collapsed

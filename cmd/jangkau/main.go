@@ -31,7 +31,7 @@ Usage:
   jangkau check     --config FILE [--json] [--offline]   run every check once, then ask the collector (reachable, TLS, token)
   jangkau token     [--out FILE] [--viewer]         a new random token and its token_sha256 line (--out: the token alone into FILE)
   jangkau version                                   version, revision, Go version and build tags
-` + serverUsageTail + `
+` + serviceUsage + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
 `
 
@@ -121,6 +121,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintln(stdout, version.Print("jangkau"))
+	case "service": // the probe as a Windows service: service.go
+		err = runServiceCommand(ctx, args, stdout, stderr)
 	case "store", "spool": // check and salvage a bbolt file: storecmd.go
 		return runFileCommand(cmd, args, stdout, stderr)
 	case "-h", "--help", "help":

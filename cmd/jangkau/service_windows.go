@@ -40,6 +40,15 @@ func runServiceCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 // registers the service to start with Windows and to restart after a
 // failure, with this executable and --config.
 func installService(a winservice.Args, stdout io.Writer) error {
+	// The manager starts services in System32: a relative path would
+	// name another file there.
+	for _, p := range []*string{&a.Config, &a.LogFile} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("make %s absolute: %w", *p, err)
+		}
+		*p = abs
+	}
 	if _, err := probe.LoadConfig(a.Config); err != nil {
 		return fmt.Errorf("--config: %w (write the probe's config there first, then install)", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -98,7 +97,7 @@ func removeStale(ctx context.Context) {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if syscall.Kill(pid, 0) == nil {
+		if processAlive(pid) {
 			continue // that run is alive
 		}
 		run(ctx, "ip", "netns", "del", e.Name())

@@ -33,7 +33,7 @@ Usage:
   jangkau version                                   version, revision, Go version and build tags
   jangkau spool check|salvage (--dir DIR | --config FILE)   report a damaged probe spool; copy what is readable
   jangkau store check|salvage (--data DIR | --config FILE)  the same for the collector's store (not in a probe-only build)
-` + serverUsageTail + `
+` + serviceUsage + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
 `
 
@@ -122,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintln(stdout, version.Print("jangkau"))
+	case "service": // the probe as a Windows service: service.go
+		err = runServiceCommand(ctx, args, stdout, stderr)
 	case "store", "spool": // check and salvage a bbolt file: storecmd.go
 		return runFileCommand(cmd, args, stdout, stderr)
 	case "-h", "--help", "help":

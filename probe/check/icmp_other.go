@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package check
 
@@ -8,18 +8,17 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"time"
 
 	"golang.org/x/net/icmp"
 )
 
-// icmpSocketMode picks raw sockets for root and on Windows (which has no
-// datagram ICMP), datagram sockets elsewhere (macOS allows them to every
-// user). A socket that cannot be opened fails the run with the
-// system's own error.
+// icmpSocketMode picks raw sockets for root, datagram sockets for
+// others (macOS allows them to every user). A socket that cannot be
+// opened fails the run with the system's own error. Windows uses its
+// ICMP API instead (icmp_windows.go).
 func icmpSocketMode(bool) (privileged bool, err error) {
-	return runtime.GOOS == "windows" || os.Geteuid() == 0, nil
+	return os.Geteuid() == 0, nil
 }
 
 // otherEcho is an ICMP socket from golang.org/x/net/icmp: no kernel

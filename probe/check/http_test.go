@@ -139,8 +139,12 @@ func TestHTTPChecker(t *testing.T) {
 					t.Errorf("processing = %.2f ms (whole run %.2f ms), want 20 ms plus a little", p, r.DurationMS)
 				}
 			case "slow body":
-				if p := r.Phases["transfer"]; p < 100 {
-					t.Errorf("transfer = %.2f ms, want ≥ 100 (the handler pauses mid-body)", p)
+				// The handler pauses 100 ms after flushing the first part.
+				// The pause starts before the client sees that part, so
+				// on a loaded machine transfer can be a little under
+				// 100 ms; without the pause it is well under 1 ms.
+				if p := r.Phases["transfer"]; p < 90 {
+					t.Errorf("transfer = %.2f ms, want about 100 (the handler pauses mid-body)", p)
 				}
 			case "https":
 				if d := r.Phases[CertExpiryPhase]; d < 29.9 || d > 30 {

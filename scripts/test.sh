@@ -36,8 +36,11 @@ apt_need() {
 # procps build the district lab's network namespaces; systemd gives
 # systemd-analyze, which verifies the units in deploy/ (TestSystemdUnit);
 # dpkg gives dpkg-deb, which opens the built .deb (cmd/jangkau-package);
-# poppler-utils gives pdftoppm and pdftotext, which read the printed report.
-apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd dpkg poppler-utils
+# poppler-utils gives pdftoppm and pdftotext, which read the printed report;
+# debootstrap makes the Debian root the package test installs into.
+apt_need curl gdal-bin chromium gpsd gpsd-clients prometheus iproute2 nftables procps systemd dpkg poppler-utils debootstrap
+# The clean Debian root the .deb is installed into (once, then cached).
+bash scripts/debian-root.sh >/dev/null
 
 # The interop tests (interop/) drive the collector with its users' own
 # clients: QGIS 3.22 and OWSLib from Debian for Debian's python3; Node.js

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -17,41 +15,23 @@ import (
 	"github.com/jangkau/jangkau/internal/testenv"
 )
 
-// debootstrapArgs make the clean Debian root: the suite and mirror apt on
-// these machines is configured with (/etc/apt/sources.list.d), minbase.
-var debootstrapArgs = []string{"--variant=minbase", "bookworm", "ROOT", "http://deb.debian.org/debian"}
-
-// debianRoot returns a fresh copy of a minbase bookworm root. The root
-// itself is made once by debootstrap and cached under .cache/debootstrap
-// of the repository, keyed on debootstrap's arguments, so that reruns are
-// fast and need no mirror.
+// debianRoot returns a fresh copy of a clean Debian root (bookworm,
+// minbase). scripts/debian-root.sh makes it once with debootstrap, as
+// part of installing what the tests need, into .cache/debian-root: the
+// test itself never reaches a mirror.
 func debianRoot(t *testing.T) string {
 	t.Helper()
-	debootstrap := testenv.LookPath(t, "debootstrap", "debootstrap")
-	sum := sha256.Sum256([]byte(strings.Join(debootstrapArgs, " ")))
-	cache, err := filepath.Abs(filepath.Join("../../.cache/debootstrap", hex.EncodeToString(sum[:6])))
+	testenv.LookPath(t, "debootstrap", "debootstrap")
+	cache, err := filepath.Abs("../../.cache/debian-root/bookworm-minbase")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(cache, "etc/debian_version")); err != nil {
-		tmp := cache + ".tmp"
-		if err := os.RemoveAll(tmp); err != nil {
-			t.Fatal(err)
-		}
-		args := append([]string(nil), debootstrapArgs...)
-		args[2] = tmp
-		start := time.Now()
-		if out, err := exec.Command(debootstrap, args...).CombinedOutput(); err != nil {
-			t.Fatalf("debootstrap %v: %v\n%s", args, err, tail(out))
-		}
-		if err := os.Rename(tmp, cache); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("debootstrap made %s in %v", cache, time.Since(start).Round(time.Second))
+	if _, err := os.Stat(filepath.Join(cache, ".complete")); err != nil {
+		testenv.Missing(t, "no Debian root at %s: run `bash scripts/debian-root.sh` (scripts/test.sh does)", cache)
 	}
 	root := filepath.Join(t.TempDir(), "root")
 	if out, err := exec.Command("cp", "-a", cache, root).CombinedOutput(); err != nil {
-		t.Fatalf("copy the cached root: %v\n%s", err, out)
+		t.Fatalf("copy the Debian root: %v\n%s", err, out)
 	}
 	return root
 }

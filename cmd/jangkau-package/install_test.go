@@ -36,14 +36,6 @@ func debianRoot(t *testing.T) string {
 	return root
 }
 
-// tail keeps the end of a long tool output.
-func tail(b []byte) []byte {
-	if len(b) > 4000 {
-		return b[len(b)-4000:]
-	}
-	return b
-}
-
 // TestInstallDeb installs the amd64 .deb into a clean Debian root as an
 // operator would (dpkg -i, as root, in a chroot; no systemd runs there),
 // then upgrades it: the jangkau user exists, /var/lib/jangkau is its own,

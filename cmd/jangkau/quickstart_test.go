@@ -1,4 +1,4 @@
-//go:build !probeonly
+//go:build linux && !probeonly
 
 package main
 

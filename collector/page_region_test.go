@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -11,6 +14,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -103,5 +107,50 @@ func TestRegionPage(t *testing.T) {
 	status, body := f.raw("/?region=99.09.09")
 	if status != http.StatusNotFound || !strings.Contains(body, "99.09.09") {
 		t.Errorf("an unknown region: %d %s, want 404 naming 99.09.09", status, body)
+	}
+}
+
+// TestRegionPageWeightBanten: a desa's page on the real Banten boundaries
+// (1,552 desa) is small: no map, two charts.
+func TestRegionPageWeightBanten(t *testing.T) {
+	rs, err := region.LoadFile(geotest.File(t, "banten-adm4.geojson"), region.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const code = "36.02.01.2002"
+	f := newFixtureOn(t, rs, slog.New(slog.DiscardHandler), func(c *Config) {
+		c.PublicRead = true
+		c.Probes = []ProbeConfig{{ID: "east", TokenSHA256: hash("tok-east"), Region: code}}
+	})
+	if code, _, raw := f.post("tok-east", gz(t, wire.Batch{Probe: "east", Results: results(1, 20, f.now, false, 5)})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	req, err := http.NewRequest("GET", f.http.URL+"/?region="+code, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	start := time.Now()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("desa region page: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(html), `data-code="`+code+`"`) || strings.Count(string(html), `class="spark"`) != 2 {
+		t.Fatalf("the gzip'd page does not unpack to the desa's page with two charts: %v\n%s", err, html)
+	}
+	t.Logf("desa region page: %d bytes, %d gzip'd, served in %v", len(html), len(body), took)
+	if len(body) > 20<<10 {
+		t.Errorf("desa region page is %d bytes gzip'd, want at most 20 KiB", len(body))
 	}
 }

@@ -118,10 +118,7 @@ func (s *Page) writeRegion(w http.ResponseWriter, r *http.Request, rg *region.Re
 	}
 	q := r.URL.Query()
 	q.Del("region")
-	q.Set("level", "1")
-	if rg.Level < rs.Deepest() {
-		q.Set("level", strconv.Itoa(rg.Level+1))
-	}
+	q.Set("level", strconv.Itoa(rg.Level)) // the map of the region's level
 	d.Map = pageLink(q)("region", "")
 	if p := rs.Get(region.Parent(rg.Code)); p != nil {
 		d.Parent = &link{regionLink(to, p.Code), p.Name + " (" + p.Code + ")"}

@@ -51,6 +51,7 @@ type Row struct {
 	Samples, Availability, Loss, P50, P95  string
 	Probes, LastSeen, Population, Affected string
 	Measured                               string
+	Link                                   string        // the region's own page; none on paper
 	Share                                  string        // Measured above the deepest level, for the summary
 	Trend, Trend30                         template.HTML // 7 and 30 days
 	population                             int64
@@ -118,6 +119,10 @@ type view struct {
 
 // ServeHTTP serves GET /.
 func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("region") {
+		s.serveRegion(w, r)
+		return
+	}
 	parse := func(r *http.Request) (httpapi.View, error) {
 		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
@@ -135,7 +140,7 @@ func (s *Page) compute(ctx context.Context, q httpapi.View, withTrend bool) (vie
 	}
 	v := view{cells: cells}
 	if withTrend && q.Level <= trendMaxLevel {
-		if v.trend, err = s.trend(ctx, q); err != nil {
+		if v.trend, err = s.trend(ctx, q, ""); err != nil {
 			return view{}, err
 		}
 		week := q.Query
@@ -241,6 +246,9 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 		affected += c.PeopleAffected
 		affectedUnknown += c.AffectedUnknown
 		rw := s.row(c, v, t, f, th, now, deepest)
+		if link != nil {
+			rw.Link = regionLink(link, c.Region.Code)
+		}
 		d.Rows = append(d.Rows, rw)
 		if rw.Blank {
 			d.Blank = append(d.Blank, rw)
@@ -289,10 +297,13 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 		},
 		Label: func(r *region.Region) string { return r.Name },
 		Href: func(r *region.Region) string {
-			if r.Level < deepest && link != nil {
+			switch {
+			case link == nil:
+				return ""
+			case r.Level < deepest:
 				return link("level", strconv.Itoa(r.Level+1))
 			}
-			return ""
+			return regionLink(link, r.Code)
 		},
 		Points: points,
 	})

@@ -28,8 +28,9 @@ type day struct {
 }
 
 // trend computes each region's last trendDays days, oldest first: days
-// of 24 h ending at the end of the view, with the view's filters.
-func (s *Page) trend(ctx context.Context, q httpapi.View) (map[string][]day, error) {
+// of 24 h ending at the end of the view, with the view's filters. With
+// only set, it keeps that one region of the level (a region's page).
+func (s *Page) trend(ctx context.Context, q httpapi.View, only string) (map[string][]day, error) {
 	out := map[string][]day{}
 	now := s.r.Now()
 	for i := trendDays - 1; i >= 0; i-- {
@@ -41,6 +42,9 @@ func (s *Page) trend(ctx context.Context, q httpapi.View) (map[string][]day, err
 			return nil, err
 		}
 		for _, c := range cells {
+			if only != "" && c.Region.Code != only {
+				continue
+			}
 			av := c.Availability
 			if c.Samples == 0 {
 				av = math.NaN()

@@ -8,8 +8,9 @@ import (
 	"io"
 )
 
-// serviceUsage is empty: `jangkau service` is for Windows.
-const serviceUsage = ""
+// serviceUsage says that `jangkau service` is for Windows; here the
+// systemd unit runs the probe.
+const serviceUsage = "  jangkau service   install|uninstall|run   the probe as a Windows service (Windows only; on Linux, the systemd unit)\n"
 
 // runServiceCommand says what to use instead on this system.
 func runServiceCommand(_ context.Context, _ []string, _, _ io.Writer) error {

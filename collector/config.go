@@ -89,6 +89,9 @@ type ProbeConfig struct {
 type ViewerConfig struct {
 	Name      string `yaml:"name"`
 	KeySHA256 string `yaml:"key_sha256"`
+	// Import lets this viewer import evidence files
+	// (POST /api/v1/evidence/layers/{id}); default false, read only.
+	Import bool `yaml:"import"`
 }
 
 // TLSConfig turns on HTTPS; with ClientCAFile, clients must present a
@@ -127,6 +130,9 @@ type LimitsConfig struct {
 	// catalogue's (its local checks); further ones are stored as "other"
 	// (ingest_names.go), so that no free text from a probe makes series.
 	MaxUnknownNamesPerProbe int `yaml:"max_unknown_names_per_probe"`
+	// MaxEvidenceBytes bounds one evidence file's upload
+	// (DefaultMaxEvidenceBytes says why its default); past it, 413.
+	MaxEvidenceBytes int64 `yaml:"max_evidence_bytes"`
 }
 
 // DefaultConfig is applied before decoding, so a file sets only what differs.
@@ -154,6 +160,7 @@ var DefaultConfig = Config{
 		// A probe's local checks are a handful; a hundred is room for
 		// any real probe.yaml and still a bounded series count.
 		MaxUnknownNamesPerProbe: 100,
+		MaxEvidenceBytes:        DefaultMaxEvidenceBytes,
 	},
 }
 
@@ -260,6 +267,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.max_unknown_names_per_probe (%d) must be 0 or more (0: every name outside the catalogue is stored as \"other\")", c.Limits.MaxUnknownNamesPerProbe)
 	case c.Limits.ProbeBurst < 1:
 		return fmt.Errorf("limits.probe_burst (%d) must be at least 1", c.Limits.ProbeBurst)
+	case c.Limits.MaxEvidenceBytes < 1024:
+		return fmt.Errorf("limits.max_evidence_bytes (%d) must be at least 1024", c.Limits.MaxEvidenceBytes)
 	}
 	if c.Tiles.Zoom < 1 || c.Tiles.Zoom > 20 {
 		return fmt.Errorf("tiles.zoom (%d) must be within 1..20", c.Tiles.Zoom)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
@@ -35,6 +36,9 @@ type Options struct {
 	Banner string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Evidence keeps the imported evidence layers (Run opens data_dir's
+	// evidence.db); nil: the evidence routes say there is none.
+	Evidence evidence.Store
 }
 
 // Server is the collector's HTTP side. The standard library's pattern
@@ -69,6 +73,8 @@ type Server struct {
 
 	// known are the catalogue's names, kept whatever the probe sends.
 	known knownNames
+	// evidence imports and lists evidence layers (evidence_api.go).
+	evidence *evidenceAPI
 
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter
@@ -96,6 +102,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s)
+	s.evidence = newEvidenceAPI(s)
 	return s, nil
 }
 
@@ -116,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /{$}", s.reader(page.New(s).ServeHTTP))
 	mux.Handle("GET /report", s.reader(report.Handler(s)))
 	partner.New(s, s.cfg.Partners, s.log).Routes(mux)
+	s.evidence.routes(mux, s.reader)
 	// CORS runs before routing (a preflight is an OPTIONS no route has,
 	// and carries no key); compression wraps everything, so that its Vary
 	// joins CORS's.
@@ -235,7 +243,12 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore
 		return err
 	}
 	defer st.Close()
-	srv, err := NewServer(cfg, st, regions, log, Options{})
+	ev, err := openEvidence(cfg)
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	srv, err := NewServer(cfg, st, regions, log, Options{Evidence: ev})
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,12 @@ package collector
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/collector/evidence"
 )
 
 // StorageConfig selects where results are kept: the embedded store in
@@ -73,3 +77,15 @@ func (c *InfluxDBConfig) validate() error {
 // PrecisionDuration is precision as a duration: the unit the InfluxDB
 // store rounds times to.
 func (c InfluxDBConfig) PrecisionDuration() time.Duration { return precisions[c.Precision] }
+
+// openEvidence opens data_dir's evidence.db, whichever store keeps the
+// results: the evidence layers are small and rarely written, so each
+// collector keeps its own file, also beside InfluxDB. Evidence imported
+// on one collector is therefore not seen by another that shares its
+// InfluxDB.
+func openEvidence(cfg *Config) (*evidence.FileStore, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	return evidence.OpenFile(filepath.Join(cfg.DataDir, evidence.FileName))
+}

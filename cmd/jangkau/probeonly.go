@@ -21,7 +21,7 @@ const (
 )
 
 func runServerCommand(_ context.Context, cmd string, _ *flag.FlagSet, _ []string, _, _ io.Writer, _ *string) (bool, error) {
-	if slices.Contains([]string{"collector", "demo", "partner-key", "lab", "report"}, cmd) {
+	if slices.Contains([]string{"collector", "demo", "partner-key", "lab", "report", "evidence"}, cmd) {
 		return true, fmt.Errorf("not in this probe-only build (built with -tags probeonly); use a full jangkau binary")
 	}
 	return false, nil

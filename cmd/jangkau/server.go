@@ -25,6 +25,8 @@ const serverUsage = `  jangkau demo      [--listen ADDR] [--data DIR]   everythi
 
 const serverUsageTail = `  jangkau report    --config FILE --period YYYY-MM [--lang id|en] [--out DIR]   the month's report, HTML and PDF
   jangkau partner-key NAME                          a new partner API key and its partners: entry
+  jangkau evidence import --collector URL --key-file FILE --id ID --kind KIND --source S --licence L --date YYYY-MM-DD FILE
+  jangkau evidence layers --collector URL --key-file FILE   import an evidence file (Ookla, Podes, speed tests); list the layers
   jangkau lab       --scenario FILE --regions FILE --report DIR   a province in network namespaces (Linux, root)
 `
 
@@ -77,6 +79,8 @@ func runServerCommand(ctx context.Context, cmd string, fs *flag.FlagSet, args []
 		bin, _ := os.Executable()
 		err = lab.Run(ctx, lab.Options{Scenario: *scenario, Regions: *regions, Report: *report, Bin: bin,
 			Log: newLogger(stderr, *logLevel), Out: stdout})
+	case "evidence": // evidence.go
+		err = runEvidence(ctx, args, stdout, stderr)
 	case "report": // report.go
 		err = runReport(ctx, fs, args, stdout, stderr, logLevel)
 	case "partner-key":

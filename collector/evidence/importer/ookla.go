@@ -86,19 +86,19 @@ func checkQuadkey(qk string) string {
 
 // speed reads a kbit/s field.
 func speed(line int, name, s string, errs *Errors) float64 {
-	v, ok := number(s)
-	if !ok || v > maxKbps {
-		errs.add(line, name, s, "expected kbit/s, a number from 0 to %d", maxKbps)
-		return 0
-	}
-	return v
+	return bounded(line, name, s, "kbit/s", maxKbps, errs)
 }
 
 // latency reads a milliseconds field.
 func latency(line int, name, s string, errs *Errors) float64 {
+	return bounded(line, name, s, "milliseconds", maxLatencyMS, errs)
+}
+
+// bounded reads a number from 0 to max of unit.
+func bounded(line int, name, s, unit string, max float64, errs *Errors) float64 {
 	v, ok := number(s)
-	if !ok || v > maxLatencyMS {
-		errs.add(line, name, s, "expected milliseconds, a number from 0 to %d", maxLatencyMS)
+	if !ok || v > max {
+		errs.add(line, name, s, "expected %s, a number from 0 to %.0f", unit, max)
 		return 0
 	}
 	return v

@@ -274,7 +274,7 @@ func (h *header) require(errs *Errors, names ...string) int {
 }
 
 func (h *header) name(i int) string {
-	if i < len(h.names) {
+	if i >= 0 && i < len(h.names) {
 		return normName(h.names[i])
 	}
 	return fmt.Sprintf("column %d", i+1)

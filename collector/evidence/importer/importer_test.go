@@ -364,3 +364,13 @@ func TestPodesTechCategories(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsNameTheFilesColumn: an error names the column as the file's
+// header has it (R1005C), not the plain name.
+func TestErrorsNameTheFilesColumn(t *testing.T) {
+	_, err := Read(evidence.KindPodes, []byte("IDDESA,R1005C,R1005D\n36.01.01.2001,3,4G\n"), Options{})
+	var errs *Errors
+	if !errors.As(err, &errs) || len(errs.Rows) != 1 || errs.Rows[0].Field != "r1005c" || errs.Rows[0].Value != "3" {
+		t.Fatalf("%v; want one error on r1005c, value 3", err)
+	}
+}

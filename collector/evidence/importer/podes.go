@@ -22,7 +22,9 @@ var (
 // strongest mobile signal and its best technology.
 type podesParser struct {
 	code, signal, tech int
-	seen               map[string]int
+	// names of the columns as the file's header has them, for errors
+	codeName, signalName, techName string
+	seen                           map[string]int
 }
 
 func newPodesParser() *podesParser { return &podesParser{seen: map[string]int{}} }
@@ -31,6 +33,7 @@ func (p *podesParser) columns(h *header, errs *Errors) {
 	p.code = h.require(errs, podesCodeColumns...)
 	p.signal = h.require(errs, podesSignalColumns...)
 	p.tech = h.find(podesTechColumns...)
+	p.codeName, p.signalName, p.techName = h.name(p.code), h.name(p.signal), h.name(p.tech)
 }
 
 func (p *podesParser) row(line int, rec []string, errs *Errors) (evidence.Observation, bool) {
@@ -39,9 +42,9 @@ func (p *podesParser) row(line int, rec []string, errs *Errors) (evidence.Observ
 	raw := field(rec, p.code)
 	code, msg := DesaCode(raw)
 	if msg != "" {
-		errs.add(line, "kode_desa", raw, "%s", msg)
+		errs.add(line, p.codeName, raw, "%s", msg)
 	} else if first, dup := p.seen[code]; dup {
-		errs.add(line, "kode_desa", raw, "desa repeated (first on line %d); expected one row per desa", first)
+		errs.add(line, p.codeName, raw, "desa repeated (first on line %d); expected one row per desa", first)
 	} else {
 		p.seen[code] = line
 		o.Region = code
@@ -49,14 +52,14 @@ func (p *podesParser) row(line int, rec []string, errs *Errors) (evidence.Observ
 	s := field(rec, p.signal)
 	sig, ok := podesSignal(s)
 	if !ok {
-		errs.add(line, "sinyal", s, "expected kuat (strong), lemah (weak) or tidak ada sinyal (none); sangat kuat counts as strong. Numeric codes differ between Podes editions: recode them to labels")
+		errs.add(line, p.signalName, s, "expected kuat (strong), lemah (weak) or tidak ada sinyal (none); sangat kuat counts as strong. Numeric codes differ between Podes editions: recode them to labels")
 	}
 	o.Signal = sig
 	if p.tech >= 0 {
 		t := field(rec, p.tech)
 		tech, ok := parseTech(t)
 		if !ok {
-			errs.add(line, "teknologi", t, "expected 4G (or 4G/LTE, 5G/4G/LTE), 3G (3G/H/H+/EVDO), 2G (2G/EDGE/GPRS), tidak ada sinyal or empty")
+			errs.add(line, p.techName, t, "expected 4G (or 4G/LTE, 5G/4G/LTE), 3G (3G/H/H+/EVDO), 2G (2G/EDGE/GPRS), tidak ada sinyal or empty")
 		}
 		o.Tech = tech
 	}

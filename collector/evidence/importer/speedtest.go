@@ -18,6 +18,8 @@ type speedtestParser struct {
 	time, lat, lon, carrier, tech int
 	down, up, latency             int
 	downScale, upScale            float64 // to kbit/s
+	// names of the columns as the file's header has them, for errors
+	timeName, latName, lonName string
 }
 
 func newSpeedtestParser() *speedtestParser { return &speedtestParser{} }
@@ -43,6 +45,7 @@ func (p *speedtestParser) columns(h *header, errs *Errors) {
 	}
 	p.up, p.upScale = speedColumn(h, "upload")
 	p.latency = h.find("latency_ms", "latency", "ping_ms", "ping")
+	p.timeName, p.latName, p.lonName = h.name(p.time), h.name(p.lat), h.name(p.lon)
 }
 
 func (p *speedtestParser) row(line int, rec []string, errs *Errors) (evidence.Observation, bool) {
@@ -51,14 +54,14 @@ func (p *speedtestParser) row(line int, rec []string, errs *Errors) (evidence.Ob
 	ts := field(rec, p.time)
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
-		errs.add(line, "time", ts, "expected an RFC 3339 time with its zone, e.g. 2024-08-14T09:30:00+07:00")
+		errs.add(line, p.timeName, ts, "expected an RFC 3339 time with its zone, e.g. 2024-08-14T09:30:00+07:00")
 	}
 	o.Time = t.UTC()
 	beforeCoords := errs.Total
-	o.Lat = coordinate(line, "lat", field(rec, p.lat), 90, errs)
-	o.Lon = coordinate(line, "lon", field(rec, p.lon), 180, errs)
+	o.Lat = coordinate(line, p.latName, field(rec, p.lat), 90, errs)
+	o.Lon = coordinate(line, p.lonName, field(rec, p.lon), 180, errs)
 	if errs.Total == beforeCoords && o.Lat == 0 && o.Lon == 0 {
-		errs.add(line, "lat", "0", "0,0 is in the Gulf of Guinea: a phone without a GPS fix writes it; drop the row")
+		errs.add(line, p.latName, "0", "0,0 is in the Gulf of Guinea: a phone without a GPS fix writes it; drop the row")
 	}
 	o.Carrier = field(rec, p.carrier)
 	if len(o.Carrier) > 64 {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/jangkau/jangkau/collector/store/influx"
 )
 
 // StorageConfig selects where results are kept: the embedded store in
@@ -29,6 +31,13 @@ type InfluxDBConfig struct {
 	Precision string `yaml:"precision"`
 	// Timeout of each write and small query (default 10s).
 	Timeout time.Duration `yaml:"timeout"`
+	// CollectorID tags the rollup points this collector writes (default:
+	// the host name). Give each collector on one database its own.
+	CollectorID string `yaml:"collector_id"`
+	// ChangePoll: how often, at most, the collector reads the rollup change
+	// log to learn other collectors' writes (default 1s): the staleness
+	// bound of kept coverage folds for their writes.
+	ChangePoll time.Duration `yaml:"change_poll"`
 }
 
 var precisions = map[string]time.Duration{"": time.Millisecond, "ms": time.Millisecond, "us": time.Microsecond, "ns": time.Nanosecond}
@@ -63,6 +72,14 @@ func (c *InfluxDBConfig) validate() error {
 	}
 	if _, ok := precisions[c.Precision]; !ok {
 		return fmt.Errorf("storage.influxdb.precision %q: ms, us or ns", c.Precision)
+	}
+	if c.CollectorID != "" {
+		if err := influx.CheckCollectorID(c.CollectorID); err != nil {
+			return fmt.Errorf("storage.influxdb.collector_id: %w", err)
+		}
+	}
+	if c.ChangePoll < 0 || c.ChangePoll > time.Minute {
+		return fmt.Errorf("storage.influxdb.change_poll (%s) must be between 0 (default 1s) and 1m", c.ChangePoll)
 	}
 	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
 		return fmt.Errorf("storage.influxdb.timeout (%s) must be between 0 (default 10s) and 5m", c.Timeout)

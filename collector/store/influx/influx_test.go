@@ -13,6 +13,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/collector/store/storetest"
 	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
@@ -230,4 +231,87 @@ func TestMergeConcurrentStates(t *testing.T) {
 // quoteIdent is an InfluxQL identifier (the test's database names).
 func quoteIdent(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// openAs opens the store as a collector of its own.
+func openAs(t *testing.T, cfg Config, id string, poll time.Duration) *Store {
+	t.Helper()
+	cfg.CollectorID, cfg.ChangePoll = id, poll
+	return open(t, cfg)
+}
+
+// TestSameAsEmbedded: two collectors on one database give the rollups and
+// the coverage the embedded store gives for the same results.
+func TestSameAsEmbedded(t *testing.T) {
+	storetest.RunSame(t, func(t *testing.T) store.Store {
+		st, err := embedded.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}, func(t *testing.T) storetest.Collectors {
+		cfg := freshDatabase(t)
+		const poll = 200 * time.Millisecond
+		return storetest.Collectors{First: openAs(t, cfg, "c1", poll), Second: openAs(t, cfg, "c2", poll), Settle: poll + 50*time.Millisecond}
+	})
+}
+
+// rollupRows is every row of a resolution in [from, to), one a line.
+func rollupRows(t *testing.T, st *Store, res time.Duration, from, to time.Time) []string {
+	t.Helper()
+	var out []string
+	err := st.Rollups(context.Background(), res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+		out = append(out, fmt.Sprintf("%s %+v %d %d %g", b.Format(time.RFC3339), c, a.Count, a.OK, a.Quantile(0.95)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestViewsNeverReadRaw: with the raw points gone, the rollups (what
+// coverage, tiles, services and blank spots read) are what they were.
+func TestViewsNeverReadRaw(t *testing.T) {
+	st := open(t, freshDatabase(t))
+	defer st.Close()
+	ctx := context.Background()
+	rs := batch(1, 300)
+	cells := make([]rollup.Cell, len(rs))
+	for i := range cells {
+		cells[i] = rollup.Cell{Region: "36.01.05", Tile: "1321", Carrier: "tsel", Service: "perizinan", Kind: wire.KindHTTP, Probe: "p"}
+	}
+	if _, err := st.Write(ctx, store.Write{Probe: "p", Results: rs, Cells: cells, Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var before [2][]string
+	for i, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		before[i] = rollupRows(t, st, res, t0, t0.Add(2*time.Hour))
+		if len(before[i]) == 0 {
+			t.Fatalf("no %s rollups after writing %d results", res, len(rs))
+		}
+	}
+	if err := st.exec(ctx, "DROP MEASUREMENT "+measResult); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(scan(t, st)); n != 0 {
+		t.Fatalf("%d raw points left after DROP MEASUREMENT", n)
+	}
+	for i, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		if after := rollupRows(t, st, res, t0, t0.Add(2*time.Hour)); fmt.Sprint(after) != fmt.Sprint(before[i]) {
+			t.Errorf("%s rollups without the raw points:\n%s\nwith them:\n%s", res, strings.Join(after, "\n"), strings.Join(before[i], "\n"))
+		}
+	}
+}
+
+func scan(t *testing.T, st *Store) []store.Record {
+	t.Helper()
+	var out []store.Record
+	if err := st.Scan(context.Background(), t0.Add(-time.Hour), t0.Add(3*time.Hour), func(r store.Record) error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

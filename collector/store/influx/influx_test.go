@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,4 +315,78 @@ func scan(t *testing.T, st *Store) []store.Record {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestOtherCollectorsStamp: a Write through one collector changes the
+// other's RollupGeneration of the buckets it touched within one change
+// poll, and leaves other buckets' alone; its own Writes stamp at once.
+func TestOtherCollectorsStamp(t *testing.T) {
+	cfg := freshDatabase(t)
+	const poll = 300 * time.Millisecond
+	a, b := openAs(t, cfg, "a", poll), openAs(t, cfg, "b", poll)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	late := t0.Add(2 * time.Hour) // buckets b writes into
+	gens := func(st *Store) [3]uint64 {
+		return [3]uint64{st.RollupGeneration(rollup.Minute, late, late.Add(time.Minute)),
+			st.RollupGeneration(rollup.Hour, late, late.Add(time.Hour)),
+			st.RollupGeneration(rollup.Hour, t0, t0.Add(time.Hour))}
+	}
+	if _, err := a.Write(ctx, store.Write{Probe: "p", Results: batch(1, 10), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if g := a.RollupGeneration(rollup.Hour, t0, t0.Add(time.Hour)); g == 0 {
+		t.Errorf("own write left the hour's generation at 0")
+	}
+	time.Sleep(poll)
+	before := gens(a)
+	r := batch(11, 1)
+	r[0].Time = late.Add(10 * time.Second)
+	if _, err := b.Write(ctx, store.Write{Probe: "q", Results: r, Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var after [3]uint64
+	for {
+		after = gens(a)
+		if after[0] != before[0] || time.Since(start) > 3*poll {
+			break
+		}
+		time.Sleep(poll / 10)
+	}
+	if waited := time.Since(start); after[0] == before[0] || after[1] == before[1] || waited > poll+poll/2 {
+		t.Errorf("generations %v before b's write, %v %s after; want the minute's and the hour's changed within %s", before, after, waited, poll)
+	}
+	if after[2] != before[2] {
+		t.Errorf("an hour b did not write changed its generation: %d -> %d", before[2], after[2])
+	}
+}
+
+// TestRollupSchemaNames: the exported rollup names are what the encoder
+// writes.
+func TestRollupSchemaNames(t *testing.T) {
+	ta := tileAggs{}
+	ta.add("1321", &wire.Result{Time: t0, Kind: wire.KindICMP, OK: true, DurationMS: 3, Phases: map[string]float64{"loss": 0.5}})
+	line := strings.TrimSpace(string(appendRollup(nil, RollupMeasurements[rollup.Hour], "c1",
+		pointKey{rollSeries{"p", "36.01.05", "tsel", "uplink", "icmp"}, t0.UnixNano()}, ta)))
+	parts := strings.Split(line, " ")
+	if len(parts) != 3 {
+		t.Fatalf("line %q", line)
+	}
+	head := strings.Split(parts[0], ",")
+	if head[0] != measRollupHour {
+		t.Errorf("measurement %q", head[0])
+	}
+	var tags, fields []string
+	for _, kv := range head[1:] {
+		tags = append(tags, strings.SplitN(kv, "=", 2)[0])
+	}
+	for _, kv := range strings.Split(parts[1], ",") {
+		fields = append(fields, strings.SplitN(kv, "=", 2)[0])
+	}
+	sorted := func(s []string) string { return fmt.Sprint(slices.Sorted(slices.Values(s))) }
+	if sorted(tags) != sorted(RollupTags) || sorted(fields) != sorted(RollupFields) {
+		t.Errorf("written tags %v fields %v; RollupTags %v RollupFields %v", tags, fields, RollupTags, RollupFields)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +57,9 @@ func runFileCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "jangkau store: not in this probe-only build (built with -tags probeonly); use a full jangkau binary")
 			return 2
 		}
+	}
+	if cmd == "store" && len(args) > 0 && args[0] == "rollup-rebuild" {
+		return runRollupRebuild(context.Background(), args[1:], stderr)
 	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "salvage") {
 		fmt.Fprintf(stderr, fileUsage, tool.name, tool.dirFlag)

@@ -260,6 +260,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("influx: open %s bucket %s: %w", cfg.URL, cfg.Bucket, err)
 	}
+	if err := s.checkRollups(qctx, 24*time.Hour); errors.Is(err, errNoRollups) {
+		log.Warn("InfluxDB holds results of the last 24 h without rollups (written before this version): "+
+			"coverage, tiles and services will not show them until they are rebuilt", "command", RebuildCommand)
+	} else if err != nil {
+		log.Warn("could not check for rollups", "err", err)
+	}
 	return s, nil
 }
 

@@ -2,6 +2,7 @@ package influx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -388,5 +389,64 @@ func TestRollupSchemaNames(t *testing.T) {
 	sorted := func(s []string) string { return fmt.Sprint(slices.Sorted(slices.Values(s))) }
 	if sorted(tags) != sorted(RollupTags) || sorted(fields) != sorted(RollupFields) {
 		t.Errorf("written tags %v fields %v; RollupTags %v RollupFields %v", tags, fields, RollupTags, RollupFields)
+	}
+}
+
+// TestRebuildRollups: raw points written without rollups (by a version
+// before them) are reported at open and, once rebuilt, give the rollups a
+// Write of the same results gives.
+func TestRebuildRollups(t *testing.T) {
+	ctx := context.Background()
+	rs := batch(1, 200)
+	now := time.Now().Truncate(time.Second)
+	for i := range rs {
+		rs[i].Time = now.Add(-time.Duration(200-i) * 20 * time.Second) // within the last 24 h: the open check's window
+	}
+	cell := rollup.Cell{Region: "36.01.05", Tile: "1321", Carrier: "tsel", Service: "perizinan", Kind: wire.KindHTTP, Probe: "p"}
+	cells := slices.Repeat([]rollup.Cell{cell}, len(rs))
+
+	ref := open(t, freshDatabase(t))
+	defer ref.Close()
+	if _, err := ref.Write(ctx, store.Write{Probe: "p", Results: rs, Cells: cells, Received: now}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := freshDatabase(t)
+	old := open(t, cfg)
+	defer old.Close()
+	var lines []byte
+	for i := range rs {
+		lines = appendResult(lines, "p", &rs[i], cell, old.precision)
+	}
+	if err := old.write.WriteRecord(ctx, string(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.checkRollups(ctx, 24*time.Hour); !errors.Is(err, errNoRollups) {
+		t.Errorf("checkRollups on raw points alone: %v, want errNoRollups", err)
+	}
+	var logged strings.Builder
+	reopened, err := Open(ctx, cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened.Close()
+	if !strings.Contains(logged.String(), "rollup-rebuild") {
+		t.Errorf("open logged %q, want the rebuild command named", logged.String())
+	}
+	from, to := rs[0].Time.Truncate(time.Hour), rs[len(rs)-1].Time.Add(time.Hour)
+	var hours int
+	if err := old.RebuildRollups(ctx, rs[0].Time, rs[len(rs)-1].Time.Add(time.Second), func(p RebuildProgress) { hours = p.Done }); err != nil {
+		t.Fatal(err)
+	}
+	if hours == 0 {
+		t.Errorf("no progress reported")
+	}
+	if err := old.checkRollups(ctx, 24*time.Hour); err != nil {
+		t.Errorf("checkRollups after the rebuild: %v", err)
+	}
+	for _, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		want, got := rollupRows(t, ref, res, from, to), rollupRows(t, old, res, from, to)
+		if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s rollups rebuilt:\n%s\nwritten with the results:\n%s", res, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }

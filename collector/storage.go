@@ -5,8 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/jangkau/jangkau/collector/store/influx"
+	"unicode"
 )
 
 // StorageConfig selects where results are kept: the embedded store in
@@ -73,10 +72,11 @@ func (c *InfluxDBConfig) validate() error {
 	if _, ok := precisions[c.Precision]; !ok {
 		return fmt.Errorf("storage.influxdb.precision %q: ms, us or ns", c.Precision)
 	}
-	if c.CollectorID != "" {
-		if err := influx.CheckCollectorID(c.CollectorID); err != nil {
-			return fmt.Errorf("storage.influxdb.collector_id: %w", err)
-		}
+	// As influx.CheckCollectorID, which the store applies again (also to
+	// the host name it defaults to): a printable line of at most 64 bytes.
+	if id := c.CollectorID; id != "" && (len(id) > 64 || strings.TrimSpace(id) != id || strings.HasSuffix(id, `\`) ||
+		strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0) {
+		return fmt.Errorf("storage.influxdb.collector_id %q: at most 64 printable bytes, no space at either end, no trailing backslash (or leave it out for the host name)", id)
 	}
 	if c.ChangePoll < 0 || c.ChangePoll > time.Minute {
 		return fmt.Errorf("storage.influxdb.change_poll (%s) must be between 0 (default 1s) and 1m", c.ChangePoll)

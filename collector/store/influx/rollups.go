@@ -1,7 +1,6 @@
 package influx
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -348,7 +347,9 @@ func (s *Store) rebuild(ctx context.Context, filter string, minutes []int64) err
 // res, never from raw points: per point the newest snapshot (largest
 // count) across collectors, its cells decoded into one row per tile, in
 // bucket order and, within a bucket, in cell-key order as the embedded
-// store gives them. The aggregates are lazy (rollup.DecodeAggLazy).
+// store gives them. The tags come as columns, so InfluxDB streams the
+// points in time order and only one bucket's points are held at once. The
+// aggregates are lazy (rollup.DecodeAggLazy).
 func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, c rollup.Cell, a *rollup.Agg) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
@@ -360,54 +361,68 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 	if !from.Before(to) {
 		return nil
 	}
-	points, err := s.readPoints(ctx, meas, "", []span{{from.UnixNano(), to.UnixNano()}})
-	if err != nil {
-		return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
-	}
-	keys := make([]pointKey, 0, len(points))
-	for k := range points {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b pointKey) int { return cmp.Compare(a.bucket, b.bucket) })
+	q := fmt.Sprintf(`SELECT "count", cells, probe, region, carrier, service, kind FROM %s WHERE time >= %d AND time < %d`,
+		meas, from.UnixNano(), to.UnixNano())
 	type cellRow struct {
 		key  string
 		cell rollup.Cell
 		agg  *rollup.Agg
 	}
-	var bucket []cellRow
-	flush := func(b int64) error {
-		slices.SortFunc(bucket, func(x, y cellRow) int { return strings.Compare(x.key, y.key) })
-		t := time.Unix(0, b).UTC()
-		for _, r := range bucket {
-			if err := fn(t, r.cell, r.agg); err != nil {
-				return err
+	var (
+		cur    int64
+		points = map[rollSeries]stored{}
+		rows   []cellRow
+		fnErr  error // fn's, returned as it is
+	)
+	flush := func() error {
+		if len(points) == 0 {
+			return nil
+		}
+		rows = rows[:0]
+		for k, p := range points {
+			err := decodeCells(p.cells, func(tile string, a *rollup.Agg) error {
+				c := rollup.Cell{Region: k.region, Tile: tile, Carrier: k.carrier, Service: k.service, Kind: k.kind, Probe: k.probe}
+				rows = append(rows, cellRow{string(c.AppendKey(nil)), c, a})
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("rollup point of probe %s at %s: %w", k.probe, time.Unix(0, cur).UTC(), err)
 			}
 		}
-		bucket = bucket[:0]
+		clear(points)
+		slices.SortFunc(rows, func(x, y cellRow) int { return strings.Compare(x.key, y.key) })
+		t := time.Unix(0, cur).UTC()
+		for _, r := range rows {
+			if fnErr = fn(t, r.cell, r.agg); fnErr != nil {
+				return fnErr
+			}
+		}
 		return nil
 	}
-	for i, k := range keys {
-		if i > 0 && keys[i-1].bucket != k.bucket {
-			if err := flush(keys[i-1].bucket); err != nil {
-				return err
+	err := s.query(ctx, q, true, func(_ int, sr *series) error {
+		c := columnsOf(sr)
+		for _, v := range sr.Values {
+			r := row{c: c, v: v}
+			if t := r.int("time"); t != cur {
+				if err := flush(); err != nil {
+					return err
+				}
+				cur = t
+			}
+			k := rollSeries{probe: r.str("probe"), region: r.str("region"), carrier: r.str("carrier"),
+				service: r.str("service"), kind: r.str("kind")}
+			n := uint64(r.int("count"))
+			if old, ok := points[k]; !ok || n > old.count {
+				points[k] = stored{n, r.str("cells")}
 			}
 		}
-		err := decodeCells(points[k].cells, func(tile string, a *rollup.Agg) error {
-			c := rollup.Cell{Region: k.region, Tile: tile, Carrier: k.carrier, Service: k.service, Kind: k.kind, Probe: k.probe}
-			bucket = append(bucket, cellRow{string(c.AppendKey(nil)), c, a})
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("influx: rollup point of probe %s at %s: %w", k.probe, time.Unix(0, k.bucket).UTC(), err)
-		}
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
 	}
-	if len(keys) > 0 {
-		return flush(keys[len(keys)-1].bucket)
+	if err != nil && err != fnErr {
+		return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
 	}
-	return nil
+	return err
 }

@@ -1,6 +1,7 @@
 package influx
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -343,13 +344,18 @@ func (s *Store) rebuild(ctx context.Context, filter string, minutes []int64) err
 	return nil
 }
 
+// rollupSlice is the span of one query of Rollups at each resolution:
+// GROUP BY * answers series after series, so a slice's points are held
+// before they go out in time order.
+var rollupSlice = map[time.Duration]time.Duration{rollup.Minute: time.Hour, rollup.Hour: 24 * time.Hour}
+
 // Rollups implements store.RollupReader from the rollup measurement of
 // res, never from raw points: per point the newest snapshot (largest
 // count) across collectors, its cells decoded into one row per tile, in
 // bucket order and, within a bucket, in cell-key order as the embedded
-// store gives them. The tags come as columns, so InfluxDB streams the
-// points in time order and only one bucket's points are held at once. The
-// aggregates are lazy (rollup.DecodeAggLazy).
+// store gives them. The window is read in slices (rollupSlice), so that
+// a long window is never held whole. The aggregates are lazy
+// (rollup.DecodeAggLazy).
 func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, c rollup.Cell, a *rollup.Agg) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
@@ -358,71 +364,52 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 	if !ok {
 		return fmt.Errorf("influx: no rollups at resolution %s", res)
 	}
-	if !from.Before(to) {
-		return nil
-	}
-	q := fmt.Sprintf(`SELECT "count", cells, probe, region, carrier, service, kind FROM %s WHERE time >= %d AND time < %d`,
-		meas, from.UnixNano(), to.UnixNano())
 	type cellRow struct {
 		key  string
 		cell rollup.Cell
 		agg  *rollup.Agg
 	}
-	var (
-		cur    int64
-		points = map[rollSeries]stored{}
-		rows   []cellRow
-		fnErr  error // fn's, returned as it is
-	)
-	flush := func() error {
-		if len(points) == 0 {
-			return nil
+	var rows []cellRow
+	for f := from; f.Before(to); {
+		t := f.Truncate(rollupSlice[res]).Add(rollupSlice[res])
+		if t.After(to) {
+			t = to
 		}
-		rows = rows[:0]
-		for k, p := range points {
-			err := decodeCells(p.cells, func(tile string, a *rollup.Agg) error {
-				c := rollup.Cell{Region: k.region, Tile: tile, Carrier: k.carrier, Service: k.service, Kind: k.kind, Probe: k.probe}
-				rows = append(rows, cellRow{string(c.AppendKey(nil)), c, a})
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("rollup point of probe %s at %s: %w", k.probe, time.Unix(0, cur).UTC(), err)
+		points, err := s.readPoints(ctx, meas, "", []span{{f.UnixNano(), t.UnixNano()}})
+		if err != nil {
+			return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
+		}
+		keys := make([]pointKey, 0, len(points))
+		for k := range points {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b pointKey) int { return cmp.Compare(a.bucket, b.bucket) })
+		for i := 0; i < len(keys); {
+			b := keys[i].bucket
+			rows = rows[:0]
+			for ; i < len(keys) && keys[i].bucket == b; i++ {
+				k := keys[i]
+				err := decodeCells(points[k].cells, func(tile string, a *rollup.Agg) error {
+					c := rollup.Cell{Region: k.region, Tile: tile, Carrier: k.carrier, Service: k.service, Kind: k.kind, Probe: k.probe}
+					rows = append(rows, cellRow{string(c.AppendKey(nil)), c, a})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("influx: rollup point of probe %s at %s: %w", k.probe, time.Unix(0, b).UTC(), err)
+				}
 			}
-		}
-		clear(points)
-		slices.SortFunc(rows, func(x, y cellRow) int { return strings.Compare(x.key, y.key) })
-		t := time.Unix(0, cur).UTC()
-		for _, r := range rows {
-			if fnErr = fn(t, r.cell, r.agg); fnErr != nil {
-				return fnErr
-			}
-		}
-		return nil
-	}
-	err := s.query(ctx, q, true, func(_ int, sr *series) error {
-		c := columnsOf(sr)
-		for _, v := range sr.Values {
-			r := row{c: c, v: v}
-			if t := r.int("time"); t != cur {
-				if err := flush(); err != nil {
+			slices.SortFunc(rows, func(x, y cellRow) int { return strings.Compare(x.key, y.key) })
+			bt := time.Unix(0, b).UTC()
+			for _, r := range rows {
+				if err := fn(bt, r.cell, r.agg); err != nil {
 					return err
 				}
-				cur = t
 			}
-			k := rollSeries{probe: r.str("probe"), region: r.str("region"), carrier: r.str("carrier"),
-				service: r.str("service"), kind: r.str("kind")}
-			n := uint64(r.int("count"))
-			if old, ok := points[k]; !ok || n > old.count {
-				points[k] = stored{n, r.str("cells")}
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 		}
-		return ctx.Err()
-	})
-	if err == nil {
-		err = flush()
+		f = t
 	}
-	if err != nil && err != fnErr {
-		return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
-	}
-	return err
+	return nil
 }

@@ -63,6 +63,9 @@ func runFileCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "salvage") {
 		fmt.Fprintf(stderr, fileUsage, tool.name, tool.dirFlag)
+		if cmd == "store" {
+			fmt.Fprint(stderr, "  jangkau store rollup-rebuild --config FILE [--from T] [--to T]\n      recompute the InfluxDB store's rollups from its raw points (see -h)\n")
+		}
 		return 2
 	}
 	sub := args[0]

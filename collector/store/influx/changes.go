@@ -86,7 +86,10 @@ func (s *Store) appendChange(b []byte, minutes []int64) ([]byte, changeKey) {
 // points and its change point are written, and remembers the change point
 // so that the poll does not apply it again.
 func (s *Store) wroteOwn(minutes []int64, k changeKey) {
-	s.stamps.WroteRange(s.gen.Add(1), minutes[0], minutes[len(minutes)-1])
+	gen := s.gen.Add(1)
+	for _, m := range minutes { // these minutes only: a backfill's may be far apart
+		s.stamps.WroteRange(gen, m, m)
+	}
 	s.pollMu.Lock()
 	s.seen[k] = true
 	s.pollMu.Unlock()

@@ -38,7 +38,7 @@ var RollupTags = []string{"carrier", "collector", "kab", "kind", "probe", "regio
 // a successful result).
 var RollupFields = []string{"count", "ok", "loss_sum", "loss_n", "last", "p50_ms", "p95_ms", "cells"}
 
-// series is one rollup series but for the collector: a probe's results of
+// rollSeries is one rollup series but for the collector: a probe's results of
 // one region, carrier, service and kind (the tile is inside, in cells).
 type rollSeries struct {
 	probe, region, carrier, service, kind string
@@ -169,7 +169,7 @@ func runs(buckets []int64, step time.Duration) []span {
 	return out
 }
 
-// timeWhere is a WHERE clause for spans, one statement each: InfluxQL has
+// spanStatements is one SELECT per span, to send as one request: InfluxQL has
 // no OR of time ranges. filter ("" or "probe = 'x' AND ") comes first.
 func spanStatements(sel, meas, filter, groupBy string, spans []span) string {
 	var q strings.Builder

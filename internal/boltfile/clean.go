@@ -45,7 +45,8 @@ const stampBack = time.Second
 // that commit in the sidecar, closes db, stamps the file's modification
 // time and records the clean close in the sidecar, then closes it. When
 // the last commit fails, db and the sidecar are closed as after a crash
-// (the next Open walks) and the error is returned.
+// (the next Open walks) and the error is returned; when only the stamp
+// fails, it is logged and the next Open walks.
 func CloseClean(db *bolt.DB, k *Known) error {
 	path := db.Path()
 	err := db.Update(func(tx *bolt.Tx) error {
@@ -69,7 +70,11 @@ func CloseClean(db *bolt.DB, k *Known) error {
 	}
 	m, err := stampClean(path, last)
 	if err != nil {
-		return errors.Join(fmt.Errorf("mark %s closed cleanly: %w", path, err), k.Close(nil))
+		// Setting a modification time needs the file's owner: a
+		// collector running as another user than the one who created
+		// the file cannot. Nothing is lost; the next open walks.
+		k.log.Warn("could not mark the file closed cleanly; the next start reads every page to check it",
+			"file", path, "err", err)
 	}
 	k.mu.Lock()
 	if k.f != nil && m.Clean {

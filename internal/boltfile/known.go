@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -137,6 +138,7 @@ type Known struct {
 	slot     int
 	lastSync time.Time
 	opened   Opened
+	log      *slog.Logger // of the Open that made it
 }
 
 // Opened says what Open checked before bbolt mapped the file.
@@ -150,7 +152,7 @@ func openKnown(path string, mode os.FileMode, start Mark) (*Known, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Known{f: f}
+	k := &Known{f: f, log: slog.Default()}
 	// Both slots, so that a slot of an older file (a salvage replaced
 	// it) never outranks this one.
 	for i := 0; i < 2; i++ {

@@ -141,7 +141,7 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 		return nil, nil, fmt.Errorf("sidecar %s: %w", knownPath, err)
 	}
 	opened.Took = time.Since(began)
-	known.opened = opened
+	known.opened, known.log = opened, o.Log
 	if h.Live != nil {
 		o.Log.Info("opened", "file", path, "bytes", h.Size, "walked", opened.Walked, "why", opened.Why,
 			"pages_read", opened.Pages, "took", opened.Took.Round(time.Millisecond))

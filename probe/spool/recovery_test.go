@@ -125,16 +125,7 @@ func TestCleanCloseSkipsTheWalk(t *testing.T) {
 	if op := s.known.Opened(); op.Walked || op.Pages > 2 {
 		t.Errorf("after Close: %+v, want no walk", op)
 	}
-	crashed := t.TempDir()
-	for _, name := range []string{FileName, FileName + boltfile.KnownSuffix} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(crashed, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	crashed := corrupttest.Crash(t, dir, FileName, FileName+boltfile.KnownSuffix)
 	s.Close()
 	if n := len(heldSeqs(t, dir)); n != recTotal {
 		t.Errorf("after a clean close the spool holds %d results, want %d", n, recTotal)

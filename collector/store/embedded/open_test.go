@@ -3,13 +3,13 @@ package embedded
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/jangkau/jangkau/internal/boltfile"
+	"github.com/jangkau/jangkau/internal/boltfile/corrupttest"
 )
 
 // TestOpenErrorsSayWhy: a data dir held by another collector says so; a
@@ -69,16 +69,7 @@ func TestCleanCloseOpensWithoutWalk(t *testing.T) {
 		t.Errorf("a write after a clean open wrote bbolt's freelist (page %d): each commit would write it", h.Live.Freelist)
 	}
 
-	crashed := t.TempDir()
-	for _, name := range []string{FileName, FileName + boltfile.KnownSuffix} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(crashed, name), b, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
+	crashed := corrupttest.Crash(t, dir, FileName, FileName+boltfile.KnownSuffix)
 	again, err := Open(crashed)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ type Opened struct {
 	Walked bool          // every reachable page was walked
 	Why    string        // why the walk was done or could be skipped
 	Pages  int           // pages Open read to check the file (meta pages aside)
-	Took   time.Duration // the checks and bbolt's own open (freelist load)
+	Took   time.Duration // the checks, bbolt's own open (freelist load) and Init
 }
 
 // stampBack is how far before the close CloseClean dates the file: a

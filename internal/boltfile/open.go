@@ -43,9 +43,10 @@ type Options struct {
 	// panic in it is a corrupted page, reported as a CorruptError.
 	Init func(*bolt.DB) error
 	// NoWalk skips the defensive walk of every reachable page before
-	// bbolt maps the file, even after a crash. Without the walk, a corrupted page can crash
-	// the process in a goroutine of bbolt's that no recover reaches
-	// (freelist rebuild of NoFreelistSync) or raise SIGBUS.
+	// bbolt maps the file, even after a crash. Without the walk, a
+	// corrupted page can crash the process in a goroutine of bbolt's
+	// that no recover reaches (freelist rebuild of NoFreelistSync) or
+	// raise SIGBUS.
 	NoWalk bool
 	Log    *slog.Logger
 }

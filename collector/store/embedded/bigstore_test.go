@@ -23,7 +23,7 @@ import (
 
 // The big store of the open benchmarks: the coverage benchmark's shape
 // (2,000 probes, five checks each, a day of results with their rollups),
-// 6,500,000 results by default, about 3 GB. It is built once into
+// 6,500,000 results by default, 2.3 GB. It is built once into
 // JANGKAU_BIGSTORE (default .cache/bigstore at the repository's root,
 // gitignored) and rebuilt when JANGKAU_BIGSTORE_RESULTS changes.
 type bigParams struct {

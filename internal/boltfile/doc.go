@@ -10,7 +10,8 @@
 // both meta pages, read with ReadAt, never mapped), compares it with a
 // small sidecar that remembers the last commit the process saw (Known),
 // and turns a panic while opening into a *CorruptError that names the
-// file and the recovery command.
+// file and the recovery command. After CloseClean, the next Open skips
+// the page walk (clean.go).
 //
 // Walk reads the pages of a file defensively, with bounds checks on
 // every read, so that Check can report and Salvage can copy every record

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 // lost commits (truncated, emptied, a meta page corrupted so that bbolt
 // falls back to the previous commit) from a healthy one.
 //
-// It has two 32-byte slots 512 bytes apart (one disk sector each),
+// It has two 64-byte slots 512 bytes apart (one disk sector each),
 // written in turn like bbolt's meta pages, each with its own checksum:
 // a torn write spoils one slot and the other, older one is read. It is
 // written only after a commit returned (bbolt fsynced it), so it never
@@ -25,11 +26,21 @@ import (
 // behind the file, which is never refused for it. It is fsynced at most
 // once a second and on Close, so a power cut can leave it a second
 // behind, which only makes the check weaker for that second.
+//
+// CloseClean writes one more record, after the file is closed: clean,
+// with the file's size and the modification time it stamped on it
+// (clean.go). Open writes a record that is not clean before anything
+// else writes the file, so a clean record is only ever the newest one
+// between a clean close and the next open.
 const (
 	knownSlot      = 512
-	knownMagic     = 0x4A4B4E31 // "JKN1"
-	knownSumOff    = 24
+	knownMagicV1   = 0x4A4B4E31 // "JKN1": 32 bytes, txid and size
+	knownMagic     = 0x4A4B4E32 // "JKN2": 64 bytes, also the clean close
+	knownSumOffV1  = 24
+	knownSumOff    = 56
 	knownSyncEvery = time.Second
+
+	markClean = 1 // flags: written by CloseClean
 )
 
 // KnownSuffix is appended to a bbolt file's path to name its sidecar.
@@ -39,29 +50,57 @@ const KnownSuffix = ".known"
 type Mark struct {
 	Txid uint64
 	Size uint64 // high-water mark in bytes (pages in use × page size)
+	// Clean: the file was closed by CloseClean after this commit, which
+	// wrote bbolt's freelist, and FileSize and ModTime are what the
+	// file's size and modification time (unix nanoseconds) were then.
+	Clean    bool
+	FileSize int64
+	ModTime  int64
 }
 
 func encodeMark(m Mark) []byte {
-	b := make([]byte, 32)
-	binary.LittleEndian.PutUint32(b, knownMagic)
-	binary.LittleEndian.PutUint64(b[8:], m.Txid)
-	binary.LittleEndian.PutUint64(b[16:], m.Size)
+	b := make([]byte, 64)
+	le := binary.LittleEndian
+	le.PutUint32(b, knownMagic)
+	if m.Clean {
+		le.PutUint32(b[4:], markClean)
+	}
+	le.PutUint64(b[8:], m.Txid)
+	le.PutUint64(b[16:], m.Size)
+	le.PutUint64(b[24:], uint64(m.FileSize))
+	le.PutUint64(b[32:], uint64(m.ModTime))
 	h := fnv.New64a()
 	h.Write(b[:knownSumOff])
-	binary.LittleEndian.PutUint64(b[knownSumOff:], h.Sum64())
+	le.PutUint64(b[knownSumOff:], h.Sum64())
 	return b
 }
 
 func decodeMark(b []byte) (Mark, bool) {
-	if len(b) < 32 || binary.LittleEndian.Uint32(b) != knownMagic {
+	le := binary.LittleEndian
+	if len(b) < 32 {
+		return Mark{}, false
+	}
+	sumOff := knownSumOff
+	switch le.Uint32(b) {
+	case knownMagicV1: // written before clean closes: never clean
+		sumOff = knownSumOffV1
+	case knownMagic:
+		if len(b) < 64 {
+			return Mark{}, false
+		}
+	default:
 		return Mark{}, false
 	}
 	h := fnv.New64a()
-	h.Write(b[:knownSumOff])
-	if binary.LittleEndian.Uint64(b[knownSumOff:]) != h.Sum64() {
+	h.Write(b[:sumOff])
+	if le.Uint64(b[sumOff:]) != h.Sum64() {
 		return Mark{}, false
 	}
-	return Mark{Txid: binary.LittleEndian.Uint64(b[8:]), Size: binary.LittleEndian.Uint64(b[16:])}, true
+	m := Mark{Txid: le.Uint64(b[8:]), Size: le.Uint64(b[16:])}
+	if sumOff == knownSumOff && le.Uint32(b[4:])&markClean != 0 {
+		m.Clean, m.FileSize, m.ModTime = true, int64(le.Uint64(b[24:])), int64(le.Uint64(b[32:]))
+	}
+	return m, true
 }
 
 // ReadKnown reads the sidecar at path. ok is false when it does not
@@ -79,7 +118,9 @@ func ReadKnown(path string) (m Mark, ok bool, err error) {
 		if i*knownSlot >= len(b) {
 			break
 		}
-		if s, good := decodeMark(b[i*knownSlot:]); good && (!ok || s.Txid > m.Txid) {
+		// Of two slots with the same commit, the clean one was written
+		// last (CloseClean after the last Note).
+		if s, good := decodeMark(b[i*knownSlot:]); good && (!ok || s.Txid > m.Txid || s.Txid == m.Txid && s.Clean) {
 			m, ok = s, true
 		}
 	}
@@ -96,7 +137,12 @@ type Known struct {
 	last     Mark
 	slot     int
 	lastSync time.Time
+	opened   Opened
+	log      *slog.Logger // of the Open that made it
 }
+
+// Opened says what Open checked before bbolt mapped the file.
+func (k *Known) Opened() Opened { return k.opened }
 
 func openKnown(path string, mode os.FileMode, start Mark) (*Known, error) {
 	if mode == 0 {
@@ -106,7 +152,7 @@ func openKnown(path string, mode os.FileMode, start Mark) (*Known, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Known{f: f}
+	k := &Known{f: f, log: slog.Default()}
 	// Both slots, so that a slot of an older file (a salvage replaced
 	// it) never outranks this one.
 	for i := 0; i < 2; i++ {

@@ -43,16 +43,20 @@ type Options struct {
 	// panic in it is a corrupted page, reported as a CorruptError.
 	Init func(*bolt.DB) error
 	// NoWalk skips the defensive walk of every reachable page before
-	// bbolt maps the file. Without the walk, a corrupted page can crash
-	// the process in a goroutine of bbolt's that no recover reaches
-	// (freelist rebuild of NoFreelistSync) or raise SIGBUS.
+	// bbolt maps the file, even after a crash. Without the walk, a
+	// corrupted page can crash the process in a goroutine of bbolt's
+	// that no recover reaches (freelist rebuild of NoFreelistSync) or
+	// raise SIGBUS.
 	NoWalk bool
 	Log    *slog.Logger
 }
 
 // Open opens the bbolt file at path once Preflight and the sidecar
-// agree that it holds every commit this process saw and a walk of every
-// reachable page found none damaged; it opens or creates the sidecar and
+// agree that it holds every commit this process saw, its freelist pages
+// (when it has them) read with bounds checks, and a walk of every
+// reachable page found none damaged. The walk is skipped when the file
+// is as CloseClean left it (clean.go); Known.Opened says what was done,
+// and it is logged at info. It opens or creates the sidecar and
 // turns a panic of bbolt while opening or in Init into a *CorruptError.
 // bbolt's own Check (key order too) is left to Check: it costs as much
 // again (docs/benchmarks.md). The caller closes the Known (with the db
@@ -74,6 +78,7 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 			unlock()
 		}
 	}()
+	began := time.Now()
 	h, err := Preflight(path)
 	if err != nil {
 		return nil, nil, &CorruptError{Path: path, Reason: err.Error(), Recovery: o.Recovery}
@@ -88,13 +93,10 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 			return nil, nil, &CorruptError{Path: path, Reason: reason, Recovery: o.Recovery}
 		}
 	}
-	if !o.NoWalk && h.Live != nil {
-		rep, werr := Walk(path, nil, nil)
-		if werr != nil {
-			return nil, nil, &CorruptError{Path: path, Reason: werr.Error(), Recovery: o.Recovery}
-		}
-		if rep.BadPages > 0 {
-			return nil, nil, &CorruptError{Path: path, Reason: rep.badSummary(), Recovery: o.Recovery}
+	var opened Opened
+	if h.Live != nil {
+		if opened, err = check(path, h, mark, ok, o.NoWalk); err != nil {
+			return nil, nil, &CorruptError{Path: path, Reason: err.Error(), Recovery: o.Recovery}
 		}
 	}
 	for _, m := range h.Metas {
@@ -139,7 +141,45 @@ func Open(path string, o Options) (db *bolt.DB, known *Known, err error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("sidecar %s: %w", knownPath, err)
 	}
+	opened.Took = time.Since(began)
+	known.opened, known.log = opened, o.Log
+	if h.Live != nil {
+		o.Log.Info("opened", "file", path, "bytes", h.Size, "walked", opened.Walked, "why", opened.Why,
+			"pages_read", opened.Pages, "took", opened.Took.Round(time.Millisecond))
+	}
 	return db, known, nil
+}
+
+// check reads what bbolt will trust of the file: its freelist pages,
+// when it has them, and every reachable page unless the file is as a
+// clean close left it (clean.go) or noWalk.
+func check(path string, h *Header, mark Mark, ok, noWalk bool) (Opened, error) {
+	var op Opened
+	n, err := checkFreelist(path, h)
+	op.Pages += n
+	if err != nil {
+		return op, err
+	}
+	clean, why := cleanSince(path, h, mark, ok)
+	switch {
+	case clean:
+		op.Why = why + ": page walk skipped, bbolt reads the freelist"
+	case noWalk:
+		op.Why = why + ": page walk turned off"
+	default:
+		op.Walked, op.Why = true, why+": every page walked"
+		rep, err := Walk(path, nil, nil)
+		if rep != nil {
+			op.Pages += rep.Pages
+		}
+		if err != nil {
+			return op, err
+		}
+		if rep.BadPages > 0 {
+			return op, errors.New(rep.badSummary())
+		}
+	}
+	return op, nil
 }
 
 // closeQuietly closes a db that panicked; closing may panic too.

@@ -112,3 +112,30 @@ func TestCorruptSpool(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanCloseSkipsTheWalk: a spool closed by Close reopens without
+// the page walk and holds every result; one left by a crash is walked.
+func TestCleanCloseSkipsTheWalk(t *testing.T) {
+	dir := t.TempDir()
+	fillSpool(t, dir)
+	s, err := Open(dir, Logger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := s.known.Opened(); op.Walked || op.Pages > 2 {
+		t.Errorf("after Close: %+v, want no walk", op)
+	}
+	crashed := corrupttest.Crash(t, dir, FileName, FileName+boltfile.KnownSuffix)
+	s.Close()
+	if n := len(heldSeqs(t, dir)); n != recTotal {
+		t.Errorf("after a clean close the spool holds %d results, want %d", n, recTotal)
+	}
+	c, err := Open(crashed, Logger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if op := c.known.Opened(); !op.Walked || op.Pages < 10 {
+		t.Errorf("after a crash: %+v, want every page walked", op)
+	}
+}

@@ -281,7 +281,7 @@ func (s *Spool) Close() error {
 	if err := s.saveUnspooled(); err != nil {
 		s.opt.log.Error("results dropped unspooled may go unreported", "err", err)
 	}
-	return errors.Join(s.known.Close(s.db), s.db.Close())
+	return boltfile.CloseClean(s.db, s.known) // the next Open skips the page walk
 }
 
 // view runs a read transaction unless the spool is closed.

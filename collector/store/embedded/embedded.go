@@ -90,8 +90,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w%s", dir, err, permissionHint(err))
 	}
 	path := filepath.Join(dir, FileName)
-	// The freelist is not written on each commit (fewer pages to fsync);
-	// Open rebuilds it by scanning the file, as etcd does. boltfile
+	// The freelist is not written on each commit (fewer pages to fsync).
+	// After a crash, Open rebuilds it by scanning the file, as etcd does;
+	// after a clean Close, bbolt reads the one Close wrote. boltfile
 	// refuses a file that lost commits or has a corrupted page, naming
 	// the file and the salvage command (recovery.go).
 	db, known, err := boltfile.Open(path, boltfile.Options{
@@ -130,15 +131,11 @@ func (s *Store) Close() error {
 	if s.stopPruning != nil {
 		s.stopPruning()
 	}
-	if s.opts.noSync {
-		if err := s.db.Sync(); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-			return fmt.Errorf("close store: %w", err)
-		}
-	}
-	if err := s.known.Close(s.db); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return fmt.Errorf("close store: %w", err)
-	}
-	if err := s.db.Close(); err != nil {
+	// One last commit writes the freelist and the sidecar records the
+	// clean close, so that the next Open reads the freelist instead of
+	// rebuilding it and skips the page walk (boltfile.CloseClean). It
+	// syncs a NoSync store.
+	if err := boltfile.CloseClean(s.db, s.known); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil

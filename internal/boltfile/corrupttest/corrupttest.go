@@ -7,6 +7,7 @@ package corrupttest
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -181,4 +182,22 @@ func CheckRecovered(t *testing.T, got, total, lost int) {
 	case lost < 0 && (got == 0 || got >= total):
 		t.Errorf("salvaged %d of %d records, want some but not all", got, total)
 	}
+}
+
+// Crash copies the named files of dir, as they are now, into a new
+// directory and returns it: what a kill -9 or a power cut would leave
+// of a file still open.
+func Crash(t *testing.T, dir string, names ...string) string {
+	t.Helper()
+	out := t.TempDir()
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

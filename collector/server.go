@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
@@ -35,6 +37,9 @@ type Options struct {
 	Banner string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Evidence keeps the evidence layers; Run opens data_dir/evidence.db.
+	// Nil: the collector keeps none (claims are refused with 503).
+	Evidence evidence.Store
 }
 
 // Server is the collector's HTTP side. The standard library's pattern
@@ -235,7 +240,15 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore
 		return err
 	}
 	defer st.Close()
-	srv, err := NewServer(cfg, st, regions, log, Options{})
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	ev, err := evidence.OpenFile(filepath.Join(cfg.DataDir, evidence.FileName))
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	srv, err := NewServer(cfg, st, regions, log, Options{Evidence: ev})
 	if err != nil {
 		return err
 	}

@@ -286,3 +286,25 @@ func TestSubmitNeedsCarriers(t *testing.T) {
 		t.Errorf("submit with carriers: %v", err)
 	}
 }
+
+// TestClaimBodyLimitWhileReading: a body sent without a length (chunked)
+// is cut at the limit while it is read: 413, nothing stored.
+func TestClaimBodyLimitWhileReading(t *testing.T) {
+	f, _ := newClaimsFixture(t)
+	ring := strings.Repeat("[100.1,0.1],", claimBodyLimit/12) + "[100.1,0.1]"
+	body := claimBody(claimFeature(`{"type":"Polygon","coordinates":[[`+ring+`]]}`, map[string]any{"technology": "4G"}))
+	req, _ := http.NewRequest("POST", f.http.URL+"/api/v1/claims/c1?carrier=telkom", struct{ io.Reader }{bytes.NewReader(body)})
+	req.Header.Set("Authorization", "Bearer "+keySub)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if req.ContentLength != 0 || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), "max_bytes (65536)") {
+		t.Errorf("chunked body past the limit: %d %s (request length %d)", resp.StatusCode, raw, req.ContentLength)
+	}
+	if layers, err := f.srv.Evidence().Layers(context.Background()); err != nil || len(layers) != 0 {
+		t.Errorf("stored %v %v", layers, err)
+	}
+}

@@ -138,7 +138,7 @@ func (s *API) putClaim(r *http.Request, st evidence.Store, l evidence.Layer, c c
 }
 
 func tooLarge(w http.ResponseWriter, n, max int64) {
-	msg := fmt.Sprintf("the claim is larger than partners[].claim_limits.max_bytes (%d bytes): simplify the polygons or split the claim", max)
+	msg := fmt.Sprintf("the claim is larger than partners[].claim_limits.max_bytes (%d): simplify the polygons or split the claim", max)
 	if n > 0 {
 		msg = fmt.Sprintf("the claim's %d bytes are more than partners[].claim_limits.max_bytes (%d): simplify the polygons or split the claim", n, max)
 	}

@@ -9,6 +9,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/testenv"
 )
 
 // evidenceCounts are how many rows of each kind's newest layers a partner
@@ -236,4 +239,59 @@ func TestClaimAppearsInEvidenceCollection(t *testing.T) {
 	if code, _, raw := f.fetch("/ogc/collections/evidence-claim/items", keyInd); code != 200 || strings.Contains(string(raw), "telkom-2026") {
 		t.Errorf("indosat's partner sees telkom's claim: %d %s", code, raw)
 	}
+}
+
+// owslibCount pages through each collection with OWSLib and prints its
+// features' ids as JSON: {collection: [ids]}.
+const owslibCount = `
+import json, sys
+from owslib.ogcapi.features import Features
+api = Features(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+out = {}
+for c in sys.argv[3:]:
+    ids, offset = [], 0
+    while True:
+        page = api.collection_items(c, limit=2, offset=offset)
+        feats = page.get("features", [])
+        ids += [f["id"] for f in feats]
+        if len(feats) < 2:
+            break
+        offset += len(feats)
+    out[c] = ids
+print(json.dumps(out))
+`
+
+// TestOWSLibReadsEvidenceCollections: a partner's Python (OWSLib, Debian
+// python3-owslib) pages through every evidence collection.
+func TestOWSLibReadsEvidenceCollections(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if out, err := exec.Command(py, "-c", "import owslib.ogcapi.features").CombinedOutput(); err != nil {
+		testenv.Missing(t, "%s cannot import owslib (%v: %s): apt-get install python3-owslib", py, err, out)
+	}
+	f := newExportFixture(t)
+	want := putEvidence(t, f.srv.Evidence())[keyTel]
+	cmd := exec.Command(py, "-c", owslibCount, f.http.URL+"/ogc", keyTel,
+		"evidence-podes", "evidence-ookla", "evidence-speedtest", "evidence-claim")
+	cmd.Env = append(os.Environ(), "http_proxy=", "https_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=", "NO_PROXY=127.0.0.1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("owslib: %v\n%s", err, out)
+	}
+	var got map[string][]string
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for c, n := range map[string]int{"evidence-podes": want.podes, "evidence-ookla": want.ookla, "evidence-speedtest": want.speedtest, "evidence-claim": want.claim} {
+		if ids := got[c]; len(ids) != n || len(dedupeIDs(ids)) != n {
+			t.Errorf("%s: OWSLib paged %v, want %d distinct features", c, ids, n)
+		}
+	}
+}
+
+func dedupeIDs(ids []string) map[string]bool {
+	m := map[string]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }

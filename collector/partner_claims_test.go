@@ -308,3 +308,21 @@ func TestClaimBodyLimitWhileReading(t *testing.T) {
 		t.Errorf("stored %v %v", layers, err)
 	}
 }
+
+// TestClaimRateLimited: the partner's rate limit applies to posts too.
+func TestClaimRateLimited(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Partners = []partner.Config{{Name: "telsub", KeySHA256: hash(keySub), Carriers: []string{"telkom"}, Submit: true,
+			RateLimit: partner.RateLimit{RequestsPerSecond: 0.001, Burst: 1}}}
+	})
+	body := claimBody(claimFeature(geomSquare, map[string]any{"technology": "4G"}))
+	if code, raw := f.postClaim("/api/v1/claims/c1?carrier=telkom", keySub, body); code != 201 {
+		t.Fatalf("first post: %d %s", code, raw)
+	}
+	if code, raw := f.postClaim("/api/v1/claims/c1?carrier=telkom", keySub, body); code != http.StatusTooManyRequests {
+		t.Errorf("second post at once: %d %s, want 429", code, raw)
+	}
+	if vs, err := f.srv.Evidence().Versions(context.Background(), "c1"); err != nil || len(vs) != 1 {
+		t.Errorf("versions %v %v, want the first only", vs, err)
+	}
+}

@@ -295,3 +295,37 @@ func dedupeIDs(ids []string) map[string]bool {
 	}
 	return m
 }
+
+// TestEvidenceCollectionFollowsNewVersions: rows kept between requests
+// never hide a newer version, nor an older one asked for by number.
+func TestEvidenceCollectionFollowsNewVersions(t *testing.T) {
+	f := newExportFixture(t)
+	putEvidence(t, f.srv.Evidence()) // podes-2024 version 2: 3 rows
+	matched := func(path string) int {
+		t.Helper()
+		var fc struct{ NumberMatched int }
+		code, _, raw := f.fetch(path, keyAll)
+		if code != 200 || json.Unmarshal(raw, &fc) != nil {
+			t.Fatalf("%s: %d %s", path, code, raw)
+		}
+		return fc.NumberMatched
+	}
+	if n := matched("/ogc/collections/evidence-podes/items"); n != 3 {
+		t.Fatalf("version 2: %d features, want 3", n)
+	}
+	_, err := f.srv.Evidence().Put(context.Background(), evidence.Layer{ID: "podes-2024", Kind: evidence.KindPodes, Source: "BPS", Date: time.Now()},
+		[]evidence.Observation{{Line: 2, Region: "99.02.01", Signal: evidence.SignalNone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := matched("/ogc/collections/evidence-podes/items"); n != 1 {
+		t.Errorf("after version 3 of one row: %d features, want 1", n)
+	}
+	code, _, raw := f.fetch("/api/v1/export/evidence/podes-2024?version=1", keyAll)
+	if code != 200 || strings.Count(string(raw), `"type":"Feature"`) != 1 || !strings.Contains(string(raw), `"version":1`) {
+		t.Errorf("version 1: %d %s", code, raw)
+	}
+	if n := matched("/ogc/collections/evidence-podes/items"); n != 1 {
+		t.Errorf("after reading version 1: %d features, want version 3's 1", n)
+	}
+}

@@ -3,6 +3,7 @@ package partner
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -138,21 +139,106 @@ func (s *API) evidenceFeatures(ctx context.Context, k evidence.Kind, q exportQue
 
 // layerFeatures calls fn with each row of version l.Version of layer l
 // within the scope and the query, as a feature whose id is the layer's id
-// and the row's index, layer-N.
+// and the row's index, layer-N. The features share their geometry and
+// properties with the cache: a caller replaces them, never changes them.
 func (s *API) layerFeatures(ctx context.Context, st evidence.Store, l evidence.Layer, q exportQuery, fn func(*geojson.Feature)) error {
-	i := -1
-	return st.Observations(ctx, l.ID, l.Version, func(o *evidence.Observation) error {
-		i++
-		g := s.evidenceGeometry(l.Kind, o)
-		if !s.rowVisible(q, l, o, g) {
-			return nil
+	rows, err := s.evidenceRows.rows(ctx, s, st, l)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		if !s.rowVisible(q, l.Kind, r) {
+			continue
 		}
-		f := geojson.NewFeature(g)
-		f.ID = l.ID + "-" + strconv.Itoa(i)
-		f.Properties = s.evidenceProperties(l, o)
+		f := geojson.NewFeature(r.geometry)
+		f.ID, f.Properties = r.id, r.props
 		fn(f)
+	}
+	return nil
+}
+
+// evidenceRow is a row made ready to serve: its feature's parts and what
+// the scope is checked on.
+type evidenceRow struct {
+	id       string
+	geometry orb.Geometry
+	props    geojson.Properties
+	carrier  string // the row's, else its layer's; "" for everyone's
+	// region is a Podes row's desa code, or the region under an Ookla
+	// tile's centre or a speed test's point ("" when none).
+	region string
+}
+
+// evidenceCache keeps the rows of the layer versions served: a version
+// never changes once stored, and a province's Ookla layer (30,000 rows)
+// is read page after page of ten by a GIS.
+type evidenceCache struct {
+	mu     sync.Mutex
+	byKey  map[string][]evidenceRow // by layer id NUL version
+	n      int                      // rows held
+	newest map[string]int           // the newest version cached per layer id
+}
+
+// maxEvidenceCacheRows bounds the rows the cache holds (about 1 KB each,
+// docs/benchmarks.md); past it, it starts over, and a larger layer is
+// read anew for each request.
+const maxEvidenceCacheRows = 200_000
+
+// rows returns version l.Version of layer l, read once.
+func (c *evidenceCache) rows(ctx context.Context, s *API, st evidence.Store, l evidence.Layer) ([]evidenceRow, error) {
+	key := l.ID + "\x00" + strconv.Itoa(l.Version)
+	c.mu.Lock()
+	rows, ok := c.byKey[key]
+	c.mu.Unlock()
+	if ok {
+		return rows, nil
+	}
+	i := -1
+	err := st.Observations(ctx, l.ID, l.Version, func(o *evidence.Observation) error {
+		i++
+		rows = append(rows, s.evidenceRow(l, o, i))
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil || c.n+len(rows) > maxEvidenceCacheRows {
+		c.byKey, c.newest, c.n = map[string][]evidenceRow{}, map[string]int{}, 0
+	}
+	if old := c.newest[l.ID]; old < l.Version {
+		// An older version is rarely asked for again: let it go.
+		oldKey := l.ID + "\x00" + strconv.Itoa(old)
+		c.n -= len(c.byKey[oldKey])
+		delete(c.byKey, oldKey)
+		c.newest[l.ID] = l.Version
+	}
+	if _, ok := c.byKey[key]; !ok && len(rows) <= maxEvidenceCacheRows {
+		c.byKey[key] = rows
+		c.n += len(rows)
+	}
+	return rows, nil
+}
+
+// evidenceRow makes row i of layer l ready to serve.
+func (s *API) evidenceRow(l evidence.Layer, o *evidence.Observation, i int) evidenceRow {
+	g := s.evidenceGeometry(l.Kind, o)
+	r := evidenceRow{id: l.ID + "-" + strconv.Itoa(i), geometry: g, props: s.evidenceProperties(l, o), carrier: o.Carrier}
+	if r.carrier == "" {
+		r.carrier = l.Carrier
+	}
+	switch {
+	case l.Kind == evidence.KindPodes:
+		r.region = o.Region
+	case l.Kind != evidence.KindClaim && g != nil:
+		c := g.Bound().Center()
+		if reg := s.r.Regions().Locate(c[1], c[0]); reg != nil {
+			r.region = reg.Code
+		}
+	}
+	return r
 }
 
 // evidenceGeometry is where a row is: its desa's boundary, its tile's
@@ -179,30 +265,18 @@ func (s *API) evidenceGeometry(k evidence.Kind, o *evidence.Observation) orb.Geo
 }
 
 // rowVisible says whether a row is inside the scope and the request's
-// carrier and region filters (see the package comment above).
-func (s *API) rowVisible(q exportQuery, l evidence.Layer, o *evidence.Observation, g orb.Geometry) bool {
-	carrier := o.Carrier
-	if carrier == "" {
-		carrier = l.Carrier
-	}
-	if carrier != "" && (!q.sc.carrierOK(carrier) || (q.Carrier != "" && carrier != q.Carrier)) {
+// carrier and region filters (see the comment on top of this file).
+func (s *API) rowVisible(q exportQuery, k evidence.Kind, r *evidenceRow) bool {
+	if r.carrier != "" && (!q.sc.carrierOK(r.carrier) || (q.Carrier != "" && r.carrier != q.Carrier)) {
 		return false
 	}
 	if len(q.sc.regions) == 0 && q.region == "" {
 		return true
 	}
-	switch l.Kind {
-	case evidence.KindPodes:
-		return q.visible(o.Region)
-	case evidence.KindClaim:
-		return g != nil && s.meetsScope(q, g.Bound())
+	if k == evidence.KindClaim {
+		return r.geometry != nil && s.meetsScope(q, r.geometry.Bound())
 	}
-	if g == nil {
-		return false
-	}
-	c := g.Bound().Center()
-	reg := s.r.Regions().Locate(c[1], c[0])
-	return reg != nil && q.visible(reg.Code)
+	return r.region != "" && q.visible(r.region)
 }
 
 // meetsScope says whether b meets the bound of one of the regions the

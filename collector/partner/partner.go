@@ -60,6 +60,8 @@ type API struct {
 	openAPI  openAPIDoc
 	// claimMu makes a claim's owner check and its put one step.
 	claimMu sync.Mutex
+	// evidenceRows keeps the evidence rows served (ogc_evidence.go).
+	evidenceRows evidenceCache
 }
 
 // New serves partners (validated with Validate) from r; log gets one

@@ -277,13 +277,25 @@ func TestClaimRefusalsStoreNothing(t *testing.T) {
 	}
 }
 
-func TestSubmitNeedsCarriers(t *testing.T) {
-	err := partner.Validate([]partner.Config{{Name: "x", KeySHA256: hash("k"), Submit: true}})
-	if err == nil || !strings.Contains(err.Error(), "partners[0].submit needs partners[0].carriers") {
-		t.Errorf("submit without carriers: %v", err)
-	}
-	if err := partner.Validate([]partner.Config{{Name: "x", KeySHA256: hash("k"), Submit: true, Carriers: []string{"telkom"}}}); err != nil {
-		t.Errorf("submit with carriers: %v", err)
+func TestSubmitConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		p       partner.Config
+		wantErr string
+	}{
+		{"submit without carriers", partner.Config{Submit: true}, "partners[0].submit needs partners[0].carriers"},
+		{"negative max_bytes", partner.Config{Submit: true, Carriers: []string{"telkom"}, ClaimLimits: partner.ClaimLimits{MaxBytes: -1}}, "partners[0].claim_limits.max_bytes (-1) must be positive"},
+		{"negative max_features", partner.Config{ClaimLimits: partner.ClaimLimits{MaxFeatures: -2}}, "partners[0].claim_limits.max_features (-2)"},
+		{"negative max_vertices", partner.Config{ClaimLimits: partner.ClaimLimits{MaxVertices: -3}}, "partners[0].claim_limits.max_vertices (-3)"},
+		{"submit with carriers", partner.Config{Submit: true, Carriers: []string{"telkom"}, ClaimLimits: partner.ClaimLimits{MaxVertices: 10}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.p.Name, tc.p.KeySHA256 = "x", hash("k")
+			err := partner.Validate([]partner.Config{tc.p})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
 

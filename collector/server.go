@@ -37,7 +37,8 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Evidence keeps the imported evidence layers (Run opens data_dir's
-	// evidence.db); nil: the evidence routes say there is none.
+	// evidence.db); nil: the evidence routes say there is none, and
+	// claims are refused with 503.
 	Evidence evidence.Store
 }
 

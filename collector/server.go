@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/apikey"
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
@@ -35,6 +37,9 @@ type Options struct {
 	Banner string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Evidence keeps the evidence layers; nil: the evidence views show
+	// the measurements alone.
+	Evidence evidence.Store
 }
 
 // Server is the collector's HTTP side. The standard library's pattern
@@ -69,6 +74,8 @@ type Server struct {
 
 	// known are the catalogue's names, kept whatever the probe sends.
 	known knownNames
+	// evidence backs the evidence views (evidence_view.go).
+	evidence evidenceState
 
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter
@@ -91,6 +98,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.shapes = httpapi.NewRegionShapes(regions, cfg.Tiles.ShapeCacheBytes)
 	s.feed = storeFeed(st)
+	s.evidence = newEvidenceState(opt.Evidence, regions, cfg.Tiles.Zoom)
 	for _, v := range cfg.Viewers {
 		s.viewers.Add(v.Name, v.KeySHA256)
 	}
@@ -109,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/services", s.reader(s.handleServices))
 	mux.Handle("GET /tiles/{z}/{x}/{y}", s.reader(s.handleMVT))
 	mux.Handle("GET /api/v1/probes", s.reader(s.handleProbes))
+	s.evidenceRoutes(mux)
 	mux.Handle("GET /metrics", s.reader(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -235,7 +244,15 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore
 		return err
 	}
 	defer st.Close()
-	srv, err := NewServer(cfg, st, regions, log, Options{})
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	ev, err := evidence.OpenFile(filepath.Join(cfg.DataDir, evidence.FileName))
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	srv, err := NewServer(cfg, st, regions, log, Options{Evidence: ev})
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,10 @@ type Measured struct {
 	Survey []SurveyPoint
 	// PassSignal judges survey passes; nil: DefaultPassSignal.
 	PassSignal PassSignal
+	// Keep, when set, drops the findings it refuses before the verdict is
+	// drawn: a partner's view keeps only its carriers' (and those that
+	// name none).
+	Keep func(Finding) bool
 }
 
 // ProbeFinding is the probes' finding of a place with a measured status:
@@ -93,6 +97,9 @@ func ProbeFinding(st coverage.Status, probes, samples int, date time.Time) (Find
 
 // layers reads what the layers give, from the cache when no layer changed.
 func (s *Summarizer) layers(ctx context.Context, st Store) (*placed, error) {
+	if st == nil {
+		return &placed{drawn: map[string][]Finding{}}, nil // no evidence store: the measurements alone
+	}
 	ls, err := st.Layers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("evidence layers: %w", err)
@@ -117,8 +124,8 @@ func (s *Summarizer) layers(ctx context.Context, st Store) (*placed, error) {
 }
 
 // gather is a place's findings: the layers', those absent there, and the
-// measured ones.
-func gather(p *placed, layers []Finding, probe *Finding, survey []Finding) []Finding {
+// measured ones, those keep refuses dropped.
+func gather(p *placed, layers []Finding, probe *Finding, survey []Finding, keep func(Finding) bool) []Finding {
 	fs := slices.Clone(layers)
 	for _, a := range p.absent {
 		if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Layer == a.Layer }) {
@@ -128,7 +135,11 @@ func gather(p *placed, layers []Finding, probe *Finding, survey []Finding) []Fin
 	if probe != nil {
 		fs = append(fs, *probe)
 	}
-	return append(fs, survey...)
+	fs = append(fs, survey...)
+	if keep != nil {
+		fs = slices.DeleteFunc(fs, func(f Finding) bool { return !keep(f) })
+	}
+	return fs
 }
 
 // Regions summarizes every desa, in code order, at now.
@@ -150,7 +161,7 @@ func (s *Summarizer) Regions(ctx context.Context, st Store, m Measured, now time
 		if f, ok := m.Regions[r.Code]; ok {
 			probe = &f
 		}
-		out[i] = Combine(gather(p, p.regions[r.Code], probe, survey[r.Code]), now)
+		out[i] = Combine(gather(p, p.regions[r.Code], probe, survey[r.Code], m.Keep), now)
 		out[i].Region = r.Code
 	}
 	return out, nil
@@ -213,7 +224,7 @@ func (s *Summarizer) Tiles(ctx context.Context, st Store, m Measured, now time.T
 		if f, ok := m.Tiles[qk]; ok {
 			probe = &f
 		}
-		sum := Combine(gather(p, fs, probe, survey[qk]), now)
+		sum := Combine(gather(p, fs, probe, survey[qk], m.Keep), now)
 		sum.Quadkey = qk
 		out = append(out, sum)
 	}

@@ -246,3 +246,15 @@ func (s *Summary) Text() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Sources counts the findings that say something (signal not unknown):
+// how much evidence the verdict could draw on.
+func (s *Summary) Sources() int {
+	n := 0
+	for _, f := range s.Findings {
+		if f.Signal != SignalUnknown {
+			n++
+		}
+	}
+	return n
+}

@@ -347,3 +347,17 @@ func sumsOf(rows []evidenceRow) []evidence.Summary {
 	}
 	return out
 }
+
+// EvidenceSummaries summarizes every desa and every measured tile for the
+// partner surface, which passes its scoped rollups and probes, the query,
+// and the carriers it may see (findings of other carriers are dropped
+// before the verdict is drawn).
+func (s *Server) EvidenceSummaries(ctx context.Context, feed coverage.Feed, probes []coverage.Probe, q coverage.Query,
+	carrierOK func(string) bool) (desa, tiles []evidence.Summary, err error) {
+	in := EvidenceInput{Feed: feed, Probes: probes, Query: q, CarrierOK: carrierOK}
+	if _, desa, err = s.EvidenceRegions(ctx, in); err != nil {
+		return nil, nil, err
+	}
+	tiles, _, err = s.EvidenceTiles(ctx, in)
+	return desa, tiles, err
+}

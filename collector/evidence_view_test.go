@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/evidence"
+	"github.com/jangkau/jangkau/collector/partner"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
@@ -26,6 +27,8 @@ const (
 	evBlank    = "36.02.01.2002" // Lebak: Podes none, XL claims 4G, 3 failing survey passes
 	evReported = "36.01.01.2001" // Pandeglang: Podes weak 3G only
 	evProbed   = "36.02.01.2004" // Lebak: a fixed probe with good results
+	evBig      = "36.02.01.2003" // Lebak: Podes none only, 5,000 people
+	evSmall    = "36.01.01.2002" // Pandeglang: Podes none only, 1,200 people as evBlank
 )
 
 // pointIn is a point Locate places in the desa code.
@@ -64,7 +67,8 @@ func newEvidenceFixture(t *testing.T) (*fixture, *region.Regions) {
 	census := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	if _, err := ev.Put(ctx, evidence.Layer{ID: "podes-2024", Kind: evidence.KindPodes, Title: "Podes 2024", Source: "BPS", Date: census},
 		[]evidence.Observation{{Line: 2, Region: evBlank, Signal: evidence.SignalNone},
-			{Line: 3, Region: evReported, Signal: evidence.SignalWeak, Tech: "3G"}}); err != nil {
+			{Line: 3, Region: evReported, Signal: evidence.SignalWeak, Tech: "3G"},
+			{Line: 4, Region: evBig, Signal: evidence.SignalNone}, {Line: 5, Region: evSmall, Signal: evidence.SignalNone}}); err != nil {
 		t.Fatal(err)
 	}
 	area := orb.MultiPolygon{rs.Get(evBlank).Bound.Pad(0.001).ToPolygon()}
@@ -82,8 +86,15 @@ func newEvidenceFixture(t *testing.T) (*fixture, *region.Regions) {
 		{ID: "fixed", TokenSHA256: hash("tok-fixed"), Region: evProbed, Carrier: "Telkomsel"},
 	}
 	cfg.Viewers = []ViewerConfig{{Name: "planner", KeySHA256: hash("view-key")}}
+	cfg.Partners = []partner.Config{
+		{Name: "all", KeySHA256: hash(keyAll), Raw: true},
+		{Name: "tsel", KeySHA256: hash(keyTel), Carriers: []string{"Telkomsel"}},
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	for code, people := range map[string]int64{evBlank: 1200, evSmall: 1200, evBig: 5000} {
+		rs.Get(code).Population, rs.Get(code).PopulationKnown = people, true
 	}
 	st, err := embedded.Open(t.TempDir())
 	if err != nil {
@@ -182,9 +193,9 @@ func TestEvidenceViewBanten(t *testing.T) {
 	if pr := by[evProbed]; pr.Verdict != "covered" || pr.Basis != "measured" || pr.MeasuredStatus != "good" {
 		t.Errorf("%s: %+v, want covered on the probes' good status", evProbed, pr)
 	}
-	if all.Counts.Disputed != 1 || all.Counts.Sources["podes-2024"] != 2 || all.Counts.Sources["survey"] != 1 ||
-		all.Counts.Sources["probes"] != 1 || all.Counts.Basis["reported"] != 1 {
-		t.Errorf("counts %+v, want 1 disputed, 2 desa with Podes, 1 with survey passes, 1 with probes, 1 reported", all.Counts)
+	if all.Counts.Disputed != 1 || all.Counts.Sources["podes-2024"] != 4 || all.Counts.Sources["survey"] != 1 ||
+		all.Counts.Sources["probes"] != 1 || all.Counts.Basis["reported"] != 3 {
+		t.Errorf("counts %+v, want 1 disputed, 4 desa with Podes, 1 with survey passes, 1 with probes, 3 reported", all.Counts)
 	}
 
 	// Filters and the region prefix.
@@ -196,6 +207,7 @@ func TestEvidenceViewBanten(t *testing.T) {
 		{"filter=measured&region=36.02", []string{evBlank, evProbed}},
 		{"filter=measured&region=36.01", nil},
 		{"region=36.01.01.2001", []string{evReported}},
+		{"region=36.02.01.2003", []string{evBig}},
 	} {
 		var a evidenceAnswer
 		if code := f.get("/api/v1/evidence?"+tc.query, "view-key", &a); code != 200 {
@@ -279,5 +291,52 @@ func TestEvidenceViewRefusesBadParameters(t *testing.T) {
 	}
 	if code, _ := f.raw("/api/v1/evidence?key=none"); code != 200 {
 		t.Errorf("an unknown parameter is ignored as in the other views: %d", code)
+	}
+}
+
+// TestExportBlankspotsEvidenceBanten: the blank spots rank by people
+// affected, then by the strength of the evidence, and list the desa that
+// only the evidence finds blank; a partner scoped to another carrier sees
+// neither XL's survey nor its claim.
+func TestExportBlankspotsEvidenceBanten(t *testing.T) {
+	f, _ := newEvidenceFixture(t)
+	rows := func(key string) ([]string, map[string]map[string]string) {
+		t.Helper()
+		code, _, body := f.fetch("/api/v1/export/blankspots?format=csv&window=24h", key)
+		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		if code != 200 || err != nil || len(recs) < 2 {
+			t.Fatalf("blankspots: %d %v\n%s", code, err, body)
+		}
+		var ids []string
+		by := map[string]map[string]string{}
+		for _, r := range recs[1:] {
+			m := map[string]string{}
+			for i, h := range recs[0] {
+				m[h] = r[i]
+			}
+			ids = append(ids, m["id"])
+			by[m["id"]] = m
+		}
+		return ids, by
+	}
+	ids, by := rows(keyAll)
+	want := []string{"region-" + evBig, "region-" + evBlank, "region-" + evSmall}
+	if len(ids) < 3 || strings.Join(ids[:3], ",") != strings.Join(want, ",") {
+		t.Errorf("blank spots ranked %v, want %v first (5,000 reported; 1,200 measured; 1,200 reported)", ids, want)
+	}
+	if b := by["region-"+evBlank]; b["status"] != "blank" || b["verdict"] != "none" || b["basis"] != "measured" ||
+		b["evidence"] != "3" || b["disputed"] != "true" || b["people_affected"] != "1200" {
+		t.Errorf("%s: %v, want blank, none on measured, 3 sources, disputed, 1200 people", evBlank, b)
+	}
+	if b := by["region-"+evBig]; b["status"] != "unmeasured" || b["verdict"] != "none" || b["basis"] != "reported" || b["people_affected"] != "5000" {
+		t.Errorf("%s: %v, want an unmeasured desa, none on the report, 5000 people", evBig, b)
+	}
+	if _, listed := by["region-"+evProbed]; listed {
+		t.Errorf("the covered desa %s is listed as a blank spot", evProbed)
+	}
+
+	_, by = rows(keyTel)
+	if b := by["region-"+evBlank]; b["status"] != "unmeasured" || b["basis"] != "reported" || b["disputed"] != "false" || b["evidence"] != "1" {
+		t.Errorf("%s for Telkomsel's partner: %v, want unmeasured, reported on Podes alone, no dispute (XL's survey and claim are outside its scope)", evBlank, b)
 	}
 }

@@ -47,8 +47,9 @@ const (
 //     the planner weighs them. Disputes do not change the verdict, which
 //     already prefers the measurements.
 
-// classRank orders classes: larger is stronger.
-func classRank(c Class) int {
+// Rank orders classes by strength: measured 3, reported 2, claimed 1,
+// anything else (no class: no evidence) 0.
+func (c Class) Rank() int {
 	switch c {
 	case ClassMeasured:
 		return 3
@@ -101,7 +102,7 @@ func Combine(findings []Finding, now time.Time) Summary {
 	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(
-			cmp.Compare(classRank(b.Class), classRank(a.Class)),
+			cmp.Compare(b.Class.Rank(), a.Class.Rank()),
 			b.Date.Compare(a.Date),
 			cmp.Compare(a.Layer, b.Layer),
 			cmp.Compare(a.Carrier, b.Carrier))
@@ -125,8 +126,8 @@ func decisive(fs []Finding) *Finding {
 		switch {
 		case best == nil:
 			best = f
-		case classRank(f.Class) != classRank(best.Class):
-			if classRank(f.Class) > classRank(best.Class) {
+		case f.Class.Rank() != best.Class.Rank():
+			if f.Class.Rank() > best.Class.Rank() {
 				best = f
 			}
 		case f.Date.After(best.Date):

@@ -147,26 +147,12 @@ func (s *API) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error
 		if out[i].People != out[j].People {
 			return out[i].People > out[j].People
 		}
-		if a, b := strength(out[i].Basis), strength(out[j].Basis); a != b {
+		if a, b := out[i].Basis.Rank(), out[j].Basis.Rank(); a != b {
 			return a > b
 		}
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
-}
-
-// strength orders the evidence a blank spot rests on: measured, reported,
-// claimed, none.
-func strength(c evidence.Class) int {
-	switch c {
-	case evidence.ClassMeasured:
-		return 3
-	case evidence.ClassReported:
-		return 2
-	case evidence.ClassClaimed:
-		return 1
-	}
-	return 0
 }
 
 // evidenceReader is the collector's evidence, when it keeps any: every

@@ -289,3 +289,55 @@ func TestProbeFinding(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizerConcurrent: views read one summarizer at once while a
+// layer gets a new version (run with -race).
+func TestSummarizerConcurrent(t *testing.T) {
+	sq := func(lon float64) orb.Polygon {
+		return orb.Polygon{{{lon, 0}, {lon + 0.5, 0}, {lon + 0.5, 0.5}, {lon, 0.5}, {lon, 0}}}
+	}
+	var list []*region.Region
+	for i, code := range []string{"99.01.01.2001", "99.01.01.2002", "99.01.01.2003"} {
+		p := sq(100 + 0.5*float64(i))
+		list = append(list, &region.Region{Code: code, Level: 4, Geometry: p, Bound: p.Bound()})
+	}
+	rs, err := region.New(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenFile(filepath.Join(t.TempDir(), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	put := func(s Signal) {
+		if _, err := st.Put(ctx, Layer{ID: "podes", Kind: KindPodes, Date: tCensus}, []Observation{{Line: 2, Region: "99.01.01.2001", Signal: s}}); err != nil {
+			t.Error(err)
+		}
+		if _, err := st.Put(ctx, Layer{ID: "claim", Kind: KindClaim, Carrier: "XL", Date: tClaim},
+			[]Observation{{Tech: "4G", Area: orb.MultiPolygon{sq(100)}}}); err != nil {
+			t.Error(err)
+		}
+	}
+	put(SignalNone)
+	s := NewSummarizer(rs, 12)
+	m := Measured{Survey: []SurveyPoint{{Probe: "s", Carrier: "XL", Time: tToday, Lat: 0.25, Lon: 100.25}}}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if i == 0 {
+					put(SignalWeak)
+				}
+				if _, err := s.Regions(ctx, st, m, tNow); err != nil {
+					t.Error(err)
+				}
+				if ts, err := s.Tiles(ctx, st, m, tNow); err != nil || len(ts) != 1 || !ts[0].Disputed() {
+					t.Errorf("tiles %+v, %v: want the survey's tile, disputed", ts, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -92,11 +93,17 @@ func evidenceBody(q evidenceQuery, key string, props []geojson.Properties, sums 
 		layers = append(layers, l)
 	}
 	sort.Strings(layers)
-	return map[string]any{
-		"level": q.Level, "from": q.From.UTC().Format(time.RFC3339), "to": q.To.UTC().Format(time.RFC3339),
+	level := map[string]any{"level": q.Level}
+	if key == "tiles" {
+		level = map[string]any{"z": q.zoom}
+	}
+	body := map[string]any{
+		"from": q.From.UTC().Format(time.RFC3339), "to": q.To.UTC().Format(time.RFC3339),
 		"filter": q.filter, "region": q.region,
 		"rule":   "measured beats reported beats claimed; newer beats older (a tie: the worse signal); a claim contradicted by measurements of its carrier or of none named is disputed (docs/evidence-rule.md)",
 		"counts": map[string]any{"places": len(sums), "verdicts": verdicts, "basis": bases, "disputed": disputed, "sources": sources},
 		key:      props,
 	}
+	maps.Copy(body, level)
+	return body
 }

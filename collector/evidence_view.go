@@ -54,6 +54,7 @@ type evidenceQuery struct {
 	filter string // all, measured, disputed
 	format string // json, csv, geojson
 	bound  orb.Bound
+	zoom   int // of the tiles
 }
 
 var evidenceFilters = []string{"all", "measured", "disputed"}
@@ -61,7 +62,7 @@ var evidenceFilters = []string{"all", "measured", "disputed"}
 // parseEvidence reads level, region, filter, format and the window.
 func (s *Server) parseEvidence(r *http.Request) (evidenceQuery, error) {
 	v := r.URL.Query()
-	q := evidenceQuery{region: v.Get("region"), filter: v.Get("filter"), format: v.Get("format")}
+	q := evidenceQuery{region: v.Get("region"), filter: v.Get("filter"), format: v.Get("format"), zoom: s.cfg.Tiles.Zoom}
 	switch q.format {
 	case "":
 		q.format = "json"

@@ -156,6 +156,7 @@ type evidenceAnswer struct {
 		Sources  map[string]int `json:"sources"`
 		Basis    map[string]int `json:"basis"`
 	} `json:"counts"`
+	Z       int             `json:"z"`
 	Regions []evidencePlace `json:"regions"`
 	Tiles   []evidencePlace `json:"tiles"`
 }
@@ -267,8 +268,8 @@ func TestEvidenceViewBanten(t *testing.T) {
 	if code := f.get("/api/v1/evidence/tiles?filter=disputed", "view-key", &tiles); code != 200 {
 		t.Fatalf("evidence tiles: %d", code)
 	}
-	if len(tiles.Tiles) != 1 || tiles.Tiles[0].Quadkey != qk || tiles.Tiles[0].Verdict != "none" {
-		t.Errorf("disputed tiles %+v, want %s, none", tiles.Tiles, qk)
+	if len(tiles.Tiles) != 1 || tiles.Tiles[0].Quadkey != qk || tiles.Tiles[0].Verdict != "none" || tiles.Z != f.srv.cfg.Tiles.Zoom {
+		t.Errorf("disputed tiles %+v at z %d, want %s, none at z %d", tiles.Tiles, tiles.Z, qk, f.srv.cfg.Tiles.Zoom)
 	}
 }
 

@@ -14,14 +14,16 @@ import (
 
 // evidenceState is the collector's evidence: the layers' store (nil: none
 // configured; the views then show the measurements alone) and the
-// summarizer that keeps what the layers give between views.
+// summarizer that keeps what the layers give between views, and the
+// survey points of whole hours.
 type evidenceState struct {
-	store evidence.Store
-	sum   *evidence.Summarizer
+	store   evidence.Store
+	sum     *evidence.Summarizer
+	surveys *surveyCache // evidence_survey.go
 }
 
 func newEvidenceState(st evidence.Store, regions *region.Regions, zoom int) evidenceState {
-	return evidenceState{store: st, sum: evidence.NewSummarizer(regions, zoom)}
+	return evidenceState{store: st, sum: evidence.NewSummarizer(regions, zoom), surveys: &surveyCache{}}
 }
 
 // The columns of the evidence views, in CSV; GeoJSON and JSON carry the

@@ -15,7 +15,6 @@ import (
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
-	"github.com/jangkau/jangkau/collector/store"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
@@ -198,23 +197,14 @@ func (s *Server) measured(ctx context.Context, in EvidenceInput) (evidence.Measu
 	if in.CarrierOK != nil {
 		m.Keep = func(f evidence.Finding) bool { return f.Carrier == "" || in.CarrierOK(f.Carrier) }
 	}
-	err := s.store.Scan(ctx, in.Query.From, in.Query.To, func(rec store.Record) error {
-		if rec.Location == nil {
-			return nil
-		}
-		carrier := ""
-		if p := s.probes.byID[rec.Probe]; p != nil {
-			carrier = p.Carrier
-		}
-		if q := in.Query; (q.Carrier != "" && carrier != q.Carrier) || (q.Service != "" && rec.Service != q.Service) {
-			return nil
-		}
-		m.Survey = append(m.Survey, evidence.SurveyPoint{Probe: rec.Probe, Carrier: carrier, Time: rec.Time,
-			Lat: rec.Location.Lat, Lon: rec.Location.Lon, OK: rec.OK})
-		return nil
-	})
+	pts, err := s.surveyPoints(ctx, in.Query.From, in.Query.To)
 	if err != nil {
 		return m, fmt.Errorf("survey results: %w", err)
+	}
+	for _, p := range pts {
+		if q := in.Query; (q.Carrier == "" || p.Carrier == q.Carrier) && (q.Service == "" || p.service == q.Service) {
+			m.Survey = append(m.Survey, p.SurveyPoint)
+		}
 	}
 	return m, nil
 }

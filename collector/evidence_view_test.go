@@ -261,6 +261,38 @@ func TestEvidenceViewBanten(t *testing.T) {
 		t.Errorf("geojson: %d, %+v", code, fc.Features)
 	}
 
+	// A late pass into an hour already read (a probe's spool draining) is
+	// counted: the kept survey points of that hour are read again.
+	late := results(42, 10, f.now.Add(-3*time.Hour+5*time.Minute), false, 0)
+	for i := range late {
+		late[i].Location = &wire.Location{Lat: pointIn(t, rs, evBlank).Lat(), Lon: pointIn(t, rs, evBlank).Lon()}
+	}
+	if code, _, raw := f.post("tok-survey", gz(t, wire.Batch{Probe: "survey", Results: late})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	var again evidenceAnswer
+	if code := f.get("/api/v1/evidence?filter=disputed", "view-key", &again); code != 200 || len(again.Regions) != 1 ||
+		!strings.Contains(again.Regions[0].Evidence, "4 survey passes on XL, 0 of 51 checks ok") {
+		t.Errorf("after a late pass: %d %+v, want 4 passes of 51 checks", code, again.Regions)
+	}
+
+	// Windows that cut hours: the partial first and last hours are read
+	// from the results, the whole ones from what is kept.
+	for _, tc := range []struct {
+		from, to time.Duration // before now
+		want     string
+	}{
+		{6*time.Hour + 30*time.Minute, 30 * time.Minute, "4 survey passes on XL, 0 of 51 checks ok"},
+		{5*time.Hour + 30*time.Minute, 30 * time.Minute, "3 survey passes on XL, 0 of 37 checks ok"},
+		{6*time.Hour + 30*time.Minute, 5*time.Hour - 5*time.Minute, "2 survey passes on XL, 0 of 28 checks ok"},
+	} {
+		q := "/api/v1/evidence?filter=disputed&from=" + f.now.Add(-tc.from).Format(time.RFC3339) + "&to=" + f.now.Add(-tc.to).Format(time.RFC3339)
+		var a evidenceAnswer
+		if code := f.get(q, "view-key", &a); code != 200 || len(a.Regions) != 1 || !strings.Contains(a.Regions[0].Evidence, tc.want) {
+			t.Errorf("%s: %d %+v, want %q", q, code, a.Regions, tc.want)
+		}
+	}
+
 	// Tiles: the survey's tile is none and disputed.
 	pt := pointIn(t, rs, evBlank)
 	qk := tile.Quadkey(tile.At(pt.Lat(), pt.Lon(), f.srv.cfg.Tiles.Zoom))

@@ -109,7 +109,7 @@ func (s *API) ogcCollectionInfos() []ogcCollectionInfo {
 	out = append(out,
 		ogcCollectionInfo{id: "tiles", title: "Map tiles", description: fmt.Sprintf("Measured web-mercator tiles at zoom %d, with Ookla-like columns.", s.r.TileZoom())},
 		ogcCollectionInfo{id: "probes", title: "Probes", description: "Registered probes with their carrier and last report."},
-		ogcCollectionInfo{id: "blankspots", title: "Blank spots", description: "Blank and silent regions of the deepest level and blank tiles, with the people affected and since when, most people first."},
+		ogcCollectionInfo{id: "blankspots", title: "Blank spots", description: "Blank and silent regions of the deepest level and blank tiles, with the people affected, since when and the evidence (verdict, basis, sources, disputed), most people first, then the strongest evidence (measured, reported, claimed)."},
 	)
 	return append(out, s.evidenceCollectionInfos()...)
 }

@@ -112,7 +112,7 @@ type written struct {
 
 var dashT0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
-// writeFixture stores two hours of results of three probes in two
+// writeFixture stores two hours of results of four probes in two
 // kabupaten through two influx stores with their own collector ids, in
 // overlapping batches: each minute's rollup points of the two collectors
 // differ where only one of them saw part of it, which is what the panels'
@@ -131,14 +131,20 @@ func writeFixture(t *testing.T, s *influxServer) []written {
 		defer st.Close()
 		sts = append(sts, st)
 	}
+	// Rows that differ in one tag only, so that a panel grouping by too
+	// few tags merges them: p1 and p4 differ only in probe; p2 moves
+	// between two kecamatan (one probe, two regions in a minute); portal
+	// and portal-tcp differ only in kind, portal-tcp and dukcapil only in
+	// service.
 	probes := []struct{ id, region, carrier string }{
-		{"p1", "36.01.01", "tsel"}, {"p2", "36.01.02", "xl"}, {"p3", "36.02.01", "tsel"}, {"p4", "36.01.01", "xl"},
+		{"p1", "36.01.01", "tsel"}, {"p2", "36.01.02", "xl"}, {"p3", "36.02.01", "tsel"}, {"p4", "36.01.01", "tsel"},
 	}
 	checks := []struct {
 		name, kind, service string
 		fail                float64
 	}{
 		{"portal", wire.KindHTTP, "perizinan", 0.15},
+		{"portal-tcp", wire.KindTCP, "perizinan", 0.25},
 		{"dukcapil", wire.KindTCP, "kependudukan", 0.4},
 		{"resolver", wire.KindDNS, rollup.Uplink, 0.05},
 	}
@@ -155,8 +161,11 @@ func writeFixture(t *testing.T, s *influxServer) []written {
 					r.ErrorClass = []wire.ErrorClass{wire.ClassTimeout, "refused"}[rng.IntN(2)]
 				}
 				r.Seq = uint64(len(ws) + 1)
-				ws = append(ws, written{probe: p.id, r: r, cell: rollup.Cell{Region: p.region, Tile: "13223", Carrier: p.carrier,
-					Service: c.service, Kind: c.kind, Probe: p.id}})
+				cell := rollup.Cell{Region: p.region, Tile: "13223", Carrier: p.carrier, Service: c.service, Kind: c.kind, Probe: p.id}
+				if p.id == "p2" && k%2 == 1 {
+					cell.Region, cell.Tile = "36.01.01", "13222"
+				}
+				ws = append(ws, written{probe: p.id, r: r, cell: cell})
 			}
 		}
 		// Batch i is [90i, 90i+120), through collector a for even i and b

@@ -366,16 +366,25 @@ func TestInfluxQLPanelsOnInfluxDB(t *testing.T) {
 	if len(targets) == 0 {
 		t.Fatal("no InfluxQL targets in region-detail.json")
 	}
-	cases := []grafanaVars{
-		{interval: 5 * time.Minute, rollup: time.Minute},
-		{interval: time.Minute, rollup: time.Minute, service: "perizinan"},
-		{interval: time.Hour, rollup: time.Hour},
-		{interval: 30 * time.Minute, rollup: time.Hour, service: "kependudukan"},
+	// Ranges as Grafana gives them: the whole fixture, and ones starting
+	// and ending inside a bucket.
+	whole, inside := [2]time.Duration{0, 2 * time.Hour}, [2]time.Duration{7*time.Minute + 30*time.Second, 97*time.Minute + 10*time.Second}
+	cases := []struct {
+		v   grafanaVars
+		rng [2]time.Duration
+	}{
+		{grafanaVars{interval: 5 * time.Minute, rollup: time.Minute}, whole},
+		{grafanaVars{interval: time.Minute, rollup: time.Minute, service: "perizinan"}, whole},
+		{grafanaVars{interval: 10 * time.Minute, rollup: time.Minute}, inside},
+		{grafanaVars{interval: time.Hour, rollup: time.Hour}, whole},
+		{grafanaVars{interval: 30 * time.Minute, rollup: time.Hour, service: "kependudukan"}, whole},
+		{grafanaVars{interval: time.Hour, rollup: time.Hour}, inside},
 	}
-	for _, v := range cases {
-		v.from, v.to, v.kab, v.region = dashT0, dashT0.Add(2*time.Hour), "36.01", "36.01.01"
+	for _, c := range cases {
+		v := c.v
+		v.from, v.to, v.kab, v.region = dashT0.Add(c.rng[0]), dashT0.Add(c.rng[1]), "36.01", "36.01.01"
 		for _, tg := range targets {
-			name := fmt.Sprintf("%s/rollup=%s/interval=%s/service=%q", tg.panel, v.rollup, v.interval, v.service)
+			name := fmt.Sprintf("%s/rollup=%s/interval=%s/service=%q/range=%s", tg.panel, v.rollup, v.interval, v.service, c.rng)
 			t.Run(name, func(t *testing.T) {
 				q := interpolate(t, tg.query, v)
 				series, err := s.query(s.db, q)
@@ -391,6 +400,12 @@ func TestInfluxQLPanelsOnInfluxDB(t *testing.T) {
 // checkPanel compares one panel's answer with what the results say.
 func checkPanel(t *testing.T, tg influxTarget, series []influxSeries, rs []written, v grafanaVars) {
 	t.Helper()
+	// inRange: a rollup point is dated by its bucket's start, and
+	// $timeFilter keeps the points dated within the range.
+	inRange := func(w written) bool {
+		b := w.r.Time.Truncate(v.rollup)
+		return !b.Before(v.from) && !b.After(v.to)
+	}
 	inKab := func(w written) bool {
 		return region.Ancestor(w.cell.Region, 2) == v.kab && (v.service == "" || w.cell.Service == v.service)
 	}
@@ -403,7 +418,7 @@ func checkPanel(t *testing.T, tg influxTarget, series []influxSeries, rs []writt
 	case strings.HasPrefix(tg.panel, "Availability of "):
 		n, ok := map[point]float64{}, map[point]float64{}
 		for _, w := range rs {
-			if inKab(w) {
+			if inKab(w) && inRange(w) {
 				k := point{w.cell.Kind, bucket(w)}
 				n[k]++
 				if w.r.OK {
@@ -420,7 +435,7 @@ func checkPanel(t *testing.T, tg influxTarget, series []influxSeries, rs []writt
 	case strings.HasPrefix(tg.panel, "Failed checks in "):
 		want := map[point]float64{}
 		for _, w := range rs {
-			if inKab(w) {
+			if inKab(w) && inRange(w) {
 				k := point{w.cell.Service, bucket(w)}
 				want[k] += 0 // a bucket with results and no failure shows 0
 				if !w.r.OK {
@@ -440,7 +455,7 @@ func checkPanel(t *testing.T, tg influxTarget, series []influxSeries, rs []writt
 		}
 		rows := map[row]*rollup.Agg{}
 		for _, w := range rs {
-			if w.cell.Region != v.region || (v.service != "" && w.cell.Service != v.service) {
+			if w.cell.Region != v.region || (v.service != "" && w.cell.Service != v.service) || !inRange(w) {
 				continue
 			}
 			c := w.cell

@@ -62,7 +62,7 @@ func RegionDetail() (dashboard.Dashboard, error) {
 		GridPos(pos(12, 24, 12, 8)))
 	b = b.WithPanel(series("Failed checks in $kab by e-service (rollups)", "none",
 		influx("A", `SELECT sum("count") - sum("ok") AS "failed" FROM `+deduped(kab, "ok")+` WHERE $timeFilter GROUP BY time($__interval), "service" fill(none)`, "time_series", "$tag_service")).
-		Description("Failed checks per interval from the $rollup rollups (deduplicated as in the availability panel). The rollups keep no check name: the failures table and the Probe fleet dashboard name the checks.").
+		Description("Failed checks per interval from the $rollup rollups (deduplicated as in the availability panel). The rollups keep no check name: the failures table names the checks.").
 		Interval("$rollup").GridPos(pos(0, 24, 12, 8)))
 
 	b = b.WithRow(dashboard.NewRowBuilder("E-services × regions"))

@@ -35,12 +35,16 @@ const (
 )
 
 // InfluxDB schema the region dashboard reads: the results measurement of
-// collector/store/influx, with its tags and fields, as that package writes
-// them.
+// collector/store/influx, with its tags and fields, and its rollup
+// measurements (by resolution) with theirs, as that package writes them.
 var (
 	InfluxMeasurement = influxstore.ResultMeasurement
 	InfluxTags        = influxstore.ResultTags
 	InfluxFields      = influxstore.ResultFields
+
+	InfluxRollupMeasurements = influxstore.RollupMeasurements
+	InfluxRollupTags         = influxstore.RollupTags
+	InfluxRollupFields       = influxstore.RollupFields
 )
 
 var (

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -284,32 +285,74 @@ func TestQueriedMetricsExist(t *testing.T) {
 }
 
 var (
-	influxFrom  = regexp.MustCompile(`FROM "([^"]+)"`)
+	influxFrom  = regexp.MustCompile(`FROM\s+(?:"([^"]+)"|\()`)
 	influxAlias = regexp.MustCompile(`AS "([^"]+)"`)
 	influxTagRe = regexp.MustCompile(`\$tag_(\w+)`)
 )
 
-// checkInfluxQL wants the results measurement and only its tags and
-// fields (or aliases) among the query's double-quoted identifiers.
+// rollupChoices are the values of the region dashboard's $rollup variable,
+// which names the rollup measurement (jangkau_rollup_$rollup).
+var rollupChoices = []string{"1m", "1h"}
+
+// checkInfluxQL checks a query for every value of $rollup: see
+// checkInfluxQLOnce.
 func checkInfluxQL(q string) error {
-	m := influxFrom.FindStringSubmatch(q)
-	if m == nil || m[1] != InfluxMeasurement {
-		return fmt.Errorf("measurement %v, want %q", m, InfluxMeasurement)
+	if !strings.Contains(q, "$rollup") {
+		return checkInfluxQLOnce(q)
 	}
-	allowed := map[string]bool{InfluxMeasurement: true}
-	for _, s := range append(slices.Clone(InfluxTags), InfluxFields...) {
-		allowed[s] = true
+	for _, r := range rollupChoices {
+		if err := checkInfluxQLOnce(strings.ReplaceAll(q, "$rollup", r)); err != nil {
+			return fmt.Errorf("with $rollup=%s: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// checkInfluxQLOnce wants every FROM to name the results measurement or
+// a rollup measurement (or be a subquery), and among the query's
+// double-quoted identifiers only the tags and fields of the measurements
+// it reads, or aliases.
+func checkInfluxQLOnce(q string) error {
+	schema := map[string][2][]string{InfluxMeasurement: {InfluxTags, InfluxFields}}
+	for _, m := range InfluxRollupMeasurements {
+		schema[m] = [2][]string{InfluxRollupTags, InfluxRollupFields}
+	}
+	froms := influxFrom.FindAllStringSubmatch(q, -1)
+	if froms == nil {
+		return errors.New("no FROM")
+	}
+	allowed, tags := map[string]bool{}, map[string]bool{}
+	read := 0
+	for _, m := range froms {
+		if m[1] == "" {
+			continue // a subquery: its own FROM follows
+		}
+		s, ok := schema[m[1]]
+		if !ok {
+			return fmt.Errorf("measurement %q is none jangkau writes (%s or the rollups %v)", m[1], InfluxMeasurement, InfluxRollupMeasurements)
+		}
+		read++
+		allowed[m[1]] = true
+		for _, t := range s[0] {
+			allowed[t], tags[t] = true, true
+		}
+		for _, f := range s[1] {
+			allowed[f] = true
+		}
+	}
+	if read == 0 {
+		return errors.New("no measurement read")
 	}
 	for _, a := range influxAlias.FindAllStringSubmatch(q, -1) {
 		allowed[a[1]] = true
 	}
 	for _, id := range quoted.FindAllString(q, -1) {
 		if id = strings.Trim(id, `"`); !allowed[id] {
-			return fmt.Errorf("%q is no tag or field of %s", id, InfluxMeasurement)
+			return fmt.Errorf("%q is no tag or field of the measurements read", id)
 		}
 	}
 	for _, tag := range influxTagRe.FindAllStringSubmatch(q, -1) {
-		if !slices.Contains(InfluxTags, tag[1]) {
+		if !tags[tag[1]] {
 			return fmt.Errorf("$tag_%s: no such tag", tag[1])
 		}
 	}
@@ -317,11 +360,22 @@ func checkInfluxQL(q string) error {
 }
 
 func TestCheckInfluxQL(t *testing.T) {
-	if err := checkInfluxQL(`SELECT mean("latency") FROM "jangkau_result"`); err == nil {
-		t.Error(`an unknown field "latency" passed`)
+	for _, q := range []string{
+		`SELECT mean("latency") FROM "jangkau_result"`,
+		`SELECT count("ok") AS "n" FROM "results"`,
+		`SELECT sum("ok") FROM (SELECT max("count") AS "count", "ok" FROM "jangkau_rollup_1d" GROUP BY "probe")`,
+		`SELECT sum("ok") FROM (SELECT max("count") AS "count", "ok" FROM "jangkau_rollup_1m" GROUP BY "check")`,
+		`SELECT max("duration_ms") FROM "jangkau_rollup_1m"`,
+		`SELECT sum("count") FROM "jangkau_rollup_$rollup" GROUP BY "error_class"`,
+		`SELECT sum("count") FROM "jangkau_rollup_1m" GROUP BY time(1m) ALIAS $tag_check`,
+	} {
+		if err := checkInfluxQL(q); err == nil {
+			t.Errorf("passed: %s", q)
+		}
 	}
-	if err := checkInfluxQL(`SELECT count("ok") AS "n" FROM "results"`); err == nil {
-		t.Error(`an unknown measurement passed`)
+	good := `SELECT sum("ok") / sum("count") AS "a" FROM (SELECT max("count") AS "count", "ok" FROM "jangkau_rollup_$rollup" WHERE "kab" = '$kab' GROUP BY time($rollup), "probe", "collector") GROUP BY "kind"`
+	if err := checkInfluxQL(good); err != nil {
+		t.Errorf("%v: %s", err, good)
 	}
 }
 

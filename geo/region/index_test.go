@@ -164,3 +164,32 @@ func BenchmarkLocateScan(b *testing.B) {
 		scanLocate(leaves, pts[i&(len(pts)-1)], false)
 	}
 }
+
+// TestLocateWithParentsInTheFile: a file that holds parents too answers
+// the deepest region where a child covers the point, and the parent where
+// none does, on cells a child covers whole, in part, or not at all.
+func TestLocateWithParentsInTheFile(t *testing.T) {
+	sq := func(x0, y0, x1, y1 float64) orb.Polygon {
+		return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
+	}
+	rs, err := New([]*Region{
+		{Code: "36", Geometry: sq(0, 0, 4, 4)},
+		{Code: "36.01", Geometry: sq(0, 0, 4, 2)},
+		{Code: "36.01.01", Geometry: sq(0, 0, 1.3, 1.3)},
+		{Code: "36.02", Geometry: sq(0, 2, 2.5, 4)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		x, y float64
+		want string
+	}{
+		{0.5, 0.5, "36.01.01"}, {1.29, 1.29, "36.01.01"}, {1.31, 1.29, "36.01"}, {3.5, 1.5, "36.01"},
+		{1, 3, "36.02"}, {2.49, 3.9, "36.02"}, {2.51, 3.9, "36"}, {3.5, 3.5, "36"}, {4.5, 1, "nil"},
+	} {
+		if got := name(rs.Locate(c.y, c.x)); got != c.want {
+			t.Errorf("(%g, %g): located in %s, want %s", c.x, c.y, got, c.want)
+		}
+	}
+}

@@ -173,7 +173,7 @@ func TestIndexErrors(t *testing.T) {
 		{"no such level", 4, 10, "geo: tile cover: no regions at level 4 (levels [1 2 3])"},
 		{"negative zoom", 3, -1, "geo: tile cover: zoom -1 outside 0..23"},
 		{"zoom too deep", 3, 24, "geo: tile cover: zoom 24 outside 0..23"},
-		{"too many tiles", 1, 20, "geo: tile cover of level 1 at zoom 20: 61097844 tiles in its bound, at most 2097152"},
+		{"too many tiles", 1, 20, "geo: tile cover of level 1 at zoom 20: 61097844 tiles in its regions' bounds, at most 8388608"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,7 +222,7 @@ func TestCoverBanten(t *testing.T) {
 	}
 	checkCover(t, c, rs)
 	border := 0
-	for _, codes := range c.byTile {
+	for _, codes := range c.tiles() {
 		if len(codes) > 1 {
 			border++
 		}

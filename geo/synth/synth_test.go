@@ -93,8 +93,10 @@ func TestCountryIsValidForTheLoader(t *testing.T) {
 		if len(in) != 1 {
 			t.Fatalf("point %v lies in %d desa %v, want exactly 1", pt, len(in), in)
 		}
-		if got := unioned.Locate(pt[1], pt[0]); got == nil || got.Code != in[0] {
-			t.Fatalf("point %v: loader locates it in %v, brute force in desa %s", pt, got, in[0])
+		for _, rs := range []*region.Regions{unioned, explicit} {
+			if got := rs.Locate(pt[1], pt[0]); got == nil || got.Code != in[0] {
+				t.Fatalf("point %v: loader locates it in %v, brute force in desa %s", pt, got, in[0])
+			}
 		}
 		for level := 1; level <= 3; level++ {
 			anc := region.Ancestor(in[0], level)

@@ -320,10 +320,18 @@ func (g *grid) split(p orb.Polygon, covered []bool, fn func(cell int, poly orb.P
 			}
 		}
 	}
+	// A large polygon is clipped to each row first and the row's piece to
+	// its cells: clipping the whole of a province's outline once per
+	// border cell cost its vertex count each time, in time and garbage.
+	large := 0
+	for _, ring := range p {
+		large += len(ring)
+	}
 	for y := y0; y <= y1; y++ {
 		xs := crossings[y-y0]
 		slices.Sort(xs)
 		k := 0 // crossings left of the current cell's centre
+		src, clipped := p, false
 		for x := x0; x <= x1; x++ {
 			cell := y*g.cols + x
 			cx := g.bound.Min[0] + (float64(x)+0.5)/g.invW
@@ -339,14 +347,24 @@ func (g *grid) split(p orb.Polygon, covered []bool, fn func(cell int, poly orb.P
 				}
 				continue
 			}
+			if large > bandVertices && !clipped {
+				row := orb.Bound{Min: orb.Point{b.Min[0], g.cellBound(x, y).Min[1]}, Max: orb.Point{b.Max[0], g.cellBound(x, y).Max[1]}}
+				src, clipped = clip.Polygon(row.Pad(2*cellPad), p.Clone()), true
+			}
+			if len(src) == 0 {
+				continue
+			}
 			// clip.Polygon reuses its input's memory: give it a copy.
-			clipped := clip.Polygon(g.cellBound(x, y).Pad(cellPad), p.Clone())
-			if len(clipped) > 0 && len(clipped[0]) >= 4 {
-				fn(cell, clipped)
+			piece := clip.Polygon(g.cellBound(x, y).Pad(cellPad), src.Clone())
+			if len(piece) > 0 && len(piece[0]) >= 4 {
+				fn(cell, piece)
 			}
 		}
 	}
 }
+
+// bandVertices is the size above which split clips a polygon row by row.
+const bandVertices = 256
 
 // rowCenter is the latitude of the centre line of grid row y.
 func (g *grid) rowCenter(y int) float64 { return g.bound.Min[1] + (float64(y)+0.5)/g.invH }

@@ -193,3 +193,47 @@ func TestLocateWithParentsInTheFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLocateLargeOutlines: outlines of more than bandVertices points are
+// clipped to their grid row before their cells; a wavy outline of 800
+// points with a wavy hole, beside a small square, answers as a scan does.
+func TestLocateLargeOutlines(t *testing.T) {
+	wavy := func(cx, cy, r float64, n int, cw bool) orb.Ring {
+		ring := make(orb.Ring, 0, n+1)
+		for i := range n {
+			a := 2 * math.Pi * float64(i) / float64(n)
+			if cw {
+				a = -a
+			}
+			rr := r * (1 + 0.15*math.Sin(37*a))
+			ring = append(ring, orb.Point{cx + rr*math.Cos(a), cy + rr*math.Sin(a)})
+		}
+		return append(ring, ring[0])
+	}
+	big := orb.Polygon{wavy(106, -6, 1, 800, false), wavy(106.2, -6.1, 0.3, 300, true)}
+	if len(big[0]) <= bandVertices {
+		t.Fatalf("outline of %d points: the test no longer reaches the row clipping", len(big[0]))
+	}
+	sq := orb.Polygon{{{107.3, -6}, {107.5, -6}, {107.5, -5.8}, {107.3, -5.8}, {107.3, -6}}}
+	rs, err := New([]*Region{{Code: "36.01", Geometry: big}, {Code: "36.02", Geometry: sq}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.Repairs(); len(r) > 0 {
+		t.Fatalf("test polygons invalid: %+v", r)
+	}
+	leaves := rs.Level(2)
+	hits := 0
+	for _, pt := range randomPoints(rs.Bound(), 10000) {
+		got, want := rs.Locate(pt[1], pt[0]), scanLocate(leaves, pt, true)
+		if got != want {
+			t.Fatalf("at %v: index %v, scan %v", pt, name(got), name(want))
+		}
+		if got != nil {
+			hits++
+		}
+	}
+	if hits < 2500 {
+		t.Errorf("only %d of 10000 points inside a region", hits)
+	}
+}

@@ -273,3 +273,28 @@ func BenchmarkCoverBanten(b *testing.B) {
 		})
 	}
 }
+
+// TestCoverFarApartIslands: a country whose islands lie far apart (as
+// Indonesia's, 46° from west to east) is covered at zoom 15; only the
+// regions' own boxes count against maxCoverTiles, not the level's box.
+func TestCoverFarApartIslands(t *testing.T) {
+	sq := func(x, y float64) orb.Polygon {
+		return orb.Polygon{{{x, y}, {x + 0.05, y}, {x + 0.05, y + 0.05}, {x, y + 0.05}, {x, y}}}
+	}
+	rs, err := region.New([]*region.Region{
+		{Code: "11.01", Geometry: sq(95.3, 5.5)},
+		{Code: "94.01", Geometry: sq(140.7, -8.5)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewIndex(rs).Cover(2, DefaultZoom)
+	if err != nil {
+		t.Fatalf("cover of two islands 46° apart at zoom %d: %v", DefaultZoom, err)
+	}
+	for _, code := range []string{"11.01", "94.01"} {
+		if n := len(c.Tiles(code)); n < 4 || n > 64 {
+			t.Errorf("%s: %d tiles, want the 4 to 64 of a 0.05° square at zoom %d", code, n, DefaultZoom)
+		}
+	}
+}

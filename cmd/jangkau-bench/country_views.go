@@ -39,6 +39,7 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 	var sent int64
 	var posting time.Duration
 	var requests int
+	var cpu float64 // the collector's, ms, while posting
 	for from := start; from.Before(w.p.End); from = from.Add(chunk) {
 		to := from.Add(chunk)
 		if to.After(w.p.End) {
@@ -57,7 +58,7 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 		for _, k := range counts {
 			n += int64(k)
 		}
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), procCPU(pid)
 		var next atomic.Int64
 		if err := parallelN(senders, func() error {
 			for {
@@ -77,6 +78,7 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 		}
 		el := time.Since(t0)
 		posting += el
+		cpu += procCPU(pid) - cpu0
 		sent += n
 		requests += len(bodies)
 		st := procStatus(pid)
@@ -85,8 +87,10 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 	}
 	realRate := float64(w.p.Probes*w.p.Checks) / w.p.Interval.Seconds()
 	rate := float64(sent) / posting.Seconds()
-	fmt.Printf("day: %d results (every %s per check; the real day at %s is %.0f× more) in %d batches, %.1f s of posting: %.0f results/s, %.1f× the real-time rate of %.0f/s\n",
-		sent, w.p.Every, w.p.Interval, float64(w.p.Every)/float64(w.p.Interval), requests, posting.Seconds(), rate, rate/realRate, realRate)
+	fmt.Printf("day: %d results (every %s per check; the real day at %s is %.0f× more) in %d batches, %.1f s of posting: %.0f results/s, %.1f× the real-time rate of %.0f/s; "+
+		"the collector used %.1f CPU-s, %.0f results per CPU-second\n",
+		sent, w.p.Every, w.p.Interval, float64(w.p.Every)/float64(w.p.Interval), requests, posting.Seconds(), rate, rate/realRate, realRate,
+		cpu/1000, float64(sent)/(cpu/1000))
 
 	// Real-time shape: every probe in turn uploads its last 5 s.
 	if live > 0 {
@@ -112,7 +116,7 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 		}(); err != nil {
 			return err
 		}
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), procCPU(pid)
 		var next atomic.Int64
 		conc := senders * 4
 		client.Transport.(*http.Transport).MaxIdleConnsPerHost = conc
@@ -129,10 +133,11 @@ func ingestCountry(w *countryWorld, chunk time.Duration, senders, live int) erro
 		}); err != nil {
 			return err
 		}
-		el := time.Since(t0).Seconds()
-		fmt.Printf("real-time uploads: %d requests of %d results from %d probes (%d senders) in %.1f s: %.0f requests/s, %.1f× the %.0f/s of %d probes uploading every %s\n",
+		el, cpuS := time.Since(t0).Seconds(), (procCPU(pid)-cpu0)/1000
+		fmt.Printf("real-time uploads: %d requests of %d results from %d probes (%d senders) in %.1f s: %.0f requests/s, %.1f× the %.0f/s of %d probes uploading every %s; "+
+			"the collector used %.1f CPU-s, %.0f requests per CPU-second\n",
 			live, per, min(live, len(w.probes)), conc, el, float64(live)/el, float64(live)/el/(float64(len(w.probes))/uploadEvery.Seconds()),
-			float64(len(w.probes))/uploadEvery.Seconds(), len(w.probes), uploadEvery)
+			float64(len(w.probes))/uploadEvery.Seconds(), len(w.probes), uploadEvery, cpuS, float64(live)/cpuS)
 	}
 	st := procStatus(pid)
 	fmt.Printf("after ingest: collector VmRSS %.0f MB, VmHWM %.0f MB; store %.0f MB\n", kb(st["VmRSS"]), kb(st["VmHWM"]), mib(uint64(dirSize(filepath.Join(w.dir, "data")))))
@@ -163,7 +168,7 @@ func measureCountryViews(w *countryWorld, runs int) error {
 		{level(2, "kabupaten")},
 	}
 	fmt.Printf("views over %s–%s, %d results; %d runs, each in fresh processes:\n", from, to, w.p.Results, runs)
-	type fig struct{ cold, coldCPU, warm, hwmCold, hwmWarm float64 }
+	type fig struct{ cold, coldCPU, warm, warmCPU, hwmCold, hwmWarm, bytes float64 }
 	figs := map[string][]fig{}
 	answers := map[string]string{}
 	var starts []float64
@@ -182,8 +187,9 @@ func measureCountryViews(w *countryWorld, runs int) error {
 					stopCollector(c)
 					return fmt.Errorf("%s: %w", v.name, err)
 				}
-				f := fig{cold: cold, coldCPU: procCPU(pid) - cpu0, hwmCold: kb(procStatus(pid)["VmHWM"])}
+				f := fig{cold: cold, coldCPU: procCPU(pid) - cpu0, hwmCold: kb(procStatus(pid)["VmHWM"]), bytes: float64(len(body))}
 				var warm []float64
+				cpu0 = procCPU(pid)
 				for range 5 {
 					d, _, err := timedGet(c.url + v.path)
 					if err != nil {
@@ -192,7 +198,7 @@ func measureCountryViews(w *countryWorld, runs int) error {
 					}
 					warm = append(warm, d)
 				}
-				f.warm, f.hwmWarm = median(warm), kb(procStatus(pid)["VmHWM"])
+				f.warm, f.warmCPU, f.hwmWarm = median(warm), (procCPU(pid)-cpu0)/float64(len(warm)), kb(procStatus(pid)["VmHWM"])
 				name := v.name
 				if i == 0 {
 					name += ", first"
@@ -218,8 +224,9 @@ func measureCountryViews(w *countryWorld, runs int) error {
 				}
 				return median(xs)
 			}
-			fmt.Printf("  %-28s cold %6.0f ms (%5.0f ms CPU), warm %6.1f ms; VmHWM %5.0f MB after cold, %5.0f MB after warm; %s\n", name,
+			fmt.Printf("  %-28s cold %6.0f ms (%5.0f ms CPU), warm %6.1f ms (%5.0f ms CPU); %.1f MB; VmHWM %5.0f MB after cold, %5.0f MB after warm; %s\n", name,
 				med(func(f fig) float64 { return f.cold }), med(func(f fig) float64 { return f.coldCPU }), med(func(f fig) float64 { return f.warm }),
+				med(func(f fig) float64 { return f.warmCPU }), med(func(f fig) float64 { return f.bytes })/1e6,
 				med(func(f fig) float64 { return f.hwmCold }), med(func(f fig) float64 { return f.hwmWarm }), answers[name])
 		}
 	}

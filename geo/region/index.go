@@ -354,10 +354,12 @@ func (g *grid) split(p orb.Polygon, covered []bool, fn func(cell int, poly orb.P
 			if len(src) == 0 {
 				continue
 			}
-			// clip.Polygon reuses its input's memory: give it a copy.
+			// clip.Polygon reuses its input's memory: give it a copy, and
+			// keep a copy of its answer, which would otherwise hold the
+			// whole of the input's points for the few in the cell.
 			piece := clip.Polygon(g.cellBound(x, y).Pad(cellPad), src.Clone())
 			if len(piece) > 0 && len(piece[0]) >= 4 {
-				fn(cell, piece)
+				fn(cell, piece.Clone())
 			}
 		}
 	}

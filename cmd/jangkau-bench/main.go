@@ -7,6 +7,7 @@
 //	jangkau-bench influx   [-runs 3] [-writers 4] [-batches 25] [-batch 1000]
 //	jangkau-bench names    [-bin jangkau] [-names 150000] [-requests 15] [-influx]
 //	jangkau-bench bigstring [-bin jangkau] [-concurrent 40]
+//	jangkau-bench country  [-bin jangkau] [-data DIR] [-probes 20000] [-checks 10] [-every 1h] [-runs 2]
 //
 // ingest reports the embedded store's raw insert rate (Store.Write of
 // 1000-result batches from several goroutines), the end-to-end HTTP ingest
@@ -36,7 +37,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx|names|bigstring [flags]")
+		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx|names|bigstring|country [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -55,6 +56,8 @@ func main() {
 		err = runNames(os.Args[2:])
 	case "bigstring":
 		err = runBigString(os.Args[2:])
+	case "country":
+		err = runCountry(os.Args[2:])
 	case "wire":
 		err = runWire(os.Args[2:])
 	default:

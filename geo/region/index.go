@@ -259,12 +259,18 @@ func newGrid(regions []*Region) grid {
 		piece
 	}
 	var entries []entry
+	// A cell that a region covers whole answers every lookup there with
+	// it, so the regions after it in priority order (the parents a file
+	// also holds) need no piece, nor a clip, in that cell.
+	covered := make([]bool, g.cols*g.rows)
 	for _, r := range regions {
 		for _, p := range Polygons(r.Geometry) {
-			g.split(p, func(cell int, poly orb.Polygon) {
+			g.split(p, covered, func(cell int, poly orb.Polygon) {
 				e := entry{cell: int32(cell), piece: piece{poly: poly, region: r}}
 				if poly != nil {
 					e.bound = poly.Bound()
+				} else {
+					covered[cell] = true
 				}
 				entries = append(entries, e)
 			})
@@ -284,16 +290,21 @@ func newGrid(regions []*Region) grid {
 	return g
 }
 
-// split calls fn for each cell that polygon p reaches into, with p clipped
-// to the cell, or nil when p covers the cell whole. Cells that the bbox of
-// one of p's edges touches get clipped (a safe over-estimate); the others
-// lie wholly inside or outside p, which the cell's centre decides.
-func (g *grid) split(p orb.Polygon, fn func(cell int, poly orb.Polygon)) {
+// split calls fn for each cell that polygon p reaches into and that is
+// not covered yet, with p clipped to the cell, or nil when p covers the
+// cell whole. Cells that the bbox of one of p's edges touches get clipped
+// (a safe over-estimate); the others lie wholly inside or outside p, which
+// the parity of p's crossings with the row's centre line left of the
+// cell's centre decides: one pass over p's edges per polygon rather than a
+// point-in-polygon test per cell, which cost a large region's vertex count
+// times its cell count.
+func (g *grid) split(p orb.Polygon, covered []bool, fn func(cell int, poly orb.Polygon)) {
 	b := p.Bound()
 	x0, y0 := g.cell(b.Min)
 	x1, y1 := g.cell(b.Max)
-	nx := x1 - x0 + 1
-	edge := make([]bool, nx*(y1-y0+1))
+	nx, ny := x1-x0+1, y1-y0+1
+	edge := make([]bool, nx*ny)
+	crossings := make([][]float64, ny)
 	for _, ring := range p {
 		for i := 1; i < len(ring); i++ {
 			a, b := ring[i-1], ring[i]
@@ -303,27 +314,62 @@ func (g *grid) split(p orb.Polygon, fn func(cell int, poly orb.Polygon)) {
 				for x := max(ex0, x0); x <= min(ex1, x1); x++ {
 					edge[(y-y0)*nx+x-x0] = true
 				}
+				if cy := g.rowCenter(y); (a[1] > cy) != (b[1] > cy) {
+					crossings[y-y0] = append(crossings[y-y0], a[0]+(cy-a[1])*(b[0]-a[0])/(b[1]-a[1]))
+				}
 			}
 		}
 	}
+	// A large polygon is clipped to each row first and the row's piece to
+	// its cells: clipping the whole of a province's outline once per
+	// border cell cost its vertex count each time, in time and garbage.
+	large := 0
+	for _, ring := range p {
+		large += len(ring)
+	}
 	for y := y0; y <= y1; y++ {
+		xs := crossings[y-y0]
+		slices.Sort(xs)
+		k := 0 // crossings left of the current cell's centre
+		src, clipped := p, false
 		for x := x0; x <= x1; x++ {
 			cell := y*g.cols + x
-			rect := g.cellBound(x, y)
+			cx := g.bound.Min[0] + (float64(x)+0.5)/g.invW
+			for k < len(xs) && xs[k] < cx {
+				k++
+			}
+			if covered[cell] {
+				continue
+			}
 			if !edge[(y-y0)*nx+x-x0] {
-				if planar.PolygonContains(p, rect.Center()) {
+				if k%2 == 1 {
 					fn(cell, nil)
 				}
 				continue
 			}
-			// clip.Polygon reuses its input's memory: give it a copy.
-			clipped := clip.Polygon(rect.Pad(cellPad), p.Clone())
-			if len(clipped) > 0 && len(clipped[0]) >= 4 {
-				fn(cell, clipped)
+			if large > bandVertices && !clipped {
+				row := orb.Bound{Min: orb.Point{b.Min[0], g.cellBound(x, y).Min[1]}, Max: orb.Point{b.Max[0], g.cellBound(x, y).Max[1]}}
+				src, clipped = clip.Polygon(row.Pad(2*cellPad), p.Clone()), true
+			}
+			if len(src) == 0 {
+				continue
+			}
+			// clip.Polygon reuses its input's memory: give it a copy, and
+			// keep a copy of its answer, which would otherwise hold the
+			// whole of the input's points for the few in the cell.
+			piece := clip.Polygon(g.cellBound(x, y).Pad(cellPad), src.Clone())
+			if len(piece) > 0 && len(piece[0]) >= 4 {
+				fn(cell, piece.Clone())
 			}
 		}
 	}
 }
+
+// bandVertices is the size above which split clips a polygon row by row.
+const bandVertices = 256
+
+// rowCenter is the latitude of the centre line of grid row y.
+func (g *grid) rowCenter(y int) float64 { return g.bound.Min[1] + (float64(y)+0.5)/g.invH }
 
 func (g *grid) cellBound(x, y int) orb.Bound {
 	return orb.Bound{

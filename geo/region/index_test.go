@@ -164,3 +164,76 @@ func BenchmarkLocateScan(b *testing.B) {
 		scanLocate(leaves, pts[i&(len(pts)-1)], false)
 	}
 }
+
+// TestLocateWithParentsInTheFile: a file that holds parents too answers
+// the deepest region where a child covers the point, and the parent where
+// none does, on cells a child covers whole, in part, or not at all.
+func TestLocateWithParentsInTheFile(t *testing.T) {
+	sq := func(x0, y0, x1, y1 float64) orb.Polygon {
+		return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
+	}
+	rs, err := New([]*Region{
+		{Code: "36", Geometry: sq(0, 0, 4, 4)},
+		{Code: "36.01", Geometry: sq(0, 0, 4, 2)},
+		{Code: "36.01.01", Geometry: sq(0, 0, 1.3, 1.3)},
+		{Code: "36.02", Geometry: sq(0, 2, 2.5, 4)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		x, y float64
+		want string
+	}{
+		{0.5, 0.5, "36.01.01"}, {1.29, 1.29, "36.01.01"}, {1.31, 1.29, "36.01"}, {3.5, 1.5, "36.01"},
+		{1, 3, "36.02"}, {2.49, 3.9, "36.02"}, {2.51, 3.9, "36"}, {3.5, 3.5, "36"}, {4.5, 1, "nil"},
+	} {
+		if got := name(rs.Locate(c.y, c.x)); got != c.want {
+			t.Errorf("(%g, %g): located in %s, want %s", c.x, c.y, got, c.want)
+		}
+	}
+}
+
+// TestLocateLargeOutlines: outlines of more than bandVertices points are
+// clipped to their grid row before their cells; a wavy outline of 800
+// points with a wavy hole, beside a small square, answers as a scan does.
+func TestLocateLargeOutlines(t *testing.T) {
+	wavy := func(cx, cy, r float64, n int, cw bool) orb.Ring {
+		ring := make(orb.Ring, 0, n+1)
+		for i := range n {
+			a := 2 * math.Pi * float64(i) / float64(n)
+			if cw {
+				a = -a
+			}
+			rr := r * (1 + 0.15*math.Sin(37*a))
+			ring = append(ring, orb.Point{cx + rr*math.Cos(a), cy + rr*math.Sin(a)})
+		}
+		return append(ring, ring[0])
+	}
+	big := orb.Polygon{wavy(106, -6, 1, 800, false), wavy(106.2, -6.1, 0.3, 300, true)}
+	if len(big[0]) <= bandVertices {
+		t.Fatalf("outline of %d points: the test no longer reaches the row clipping", len(big[0]))
+	}
+	sq := orb.Polygon{{{107.3, -6}, {107.5, -6}, {107.5, -5.8}, {107.3, -5.8}, {107.3, -6}}}
+	rs, err := New([]*Region{{Code: "36.01", Geometry: big}, {Code: "36.02", Geometry: sq}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.Repairs(); len(r) > 0 {
+		t.Fatalf("test polygons invalid: %+v", r)
+	}
+	leaves := rs.Level(2)
+	hits := 0
+	for _, pt := range randomPoints(rs.Bound(), 10000) {
+		got, want := rs.Locate(pt[1], pt[0]), scanLocate(leaves, pt, true)
+		if got != want {
+			t.Fatalf("at %v: index %v, scan %v", pt, name(got), name(want))
+		}
+		if got != nil {
+			hits++
+		}
+	}
+	if hits < 2500 {
+		t.Errorf("only %d of 10000 points inside a region", hits)
+	}
+}

@@ -1,9 +1,12 @@
 package tile
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
@@ -24,7 +27,13 @@ type Cover struct {
 	level    int
 	zoom     int
 	byRegion map[string][]maptile.Tile // sorted by quadkey
+
+	// byTile, the reverse, is made on first use: the collector asks only
+	// byRegion, and at country scale the map would cost more than the
+	// tiles themselves (1.3 million entries for Indonesia's land at zoom 15).
+	tileOnce sync.Once
 	byTile   map[maptile.Tile][]string // codes, sorted
+	codes    []string                  // byRegion's keys, sorted
 }
 
 // Level is the level of the regions the cover was computed for.
@@ -40,10 +49,27 @@ func (c *Cover) Tiles(code string) []maptile.Tile { return c.byRegion[code] }
 // Regions are the codes of the regions that reach into the tile, sorted;
 // nil for a tile of another zoom or outside every region. The slice is
 // shared: read it, never modify it.
-func (c *Cover) Regions(t maptile.Tile) []string { return c.byTile[t] }
+func (c *Cover) Regions(t maptile.Tile) []string { return c.tiles()[t] }
 
 // NumTiles is the number of distinct tiles, each border tile counted once.
-func (c *Cover) NumTiles() int { return len(c.byTile) }
+func (c *Cover) NumTiles() int { return len(c.tiles()) }
+
+// tiles makes the tile → regions map once.
+func (c *Cover) tiles() map[maptile.Tile][]string {
+	c.tileOnce.Do(func() {
+		n := 0
+		for _, ts := range c.byRegion {
+			n += len(ts)
+		}
+		c.byTile = make(map[maptile.Tile][]string, n)
+		for _, code := range c.codes { // sorted, so the lists are too
+			for _, t := range c.byRegion[code] {
+				c.byTile[t] = append(c.byTile[t], code)
+			}
+		}
+	})
+	return c.byTile
+}
 
 // Measured counts the region's tiles that are in measured, the set of tiles
 // with at least one result in the window; measured/total is the region's
@@ -64,12 +90,15 @@ func (c *Cover) Measured(code string, measured maptile.Set) (n, total int) {
 	return n, len(tiles)
 }
 
-// maxCoverTiles bounds the tiles of the level's bounding box at the asked
-// zoom, because zoom and level may come from an API query and a cover of a
-// province at zoom 23 would take hundreds of millions of tiles. Banten
-// (about 1.7° by 1.2°) is within it up to zoom 18, whose kecamatan cover
-// has 411k tiles, takes about a second and 40 MB.
-const maxCoverTiles = 1 << 21
+// maxCoverTiles bounds the tiles of the regions' bounding boxes at the
+// asked zoom, summed over the level's regions (what their covers hold at
+// most), because zoom and level may come from an API query and a cover of
+// a province at zoom 23 would take hundreds of millions of tiles. Banten
+// (about 1.7° by 1.2°) is within it up to zoom 19; Indonesia's land (1.9
+// million km², a fifth of the box its islands lie in) at zoom 15, the
+// default, is about 1.3 million tiles, 16 MB in a cover. A bound on the
+// level's box instead refused any country whose islands lie far apart.
+const maxCoverTiles = 1 << 23
 
 // Index computes each (level, zoom) cover once, on first use, and keeps
 // it: callers ask for a cover on every query, and a cover of 155 kecamatan
@@ -108,13 +137,13 @@ func (ti *Index) Cover(level, z int) (*Cover, error) {
 	if z < 0 || z > MaxZoom {
 		return nil, fmt.Errorf("geo: tile cover: zoom %d outside 0..%d", z, MaxZoom)
 	}
-	b := regions[0].Bound
-	for _, r := range regions[1:] {
-		b = b.Union(r.Bound)
+	var n uint64
+	for _, r := range regions {
+		lo, hi := At(r.Bound.Min[1], r.Bound.Min[0], z), At(r.Bound.Max[1], r.Bound.Max[0], z)
+		n += (uint64(hi.X-lo.X) + 1) * (uint64(lo.Y-hi.Y) + 1)
 	}
-	lo, hi := At(b.Min[1], b.Min[0], z), At(b.Max[1], b.Max[0], z)
-	if n := (uint64(hi.X-lo.X) + 1) * (uint64(lo.Y-hi.Y) + 1); n > maxCoverTiles {
-		return nil, fmt.Errorf("geo: tile cover of level %d at zoom %d: %d tiles in its bound, at most %d", level, z, n, maxCoverTiles)
+	if n > maxCoverTiles {
+		return nil, fmt.Errorf("geo: tile cover of level %d at zoom %d: %d tiles in its regions' bounds, at most %d", level, z, n, maxCoverTiles)
 	}
 
 	key := coverKey{level, z}
@@ -129,41 +158,47 @@ func (ti *Index) Cover(level, z int) (*Cover, error) {
 	return lc.cover, lc.err
 }
 
-// computeCover runs tilecover per region. Synthetic regions are the
-// polygons of their children side by side, so their cover is the union of
-// their children's.
+// computeCover runs tilecover per region, on every CPU, and keeps each
+// region's tiles as a sorted slice. Synthetic regions are the polygons of
+// their children side by side, so their cover is the union of their
+// children's.
 func computeCover(regions []*region.Region, level, z int) (*Cover, error) {
-	sets := make([]maptile.Set, len(regions))
-	pairs := 0
-	for i, r := range regions {
-		set, err := tilecover.Geometry(r.Geometry, maptile.Zoom(z))
-		if err != nil {
-			return nil, fmt.Errorf("geo: tile cover of %s at zoom %d: %w", r.Code, z, err)
-		}
-		sets[i] = set
-		pairs += len(set)
+	tiles := make([][]maptile.Tile, len(regions))
+	errs := make([]error, len(regions))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(regions)) {
+		wg.Go(func() {
+			var keys []uint64
+			for i := int(next.Add(1) - 1); i < len(regions); i = int(next.Add(1) - 1) {
+				r := regions[i]
+				set, err := tilecover.Geometry(r.Geometry, maptile.Zoom(z))
+				if err != nil {
+					errs[i] = fmt.Errorf("geo: tile cover of %s at zoom %d: %w", r.Code, z, err)
+					continue
+				}
+				// Sorting the interleaved keys sorts the tiles in quadkey order.
+				keys = keys[:0]
+				for t := range set {
+					keys = append(keys, t.Quadkey())
+				}
+				slices.Sort(keys)
+				ts := make([]maptile.Tile, len(keys))
+				for j, k := range keys {
+					ts[j] = maptile.FromQuadkey(k, maptile.Zoom(z))
+				}
+				tiles[i] = ts
+			}
+		})
 	}
-	c := &Cover{
-		level:    level,
-		zoom:     z,
-		byRegion: make(map[string][]maptile.Tile, len(regions)),
-		byTile:   make(map[maptile.Tile][]string, pairs),
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	var keys []uint64
-	for i, r := range regions { // sorted by code, so byTile's lists are too
-		// Sorting the interleaved keys sorts the tiles in quadkey order.
-		keys = keys[:0]
-		for t := range sets[i] {
-			keys = append(keys, t.Quadkey())
-		}
-		slices.Sort(keys)
-		tiles := make([]maptile.Tile, len(keys))
-		for j, k := range keys {
-			t := maptile.FromQuadkey(k, maptile.Zoom(z))
-			tiles[j] = t
-			c.byTile[t] = append(c.byTile[t], r.Code)
-		}
-		c.byRegion[r.Code] = tiles
+	c := &Cover{level: level, zoom: z, byRegion: make(map[string][]maptile.Tile, len(regions))}
+	for i, r := range regions { // sorted by code
+		c.byRegion[r.Code] = tiles[i]
+		c.codes = append(c.codes, r.Code)
 	}
 	return c, nil
 }

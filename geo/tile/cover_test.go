@@ -173,7 +173,7 @@ func TestIndexErrors(t *testing.T) {
 		{"no such level", 4, 10, "geo: tile cover: no regions at level 4 (levels [1 2 3])"},
 		{"negative zoom", 3, -1, "geo: tile cover: zoom -1 outside 0..23"},
 		{"zoom too deep", 3, 24, "geo: tile cover: zoom 24 outside 0..23"},
-		{"too many tiles", 1, 20, "geo: tile cover of level 1 at zoom 20: 61097844 tiles in its bound, at most 2097152"},
+		{"too many tiles", 1, 20, "geo: tile cover of level 1 at zoom 20: 61097844 tiles in its regions' bounds, at most 8388608"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,7 +222,7 @@ func TestCoverBanten(t *testing.T) {
 	}
 	checkCover(t, c, rs)
 	border := 0
-	for _, codes := range c.byTile {
+	for _, codes := range c.tiles() {
 		if len(codes) > 1 {
 			border++
 		}
@@ -271,5 +271,30 @@ func BenchmarkCoverBanten(b *testing.B) {
 			b.ReportMetric(float64(c.NumTiles()), "tiles")
 			b.ReportMetric(float64(pairs), "region-tiles")
 		})
+	}
+}
+
+// TestCoverFarApartIslands: a country whose islands lie far apart (as
+// Indonesia's, 46° from west to east) is covered at zoom 15; only the
+// regions' own boxes count against maxCoverTiles, not the level's box.
+func TestCoverFarApartIslands(t *testing.T) {
+	sq := func(x, y float64) orb.Polygon {
+		return orb.Polygon{{{x, y}, {x + 0.05, y}, {x + 0.05, y + 0.05}, {x, y + 0.05}, {x, y}}}
+	}
+	rs, err := region.New([]*region.Region{
+		{Code: "11.01", Geometry: sq(95.3, 5.5)},
+		{Code: "94.01", Geometry: sq(140.7, -8.5)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewIndex(rs).Cover(2, DefaultZoom)
+	if err != nil {
+		t.Fatalf("cover of two islands 46° apart at zoom %d: %v", DefaultZoom, err)
+	}
+	for _, code := range []string{"11.01", "94.01"} {
+		if n := len(c.Tiles(code)); n < 4 || n > 64 {
+			t.Errorf("%s: %d tiles, want the 4 to 64 of a 0.05° square at zoom %d", code, n, DefaultZoom)
+		}
 	}
 }

@@ -73,8 +73,11 @@ type layer struct {
 	cells, out []foldCell
 	outages    outageSet
 
-	// The segments a layer above a root adds.
-	segs []*segFold
+	// The segments a layer above a root adds; their cells joined into
+	// cells and out on first need.
+	segs     []*segFold
+	joinOnce sync.Once
+	joinErr  error
 
 	mu     sync.Mutex
 	groups map[grouping]map[string]*acc // each only read once set
@@ -143,13 +146,7 @@ func (l *layer) groupLocked(e *Engine, g grouping) (map[string]*acc, error) {
 		if base, err = l.parent.group(e, g); err != nil {
 			return nil, err
 		}
-		keys := map[string]bool{}
-		for _, s := range l.segs {
-			for k := range s.indexed(e, g) {
-				keys[k] = true
-			}
-		}
-		m, err = l.regroup(e, g, base, maps.Clone(base), keys)
+		m, err = l.addJoined(e, g, base)
 	}
 	if err != nil {
 		return nil, err
@@ -202,6 +199,51 @@ func (l *layer) groupRoot(e *Engine, g grouping) (map[string]*acc, error) {
 				m[k] = a
 			}
 			if err := a.addFolded(&cs[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+// addJoined is base with the layer's cells added: its segments joined
+// first (once for every grouping), so that a cell of many minutes is
+// merged into its groups once.
+func (l *layer) addJoined(e *Engine, g grouping, base map[string]*acc) (map[string]*acc, error) {
+	l.joinOnce.Do(func() {
+		kept := make([]cellFold, len(l.segs))
+		out := make([]cellFold, len(l.segs))
+		for i, s := range l.segs {
+			kept[i], out[i] = s.kept, s.out
+		}
+		if l.cells, l.joinErr = e.join(kept, true); l.joinErr == nil {
+			l.out, l.joinErr = e.join(out, true)
+		}
+	})
+	if l.joinErr != nil {
+		return nil, l.joinErr
+	}
+	m := maps.Clone(base)
+	owned := map[string]bool{}
+	cells := [][]foldCell{l.cells}
+	if g.countsOut() {
+		cells = append(cells, l.out)
+	}
+	for _, cs := range cells {
+		for i := range cs {
+			k, ok := g.key(&cs[i].Cell)
+			if !ok {
+				continue
+			}
+			if !owned[k] {
+				if a := base[k]; a != nil {
+					m[k] = a.clone()
+				} else {
+					m[k] = newAcc()
+				}
+				owned[k] = true
+			}
+			if err := m[k].addFolded(&cs[i]); err != nil {
 				return nil, err
 			}
 		}

@@ -92,34 +92,6 @@ func (s rowSet) all() iter.Seq[*Row] {
 	}
 }
 
-// read collects the window's rows that pass the filters: whole hours from
-// hour rows, the edges from minute rows. The spans are read at once (a
-// store decodes rows on as many cores as there are spans) and kept in
-// Plan's order, so the answer does not depend on the timing.
-func (e *Engine) read(ctx context.Context, src Feed, q Query) (rowSet, error) {
-	spans := rollup.Plan(q.From, q.To)
-	parts := make([]rowSet, len(spans))
-	errs := make([]error, len(spans))
-	var wg sync.WaitGroup
-	for i, sp := range spans {
-		wg.Go(func() {
-			errs[i] = readSpan(ctx, src, sp, q, func(r Row) error {
-				parts[i].add(r)
-				return nil
-			})
-		})
-	}
-	wg.Wait()
-	var rows rowSet
-	for i, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, parts[i]...)
-	}
-	return rows, nil
-}
-
 // readSpan calls fn for the rows of one span that pass q's filters.
 func readSpan(ctx context.Context, src Feed, sp rollup.Span, q Query, fn func(Row) error) error {
 	return src.Rows(ctx, sp.Res, sp.From, sp.To, func(r Row) error {
@@ -150,24 +122,14 @@ func newAcc() *acc {
 	return &acc{kinds: map[string]*rollup.Agg{}, probes: map[string]bool{}, tiles: maptile.Set{}}
 }
 
-func (a *acc) add(c rollup.Cell, g *rollup.Agg, zoom int) error {
-	a.count += g.Count
-	a.ok += g.OK
-	a.lossSum += g.LossSum
-	a.lossN += g.LossN
-	a.lastResultNanos = max(a.lastResultNanos, g.Last)
-	a.probes[c.Probe] = true
-	if c.Tile != "" {
-		if t, err := tile.ParseQuadkey(c.Tile); err == nil && int(t.Z) == zoom {
-			a.tiles[t] = true
-		}
+// clone copies a kept acc, to merge more into.
+func (a *acc) clone() *acc {
+	c := &acc{count: a.count, ok: a.ok, lossSum: a.lossSum, lossN: a.lossN, lastResultNanos: a.lastResultNanos,
+		kinds: make(map[string]*rollup.Agg, len(a.kinds)), probes: maps.Clone(a.probes), tiles: maps.Clone(a.tiles)}
+	for k, g := range a.kinds {
+		c.kinds[k] = g.Clone()
 	}
-	k := a.kinds[c.Kind]
-	if k == nil {
-		k = rollup.NewAgg()
-		a.kinds[c.Kind] = k
-	}
-	return k.Merge(g)
+	return c
 }
 
 func (a *acc) merge(b *acc) error {

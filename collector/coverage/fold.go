@@ -3,47 +3,107 @@ package coverage
 import (
 	"cmp"
 	"context"
-	"iter"
 	"slices"
 	"sync"
 
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
 
-// A fold is a window's rows merged once per cell, outage buckets left
-// out: the region view at every level and the tiles at every zoom derive
-// from its few thousand cells instead of every row. Outages are judged
-// per bucket, from the rows of that bucket alone, so folding each part of
-// a window on its own and merging the parts gives the same cells as
-// folding the window at once: which is what lets the engine keep the
-// parts that did not change (foldcache.go).
+// A fold is a window's rows merged once per cell, outage buckets set
+// apart: the region view at every level, the tiles at every zoom and the
+// services view group its few thousand cells instead of every row.
+// Outages are judged per bucket, from the rows of that bucket alone, so
+// folding each part of a window on its own and merging the parts gives
+// the same cells as folding the window at once: which is what lets the
+// engine keep the parts that did not change (foldcache.go) and add new
+// parts to the groups of old ones (layer.go).
 
-// cellFold is a part's rows merged per cell. Once built it is only read:
-// a kept part is shared by every window that contains it.
+// cellFold is a part's rows merged per cell.
 type cellFold map[rollup.Cell]*rollup.Agg
 
-// foldSpan reads one span of a window and merges its rows per cell,
-// leaving out the buckets in which an e-service was down at its end. Only
-// e-service rows wait for that judgement; uplink rows, never left out,
-// are merged as they come.
-func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query) (cellFold, error) {
-	m := cellFold{}
-	merge := func(r *Row) error {
-		a := m[r.Cell]
-		if a == nil {
-			a = rollup.NewAgg()
-			m[r.Cell] = a
-		}
+// add merges a row into its cell: the first row of a cell is cloned (a
+// lazily decoded one's encoding copied, not decoded), the next merged in.
+func (m cellFold) add(r *Row) error {
+	if a := m[r.Cell]; a != nil {
 		return a.Merge(r.Agg)
 	}
+	m[r.Cell] = r.Agg.Clone()
+	return nil
+}
+
+// segFold is one segment's rows merged per cell: kept holds those the
+// region and tile views count, out the e-service rows of the buckets in
+// which the service was down at its end (only the services view counts
+// them), outages those buckets. Once built it is only read: a kept
+// segment is shared by every window and layer that contains it.
+type segFold struct {
+	kept, out cellFold
+	outages   outageSet
+
+	cellsOnce sync.Once
+	cells     []foldCell // kept's, then out's
+	nKept     int
+
+	mu    sync.Mutex
+	index map[grouping]map[string][]int32 // positions in cells by group key
+}
+
+func (s *segFold) size() int { return len(s.kept) + len(s.out) }
+
+// foldCells lists the segment's cells: kept's first, then out's.
+func (s *segFold) foldCells(e *Engine) []foldCell {
+	s.cellsOnce.Do(func() {
+		s.cells = make([]foldCell, 0, s.size())
+		for c, g := range s.kept {
+			s.cells = append(s.cells, e.foldCell(c, g))
+		}
+		s.nKept = len(s.cells)
+		for c, g := range s.out {
+			s.cells = append(s.cells, e.foldCell(c, g))
+		}
+	})
+	return s.cells
+}
+
+// indexed lists, per key of g, the positions in foldCells of the cells
+// that g counts.
+func (s *segFold) indexed(e *Engine, g grouping) map[string][]int32 {
+	cells := s.foldCells(e)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.index[g]; ok {
+		return m
+	}
+	n := s.nKept
+	if g.countsOut() {
+		n = len(cells)
+	}
+	m := map[string][]int32{}
+	for i := range cells[:n] {
+		if k, ok := g.key(&cells[i].Cell); ok {
+			m[k] = append(m[k], int32(i))
+		}
+	}
+	if s.index == nil {
+		s.index = map[grouping]map[string][]int32{}
+	}
+	s.index[g] = m
+	return m
+}
+
+// foldSpan reads one span of a window and merges its rows per cell,
+// setting apart the buckets in which an e-service was down at its end.
+// Only e-service rows wait for that judgement; uplink rows, never set
+// apart, are merged as they come.
+func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query) (*segFold, error) {
+	s := &segFold{kept: cellFold{}, out: cellFold{}}
 	var services rowSet
 	err := readSpan(ctx, src, sp, q, func(r Row) error {
 		if r.Cell.Service == rollup.Uplink || r.Cell.Service == "" {
-			return merge(&r)
+			return s.kept.add(&r)
 		}
 		services.add(r)
 		return nil
@@ -51,22 +111,23 @@ func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query
 	if err != nil {
 		return nil, err
 	}
-	out := e.outages(services)
+	s.outages = e.outages(services)
 	for r := range services.all() {
-		if out.excludes(r) {
-			continue
+		m := s.kept
+		if s.outages.excludes(r) {
+			m = s.out
 		}
-		if err := merge(r); err != nil {
+		if err := m.add(r); err != nil {
 			return nil, err
 		}
 	}
-	return m, nil
+	return s, nil
 }
 
 // foldSpans reads and folds spans at once (a store decodes rows on as
 // many cores as there are spans).
-func (e *Engine) foldSpans(ctx context.Context, src Feed, spans []rollup.Span, q Query) ([]cellFold, error) {
-	parts := make([]cellFold, len(spans))
+func (e *Engine) foldSpans(ctx context.Context, src Feed, spans []rollup.Span, q Query) ([]*segFold, error) {
+	parts := make([]*segFold, len(spans))
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
 	for i, sp := range spans {
@@ -81,7 +142,7 @@ func (e *Engine) foldSpans(ctx context.Context, src Feed, spans []rollup.Span, q
 	return parts, nil
 }
 
-// join merges the parts' cells into one fold. With shared parts (kept
+// join merges the parts' cells into one list. With shared parts (kept
 // ones), a cell found in more than one part gets an aggregate of its own
 // and one found in a single part is shared, as the parts are never
 // changed; otherwise the first part's are merged into in place. Give the
@@ -118,15 +179,6 @@ func (e *Engine) join(parts []cellFold, shared bool) ([]foldCell, error) {
 	return cells, nil
 }
 
-// cells lists a part's cells, sharing its aggregates.
-func (e *Engine) cells(m cellFold) []foldCell {
-	cells := make([]foldCell, 0, len(m))
-	for c, g := range m {
-		cells = append(cells, e.foldCell(c, g))
-	}
-	return cells
-}
-
 func (e *Engine) foldCell(c rollup.Cell, g *rollup.Agg) foldCell {
 	fc := foldCell{Cell: c, Agg: g}
 	if c.Tile != "" {
@@ -154,32 +206,6 @@ type foldCell struct {
 	tileOK bool
 }
 
-// folded is a window's fold with the groupings derived from it so far. A
-// kept fold is shared by concurrent queries: each grouping is built once,
-// under mu, and only read after.
-type folded struct {
-	// The window's cells are those of cells and of top: top holds the
-	// newest block's, not joined into cells (a cell may be in both).
-	cells, top []foldCell
-
-	mu      sync.Mutex
-	regions map[int]map[string]*acc // by level, then region code
-	tiles   map[int]map[string]*acc // by zoom, then quadkey
-}
-
-// all yields the cells of cells and of top.
-func (f *folded) all() iter.Seq[*foldCell] {
-	return func(yield func(*foldCell) bool) {
-		for _, cs := range [2][]foldCell{f.cells, f.top} {
-			for i := range cs {
-				if !yield(&cs[i]) {
-					return
-				}
-			}
-		}
-	}
-}
-
 // addFolded adds a folded cell: acc.add with the tile already parsed.
 func (a *acc) addFolded(fc *foldCell) error {
 	g := fc.Agg
@@ -198,85 +224,4 @@ func (a *acc) addFolded(fc *foldCell) error {
 		a.kinds[fc.Cell.Kind] = k
 	}
 	return k.Merge(g)
-}
-
-// byRegion groups the cells by their region's ancestor at level: the
-// deepest level by region, coarser ones by merging the deepest groups,
-// as results count where they were measured.
-func (f *folded) byRegion(level, deepest int) (map[string]*acc, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.byRegionLocked(level, deepest)
-}
-
-func (f *folded) byRegionLocked(level, deepest int) (map[string]*acc, error) {
-	if m := f.regions[level]; m != nil {
-		return m, nil
-	}
-	m := map[string]*acc{}
-	if level == deepest {
-		for fc := range f.all() {
-			a := m[fc.Cell.Region]
-			if a == nil {
-				a = newAcc()
-				m[fc.Cell.Region] = a
-			}
-			if err := a.addFolded(fc); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		deep, err := f.byRegionLocked(deepest, deepest)
-		if err != nil {
-			return nil, err
-		}
-		for code, a := range deep {
-			anc := region.Ancestor(code, level)
-			if anc == "" {
-				continue
-			}
-			c := m[anc]
-			if c == nil {
-				c = newAcc()
-				m[anc] = c
-			}
-			if err := c.merge(a); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if f.regions == nil {
-		f.regions = map[int]map[string]*acc{}
-	}
-	f.regions[level] = m
-	return m, nil
-}
-
-// byTile groups the cells by their tile's quadkey prefix of zoom z.
-func (f *folded) byTile(z int) (map[string]*acc, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if m := f.tiles[z]; m != nil {
-		return m, nil
-	}
-	m := map[string]*acc{}
-	for fc := range f.all() {
-		if len(fc.Cell.Tile) < z {
-			continue
-		}
-		qk := fc.Cell.Tile[:z]
-		a := m[qk]
-		if a == nil {
-			a = newAcc()
-			m[qk] = a
-		}
-		if err := a.addFolded(fc); err != nil {
-			return nil, err
-		}
-	}
-	if f.tiles == nil {
-		f.tiles = map[int]map[string]*acc{}
-	}
-	f.tiles[z] = m
-	return m, nil
 }

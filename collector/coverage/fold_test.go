@@ -101,8 +101,8 @@ func foldCases() []Query {
 
 func same(a, b any) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) } // NaN != NaN for DeepEqual
 
-// TestFoldedAnswersEqualTheRowByRowOnes: the region view at every level
-// and the tiles at two zooms, from a plain Source (one fold per view) and
+// TestFoldedAnswersEqualTheRowByRowOnes: the region and services views
+// at every level and the tiles at two zooms, from a plain Source (one fold per view) and
 // from a GenerationSource (segments kept, asked twice), equal the answers
 // computed row by row.
 func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
@@ -135,6 +135,21 @@ func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
 					checked[c.Status] = true
 				}
 			}
+			for _, level := range []int{1, 2, 3} {
+				want, err := e.refServices(ctx, s.source(), level, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, src := range []Feed{s.source(), gs, gs} {
+					got, err := e.Services(ctx, src, level, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !same(got, want) {
+						t.Fatalf("services level %d, feed %d:\n got %+v\nwant %+v", level, i, got, want)
+					}
+				}
+			}
 			for _, z := range []int{15, 12} {
 				want, err := e.refTiles(ctx, s.source(), z, q)
 				if err != nil {
@@ -161,27 +176,35 @@ func TestFoldedAnswersEqualTheRowByRowOnes(t *testing.T) {
 }
 
 // TestSegmentsCoverTheWindowOnce: the segments of a window are its
-// rollup.Plan spans, cut at most at block boundaries, in order, without
-// gap or overlap; the newest minutes are a block of their own.
+// rollup.Plan spans, in order, without gap or overlap, cut only at block
+// boundaries, except for the newest block, cut into its minutes.
 func TestSegmentsCoverTheWindowOnce(t *testing.T) {
+	const block = blockMinutes * time.Minute
 	for _, q := range foldCases() {
 		plan := rollup.Plan(q.From, q.To)
-		segs := segments(q.From, q.To)
+		segs, newest := segments(q.From, q.To)
 		if segs[0].From != plan[0].From || segs[len(segs)-1].To != plan[len(plan)-1].To {
 			t.Errorf("%v: segments %v, plan %v", q.From, segs, plan)
+		}
+		edges := map[time.Time]bool{}
+		for _, sp := range plan {
+			edges[sp.From], edges[sp.To] = true, true
 		}
 		for i, sp := range segs {
 			if i > 0 && sp.From != segs[i-1].To {
 				t.Errorf("%v: gap or overlap at %d: %v", q.From, i, segs)
 			}
-			if i > 0 && sp.Res == segs[i-1].Res && sp.From.Truncate(blockMinutes*time.Minute) != sp.From {
+			if i > 0 && i <= newest && !edges[sp.From] && sp.From.Truncate(block) != sp.From {
 				t.Errorf("%v: a cut off the block boundaries at %d: %v", q.From, i, segs)
 			}
+			if i >= newest && (sp.Res != rollup.Minute || sp.To.Sub(sp.From) != time.Minute || sp.From.Truncate(block) != segs[len(segs)-1].From.Truncate(block)) {
+				t.Errorf("%v: segment %d of the newest block is not one of its minutes: %v", q.From, i, segs)
+			}
 		}
-		if last := segs[len(segs)-1]; last.Res == rollup.Minute && last.To.Sub(last.From) > blockMinutes*time.Minute {
-			t.Errorf("%v: newest segment %v longer than a block", q.From, last)
+		if last := plan[len(plan)-1]; last.Res == rollup.Minute && newest == len(segs) {
+			t.Errorf("%v: no newest block in %v", q.From, segs)
 		}
-		if len(segs) > len(plan)+2 {
+		if len(segs) > len(plan)+2+blockMinutes {
 			t.Errorf("%v: %d segments for %d spans", q.From, len(segs), len(plan))
 		}
 	}

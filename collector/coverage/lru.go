@@ -88,6 +88,27 @@ func (c *lru[K, V]) get(ctx context.Context, k K, fill func() (V, int, error)) (
 	return v, err
 }
 
+// latest is the most recently used value, computed and not failed, of a
+// key that match accepts.
+func (c *lru[K, V]) latest(match func(K) bool) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, en := range c.entries {
+		if !match(en.key) {
+			continue
+		}
+		select {
+		case <-en.done:
+			if en.err == nil {
+				return en.val, true
+			}
+		default:
+		}
+	}
+	var zero V
+	return zero, false
+}
+
 // errFillPanicked is what waiters for an entry get when its fill
 // panicked: filling it again would likely panic again, in every waiter.
 var errFillPanicked = errors.New("coverage: the computation this request waited for panicked")

@@ -3,7 +3,9 @@ package coverage
 import (
 	"context"
 	"sort"
+	"sync"
 
+	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
@@ -11,6 +13,54 @@ import (
 // The engine's answers before folds, kept as the oracle that folded
 // answers must equal: every row of the window merged straight into its
 // region's or tile's aggregate, outages judged over the whole window.
+
+// read collects the window's rows that pass the filters: whole hours from
+// hour rows, the edges from minute rows. The spans are read at once (a
+// store decodes rows on as many cores as there are spans) and kept in
+// Plan's order, so the answer does not depend on the timing.
+func (e *Engine) read(ctx context.Context, src Feed, q Query) (rowSet, error) {
+	spans := rollup.Plan(q.From, q.To)
+	parts := make([]rowSet, len(spans))
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for i, sp := range spans {
+		wg.Go(func() {
+			errs[i] = readSpan(ctx, src, sp, q, func(r Row) error {
+				parts[i].add(r)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	var rows rowSet
+	for i, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, parts[i]...)
+	}
+	return rows, nil
+}
+
+func (a *acc) add(c rollup.Cell, g *rollup.Agg, zoom int) error {
+	a.count += g.Count
+	a.ok += g.OK
+	a.lossSum += g.LossSum
+	a.lossN += g.LossN
+	a.lastResultNanos = max(a.lastResultNanos, g.Last)
+	a.probes[c.Probe] = true
+	if c.Tile != "" {
+		if t, err := tile.ParseQuadkey(c.Tile); err == nil && int(t.Z) == zoom {
+			a.tiles[t] = true
+		}
+	}
+	k := a.kinds[c.Kind]
+	if k == nil {
+		k = rollup.NewAgg()
+		a.kinds[c.Kind] = k
+	}
+	return k.Merge(g)
+}
 
 func (e *Engine) refRegions(ctx context.Context, src Feed, probes []Probe, level int, q Query) ([]RegionCell, error) {
 	rows, err := e.read(ctx, src, q)
@@ -142,4 +192,48 @@ func (e *Engine) refTiles(ctx context.Context, src Feed, z int, q Query) ([]Tile
 	}
 	sort.Slice(result, func(i, j int) bool { return result[i].Quadkey < result[j].Quadkey })
 	return result, nil
+}
+
+// refServices is the services view row by row, outages judged over the
+// whole window.
+func (e *Engine) refServices(ctx context.Context, src Feed, level int, q Query) (*ServicesView, error) {
+	rows, err := e.read(ctx, src, q)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ service, region string }
+	cells := map[key]*acc{}
+	services := map[string]bool{}
+	for r := range rows.all() {
+		anc := region.Ancestor(r.Cell.Region, level)
+		if anc == "" {
+			continue
+		}
+		k := key{r.Cell.Service, anc}
+		a := cells[k]
+		if a == nil {
+			a = newAcc()
+			cells[k] = a
+		}
+		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
+			return nil, err
+		}
+		services[r.Cell.Service] = true
+	}
+	v := &ServicesView{Level: level}
+	for s := range services {
+		v.Services = append(v.Services, s)
+	}
+	sort.Strings(v.Services)
+	for k, a := range cells {
+		v.Cells = append(v.Cells, ServiceCell{Service: k.service, Region: k.region, figures: a.figures()})
+	}
+	sort.Slice(v.Cells, func(i, j int) bool {
+		if v.Cells[i].Service != v.Cells[j].Service {
+			return v.Cells[i].Service < v.Cells[j].Service
+		}
+		return v.Cells[i].Region < v.Cells[j].Region
+	})
+	v.Outages = mergeOutages(e.outages(rows))
+	return v, nil
 }

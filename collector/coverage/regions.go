@@ -68,7 +68,7 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 	if err != nil {
 		return nil, err
 	}
-	deepest, err := f.byRegion(e.regions.Deepest(), e.regions.Deepest())
+	deepest, err := f.group(e, grouping{by: groupRegion})
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +114,11 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 		}
 	}
 
-	cells, err := f.byRegion(level, e.regions.Deepest())
-	if err != nil {
-		return nil, err
+	cells := deepest
+	if level != e.regions.Deepest() {
+		if cells, err = f.group(e, grouping{by: groupAncestor, level: level}); err != nil {
+			return nil, err
+		}
 	}
 	var cover *tile.Cover
 	if e.tiles != nil {

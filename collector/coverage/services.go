@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/rollup"
-	"github.com/jangkau/jangkau/geo/region"
 )
 
 // ServiceCell is one e-service as seen from one region.
@@ -38,44 +37,32 @@ func (e *Engine) Services(ctx context.Context, src Feed, level int, q Query) (*S
 	if e.regions.Level(level) == nil {
 		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
 	}
-	rows, err := e.read(ctx, src, q)
+	f, err := e.fold(ctx, src, q)
 	if err != nil {
 		return nil, err
 	}
-	type key struct{ service, region string }
-	cells := map[key]*acc{}
-	services := map[string]bool{}
-	for r := range rows.all() {
-		anc := region.Ancestor(r.Cell.Region, level)
-		if anc == "" {
-			continue
-		}
-		k := key{r.Cell.Service, anc}
-		a := cells[k]
-		if a == nil {
-			a = newAcc()
-			cells[k] = a
-		}
-		if err := a.add(r.Cell, r.Agg, e.zoom); err != nil {
-			return nil, err
-		}
-		services[r.Cell.Service] = true
+	cells, err := f.group(e, grouping{by: groupService, level: level})
+	if err != nil {
+		return nil, err
 	}
-	v := &ServicesView{Level: level}
+	services := map[string]bool{}
+	v := &ServicesView{Level: level, Cells: make([]ServiceCell, 0, len(cells))}
+	for k, a := range cells {
+		service, region := splitServiceKey(k)
+		v.Cells = append(v.Cells, ServiceCell{Service: service, Region: region, figures: a.figures()})
+		services[service] = true
+	}
 	for s := range services {
 		v.Services = append(v.Services, s)
 	}
 	sort.Strings(v.Services)
-	for k, a := range cells {
-		v.Cells = append(v.Cells, ServiceCell{Service: k.service, Region: k.region, figures: a.figures()})
-	}
 	sort.Slice(v.Cells, func(i, j int) bool {
 		if v.Cells[i].Service != v.Cells[j].Service {
 			return v.Cells[i].Service < v.Cells[j].Service
 		}
 		return v.Cells[i].Region < v.Cells[j].Region
 	})
-	v.Outages = mergeOutages(e.outages(rows))
+	v.Outages = mergeOutages(f.allOutages())
 	return v, nil
 }
 

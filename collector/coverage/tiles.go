@@ -33,7 +33,7 @@ func (e *Engine) Tiles(ctx context.Context, src Feed, z int, bound orb.Bound, q 
 	if err != nil {
 		return nil, err
 	}
-	cells, err := f.byTile(z)
+	cells, err := f.group(e, grouping{by: groupTile, level: z})
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ type viewsOpts struct {
 	regions, data, bin, influxd, pgBin, idKey string
 	results, probes, repeats, colds, rate     int
 	port, batch, senders                      int
-	window, reuse                             time.Duration
+	window, reuse, budget                     time.Duration
 	seed                                      uint64
 }
 
@@ -75,6 +75,7 @@ func runViews(args []string) error {
 	fs.IntVar(&o.senders, "senders", 4, "concurrent senders while loading, each for its share of the probes")
 	fs.DurationVar(&o.window, "window", 24*time.Hour, "the data's span (the views ask for 24h)")
 	fs.DurationVar(&o.reuse, "reuse", time.Hour, "reuse the stores in -data when loaded less than this long ago (0: always load)")
+	fs.DurationVar(&o.budget, "budget", 3*time.Minute, "end a series of colds or repeats early once it has taken this long (after 1 cold, 3 repeats)")
 	fs.Uint64Var(&o.seed, "seed", 17, "seed of the data set")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,8 +101,6 @@ type viewsBench struct {
 	ix     *viewsInflux
 	pg     *viewsPG
 	idKey  bool // the collector-id key is in this build's schema
-
-	statusesEmb []byte
 }
 
 func (b *viewsBench) run(ctx context.Context) (err error) {

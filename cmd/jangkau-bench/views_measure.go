@@ -54,6 +54,7 @@ func (b *viewsBench) measure(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("embedded: results arriving during the repeats: %.0f results/s stored, %d refused or lost\n", rate, lost)
+	figs[0].LiveRate, figs[1].LiveRate = rate, rate
 
 	// InfluxDB: cold and repeats on collector a, then a and b compared.
 	for i, v := range views {
@@ -94,7 +95,7 @@ func (b *viewsBench) measure(ctx context.Context) error {
 
 	n := b.d.perProbe * len(b.d.probes)
 	for i, v := range views {
-		fmt.Printf("\n%s (cold: median of %d fresh collectors; repeat: median of %d requests)\n\n", v.path, b.o.colds, b.o.repeats)
+		fmt.Printf("\n%s (cold: median of up to %d fresh collectors; repeat: median of up to %d requests; -budget %s per series)\n\n", v.path, b.o.colds, b.o.repeats, b.o.budget)
 		fmt.Print(formatViewsTable(fmt.Sprintf("view (%s results, 24 h, desa level)", thousands(n)), viewsRows(figs[i])))
 	}
 	return nil
@@ -105,7 +106,11 @@ func (b *viewsBench) measure(ctx context.Context) error {
 func (b *viewsBench) colds(ctx context.Context, name, path string) (time.Duration, []byte, error) {
 	var ts []float64
 	var body []byte
+	start := time.Now()
 	for range b.o.colds {
+		if len(ts) >= 1 && time.Since(start) > b.o.budget {
+			break
+		}
 		c, err := b.collector(ctx, name)
 		if err != nil {
 			return 0, nil, err
@@ -118,7 +123,7 @@ func (b *viewsBench) colds(ctx context.Context, name, path string) (time.Duratio
 		ts, body = append(ts, float64(took)), bd
 	}
 	m := time.Duration(median(ts))
-	fmt.Printf("%s %s: cold %s (%s)\n", name, path, fmtDur(m), fmtDurs(ts))
+	fmt.Printf("%s %s: cold %s (median of %d: %s)\n", name, path, fmtDur(m), len(ts), fmtDurs(ts))
 	return m, body, nil
 }
 
@@ -129,7 +134,11 @@ func (b *viewsBench) repeats(ctx context.Context, c *viewsCollector, path string
 		return 0, err
 	}
 	var ts []float64
+	start := time.Now()
 	for range b.o.repeats {
+		if len(ts) >= 3 && time.Since(start) > b.o.budget {
+			break
+		}
 		took, _, err := c.get(ctx, path)
 		if err != nil {
 			return 0, err
@@ -137,7 +146,7 @@ func (b *viewsBench) repeats(ctx context.Context, c *viewsCollector, path string
 		ts = append(ts, float64(took))
 	}
 	m := time.Duration(median(ts))
-	fmt.Printf("%s %s: repeat %s (min %s, max %s)\n", c.name, path, fmtDur(m), fmtDur(time.Duration(minOf(ts))), fmtDur(time.Duration(maxOf(ts))))
+	fmt.Printf("%s %s: repeat %s (median of %d, min %s, max %s)\n", c.name, path, fmtDur(m), len(ts), fmtDur(time.Duration(minOf(ts))), fmtDur(time.Duration(maxOf(ts))))
 	return m, nil
 }
 

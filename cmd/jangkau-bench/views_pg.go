@@ -124,6 +124,10 @@ func (pg *viewsPG) initdb(ctx context.Context) error {
 // start runs the server on the Unix socket only (no TCP), with its
 // defaults otherwise; restart is the "cold" of the peer.
 func (pg *viewsPG) start(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(pg.data, "postmaster.pid")); err == nil {
+		// Left running by a bench that was killed: stop it first.
+		pg.run(ctx, "pg_ctl", "-D", pg.data, "-w", "-m", "fast", "stop")
+	}
 	return pg.run(ctx, "pg_ctl", "-D", pg.data, "-w", "-t", "120", "-l", filepath.Join(pg.data, "server.log"),
 		"-o", fmt.Sprintf("-c listen_addresses='' -k %s", pg.sock), "start")
 }

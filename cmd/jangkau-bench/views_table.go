@@ -12,6 +12,7 @@ type viewFigures struct {
 	InfluxCold, InfluxRepeat   time.Duration
 	SameStatuses               bool // two InfluxDB collectors, byte-identical statuses
 	EmbeddedCold, EmbeddedLive time.Duration
+	LiveRate                   float64       // results/s stored during the embedded repeats
 	PeerCold, PeerRepeat       time.Duration // PostGIS's best form; 0 if not measured
 }
 
@@ -28,6 +29,10 @@ const (
 	targetInfluxRepeat = 100 * time.Millisecond
 	targetEmbCold      = 500 * time.Millisecond
 	targetEmbLive      = 50 * time.Millisecond
+	targetLiveRate     = 2000 // results/s while the embedded repeats run
+	// liveRateShare of targetLiveRate must have arrived for the row to
+	// count: a repeat measured under a lighter stream proves nothing.
+	liveRateShare = 0.95
 )
 
 // viewsRows judges f against the targets.
@@ -45,8 +50,9 @@ func viewsRows(f viewFigures) []viewsRow {
 		{"InfluxDB, two collectors, the same answer", "yes, byte-identical statuses", same, "", f.SameStatuses},
 		{"embedded, cold", "≤ 0.5 s", fmtDur(f.EmbeddedCold), vsPeer(f.PeerCold, f.EmbeddedCold),
 			f.EmbeddedCold > 0 && f.EmbeddedCold <= targetEmbCold},
-		{"embedded, repeat while 2,000 results/s arrive", "≤ 50 ms", fmtDur(f.EmbeddedLive), vsPeer(f.PeerRepeat, f.EmbeddedLive),
-			f.EmbeddedLive > 0 && f.EmbeddedLive <= targetEmbLive},
+		{"embedded, repeat while 2,000 results/s arrive", "≤ 50 ms",
+			fmt.Sprintf("%s (%s results/s arrived)", fmtDur(f.EmbeddedLive), thousands(int(f.LiveRate))), vsPeer(f.PeerRepeat, f.EmbeddedLive),
+			f.EmbeddedLive > 0 && f.EmbeddedLive <= targetEmbLive && f.LiveRate >= liveRateShare*targetLiveRate},
 	}
 }
 

@@ -109,7 +109,8 @@ func TestViewsDataDeterministic(t *testing.T) {
 
 func TestViewsRowsJudge(t *testing.T) {
 	ok := viewFigures{InfluxCold: 2 * time.Second, InfluxRepeat: 100 * time.Millisecond, SameStatuses: true,
-		EmbeddedCold: 500 * time.Millisecond, EmbeddedLive: 50 * time.Millisecond, PeerCold: 14 * time.Second, PeerRepeat: 10 * time.Second}
+		EmbeddedCold: 500 * time.Millisecond, EmbeddedLive: 50 * time.Millisecond, LiveRate: 1900,
+		PeerCold: 14 * time.Second, PeerRepeat: 10 * time.Second}
 	cases := []struct {
 		name string
 		edit func(*viewFigures)
@@ -124,6 +125,7 @@ func TestViewsRowsJudge(t *testing.T) {
 		{"embedded cold over 0.5 s", func(f *viewFigures) { f.EmbeddedCold = 501 * time.Millisecond }, 3},
 		{"embedded live repeat over 50 ms", func(f *viewFigures) { f.EmbeddedLive = 51 * time.Millisecond }, 4},
 		{"embedded live repeat not measured", func(f *viewFigures) { f.EmbeddedLive = 0 }, 4},
+		{"fewer than 1,900 results/s arrived", func(f *viewFigures) { f.LiveRate = 1899 }, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

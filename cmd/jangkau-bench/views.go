@@ -302,10 +302,18 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
+// gitRev names the code the stores were written by: the last commit that
+// touched anything but this bench and docs/, "+dirty" with uncommitted
+// changes there. A change of the harness alone keeps the stores.
 func gitRev(root string) string {
-	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	paths := []string{"--", ".", ":(exclude)cmd/jangkau-bench", ":(exclude)docs"}
+	out, err := exec.Command("git", append([]string{"-C", root, "log", "-1", "--format=%h"}, paths...)...).Output()
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", append([]string{"-C", root, "status", "--porcelain"}, paths...)...).Output(); err != nil || len(st) > 0 {
+		rev += "+dirty"
+	}
+	return rev
 }

@@ -161,6 +161,7 @@ func keySupported(key string) (bool, error) {
 	return false, fmt.Errorf("probing config key %s: %w", key, err)
 }
 
+// freeAddr returns a loopback address with a port that was free just now.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -108,7 +108,8 @@ func (d *viewsData) sendLive(ctx context.Context, rate int, post func(probe stri
 	ctx, cancel := context.WithCancel(ctx)
 	ls := &liveSender{cancel: cancel, done: make(chan struct{})}
 	const tick = 50 * time.Millisecond
-	perBatch := 10
+	// Each probe uploads about every 2 s, as a spool that batches does.
+	perBatch := max(1, 2*rate/len(d.probes))
 	var offered int // results handed to post so far
 	base := uint64(d.perProbe) + 1 + uint64(time.Since(d.anchor)/time.Millisecond)
 	seqs := make([]uint64, len(d.probes))
@@ -119,7 +120,7 @@ func (d *viewsData) sendLive(ctx context.Context, rate int, post func(probe stri
 	start := time.Now()
 	t := time.NewTicker(tick)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 8)
 	go func() {
 		defer t.Stop()
 		for {

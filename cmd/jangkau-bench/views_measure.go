@@ -234,7 +234,11 @@ func (b *viewsBench) peer(ctx context.Context, from, to time.Time, f *viewFigure
 	for _, form := range pgForms {
 		var cold, rep []float64
 		var rows int
+		start := time.Now()
 		for range b.o.colds {
+			if len(cold) >= 1 && time.Since(start) > b.o.budget {
+				break
+			}
 			b.pg.stop()
 			if err := b.pg.start(ctx); err != nil {
 				return err
@@ -245,7 +249,11 @@ func (b *viewsBench) peer(ctx context.Context, from, to time.Time, f *viewFigure
 			}
 			cold, rows = append(cold, float64(took)), n
 		}
+		start = time.Now()
 		for range b.o.repeats {
+			if len(rep) >= 3 && time.Since(start) > b.o.budget {
+				break
+			}
 			took, _, err := b.pg.query(ctx, form.sql, from, to)
 			if err != nil {
 				return err
@@ -253,7 +261,7 @@ func (b *viewsBench) peer(ctx context.Context, from, to time.Time, f *viewFigure
 			rep = append(rep, float64(took))
 		}
 		c, r := time.Duration(median(cold)), time.Duration(median(rep))
-		fmt.Printf("  %-13s cold %s (%s), repeat %s; %d rows: %s\n", form.name, fmtDur(c), fmtDurs(cold), fmtDur(r), rows, form.what)
+		fmt.Printf("  %-13s cold %s (%s), repeat %s (median of %d); %d rows: %s\n", form.name, fmtDur(c), fmtDurs(cold), fmtDur(r), len(rep), rows, form.what)
 		if f.PeerCold == 0 || c < f.PeerCold {
 			f.PeerCold, f.PeerRepeat = c, r
 			fmt.Printf("  (best so far: %s)\n", form.name)

@@ -8,6 +8,7 @@
 //	jangkau-bench names    [-bin jangkau] [-names 150000] [-requests 15] [-influx]
 //	jangkau-bench bigstring [-bin jangkau] [-concurrent 40]
 //	jangkau-bench country  [-bin jangkau] [-data DIR] [-probes 20000] [-checks 10] [-every 1h] [-runs 2]
+//	jangkau-bench views    [-regions banten-adm4.geojson] [-data DIR] [-results 10000000] [-repeats 15]
 //
 // ingest reports the embedded store's raw insert rate (Store.Write of
 // 1000-result batches from several goroutines), the end-to-end HTTP ingest
@@ -18,7 +19,13 @@
 // to drain with the floor (compressed bytes ÷ link rate). coverage loads a
 // day of results into an embedded store (kept in -data for reruns) and
 // times the desa and tile coverage answer: cold, warm, while probes write
-// into the window's running minute, and after a late backfill.
+// into the window's running minute, and after a late backfill. views
+// (views*.go) is issue 17's table: one seeded data set through the real
+// binary's ingest API into an embedded collector and two collectors on
+// one InfluxDB it starts, and COPYed into a PostGIS it starts; the desa
+// coverage and services views timed cold (fresh collector process) and
+// repeated, the embedded repeats while 2,000 results/s arrive, against
+// PostGIS's best form of the same aggregate, with PASS or MISS per row.
 //
 // Traffic stays on 127.0.0.1; nothing is resolved.
 package main
@@ -37,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx|names|bigstring|country [flags]")
+		fmt.Fprintln(os.Stderr, "usage: jangkau-bench ingest|drain|coverage|export|influx|names|bigstring|country|views [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -58,6 +65,8 @@ func main() {
 		err = runBigString(os.Args[2:])
 	case "country":
 		err = runCountry(os.Args[2:])
+	case "views":
+		err = runViews(os.Args[2:])
 	case "wire":
 		err = runWire(os.Args[2:])
 	default:

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jangkau/jangkau/geo/region"
+	"github.com/jangkau/jangkau/wire"
+)
+
+// viewsParams describe a loaded data set; a -data dir whose views.json
+// matches them (and is younger than -reuse) is measured again without
+// loading.
+type viewsParams struct {
+	Regions     string        `json:"regions"`
+	RegionsSize int64         `json:"regions_size"`
+	Results     int           `json:"results"`
+	Probes      int           `json:"probes"`
+	Window      time.Duration `json:"window"`
+	Seed        uint64        `json:"seed"`
+	Rev         string        `json:"rev"`       // the jangkau build that wrote the stores
+	CollectorID bool          `json:"collector"` // written with distinct collector ids
+	Anchor      time.Time     `json:"anchor"`    // the data's window ends here
+}
+
+const (
+	viewsCoverage = "/api/v1/coverage?level=4&window=24h"
+	viewsServices = "/api/v1/services?window=24h"
+)
+
+// viewsOpts are the flags of `jangkau-bench views`.
+type viewsOpts struct {
+	regions, data, bin, influxd, pgBin, idKey string
+	results, probes, repeats, colds, rate     int
+	port, batch, senders                      int
+	window, reuse, budget                     time.Duration
+	seed                                      uint64
+}
+
+// runViews is `jangkau-bench views`: issue 17's table. One data set goes
+// through the real ingest API of the jangkau binary into an embedded
+// collector and into two collectors on one InfluxDB (each probe to one of
+// them), and is COPYed into PostGIS; then the desa coverage view and the
+// services view are timed on fresh collector processes (cold) and
+// repeated, and the peer's best form of the same aggregate is timed the
+// same way.
+func runViews(args []string) error {
+	fs := flag.NewFlagSet("views", flag.ContinueOnError)
+	var o viewsOpts
+	fs.StringVar(&o.regions, "regions", defaultGeo("banten-adm4.geojson"), "desa boundaries `file` (GeoJSON): Banten's banten-adm4.geojson of ../shared/geo")
+	fs.StringVar(&o.data, "data", filepath.Join(os.TempDir(), "jangkau-bench-views"), "`dir` for the stores, kept for reruns")
+	fs.StringVar(&o.bin, "bin", "", "jangkau `binary` (default: go build ./cmd/jangkau of this module)")
+	fs.StringVar(&o.influxd, "influxd", "", "influxd 1.8.10 `binary` (default: scripts/influxdb.sh's .cache/bin/influxd, built when missing)")
+	fs.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "PostgreSQL 15 binaries `dir` (apt-get install postgresql-15-postgis-3)")
+	fs.StringVar(&o.idKey, "collector-id-key", "storage.influxdb.collector_id", "config `key` that gives each InfluxDB collector its own id (skipped when this build has none)")
+	fs.IntVar(&o.results, "results", 10_000_000, "results in the window")
+	fs.IntVar(&o.probes, "probes", 200, "probes, each on a random desa")
+	fs.IntVar(&o.repeats, "repeats", 15, "repeated requests per view; the figure is their median")
+	fs.IntVar(&o.colds, "colds", 3, "fresh collector starts per view and store; the figure is their median")
+	fs.IntVar(&o.rate, "rate", 2000, "results/s sent while the embedded repeats run")
+	fs.IntVar(&o.port, "influx-port", 38096, "InfluxDB HTTP `port` (the RPC port is port+2)")
+	fs.IntVar(&o.batch, "batch", 1000, "results per ingest batch while loading")
+	fs.IntVar(&o.senders, "senders", 4, "concurrent senders while loading, each for its share of the probes")
+	fs.DurationVar(&o.window, "window", 24*time.Hour, "the data's span (the views ask for 24h)")
+	fs.DurationVar(&o.reuse, "reuse", time.Hour, "reuse the stores in -data when loaded less than this long ago (0: always load)")
+	fs.DurationVar(&o.budget, "budget", 3*time.Minute, "end a series of colds or repeats early once it has taken this long (after 1 cold, 3 repeats)")
+	fs.Uint64Var(&o.seed, "seed", 17, "seed of the data set")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := os.Stat(o.regions)
+	if err != nil {
+		return fmt.Errorf("-regions %s: %w: pass -regions PATH/banten-adm4.geojson (the real Banten desa boundaries; ../shared/geo/ from the module root) or set JANGKAU_GEO_DIR", o.regions, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &viewsBench{o: o}
+	b.params = viewsParams{Regions: o.regions, RegionsSize: st.Size(), Results: o.results, Probes: o.probes, Window: o.window, Seed: o.seed}
+	return b.run(ctx)
+}
+
+type viewsBench struct {
+	o      viewsOpts
+	params viewsParams
+	root   string
+	bin    string
+	rs     *region.Regions
+	d      *viewsData
+	ix     *viewsInflux
+	pg     *viewsPG
+	idKey  bool // the collector-id key is in this build's schema
+}
+
+func (b *viewsBench) run(ctx context.Context) (err error) {
+	o := b.o
+	if b.root, err = moduleRoot(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return err
+	}
+	b.params.Rev = gitRev(b.root)
+	if b.idKey, err = keySupported(o.idKey); err != nil {
+		return err
+	}
+	b.params.CollectorID = b.idKey
+	b.bin = o.bin
+	if b.bin == "" {
+		b.bin = filepath.Join(o.data, "jangkau")
+		build := exec.CommandContext(ctx, "go", "build", "-o", b.bin, "./cmd/jangkau")
+		build.Dir, build.Stderr = b.root, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build jangkau: %w", err)
+		}
+	}
+	if b.rs, err = region.LoadFile(o.regions, region.LoadOptions{}); err != nil {
+		return err
+	}
+	reuse := b.reusable()
+	if !reuse {
+		for _, sub := range []string{"embedded", "influx-a", "influx-b", "influxdb", "pg", "views.json"} {
+			if err := os.RemoveAll(filepath.Join(o.data, sub)); err != nil {
+				return err
+			}
+		}
+		b.params.Anchor = time.Now().UTC().Truncate(time.Second)
+	}
+	if b.d, err = newViewsData(b.rs, o.probes, o.results, o.seed, b.params.Anchor, o.window); err != nil {
+		return err
+	}
+	influxd := o.influxd
+	if influxd == "" {
+		influxd = filepath.Join(b.root, ".cache", "bin", "influxd")
+	}
+	if b.ix, err = startViewsInflux(ctx, b.root, filepath.Join(o.data, "influxdb"), influxd, o.port); err != nil {
+		return err
+	}
+	defer b.ix.stop()
+	if b.pg, err = newViewsPG(o.pgBin, filepath.Join(o.data, "pg")); err != nil {
+		return err
+	}
+	if !reuse {
+		if err := b.pg.initdb(ctx); err != nil {
+			return err
+		}
+	}
+	if err := b.pg.start(ctx); err != nil {
+		return err
+	}
+	defer func() { b.pg.stop() }()
+
+	fmt.Printf("jangkau-bench views: %d results from %d probes on random desa of %s over %s; %d CPUs, %s\n",
+		b.d.perProbe*o.probes, o.probes, filepath.Base(o.regions), o.window, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("jangkau %s; %s\n", b.params.Rev, influxdVersion(ctx, influxd))
+	if b.idKey {
+		fmt.Printf("InfluxDB collectors: ids bench-a and bench-b (%s)\n", o.idKey)
+	} else {
+		fmt.Printf("InfluxDB collectors: %s is not in this build's config: both run with the default id\n", o.idKey)
+	}
+	if reuse {
+		fmt.Printf("reusing the stores in %s, loaded %s ago (rerun with -reuse 0 to load again)\n", o.data, time.Since(b.params.Anchor).Round(time.Second))
+	} else {
+		if err := b.load(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%s\n", strings.ReplaceAll(b.pg.versions(ctx), "\n", "; "))
+	return b.measure(ctx)
+}
+
+func (b *viewsBench) reusable() bool {
+	if b.o.reuse <= 0 {
+		return false
+	}
+	raw, err := os.ReadFile(filepath.Join(b.o.data, "views.json"))
+	if err != nil {
+		return false
+	}
+	var have viewsParams
+	if json.Unmarshal(raw, &have) != nil {
+		return false
+	}
+	want := b.params
+	want.Anchor = have.Anchor
+	if have != want || time.Since(have.Anchor) > b.o.reuse {
+		return false
+	}
+	b.params = have
+	return true
+}
+
+// storage is the storage block of an InfluxDB collector with id.
+func (b *viewsBench) storage(id string) map[string]any {
+	s := map[string]any{"kind": "influxdb", "influxdb": map[string]any{"url": b.ix.url, "token": b.ix.token, "bucket": b.ix.bucket}}
+	if b.idKey {
+		cfg := map[string]any{"storage": s}
+		setKey(cfg, b.o.idKey, id)
+	}
+	return s
+}
+
+// collector starts a collector: "embedded", "influx-a" or "influx-b",
+// each on its own data_dir in -data.
+func (b *viewsBench) collector(ctx context.Context, name string) (*viewsCollector, error) {
+	var storage map[string]any
+	if id, ok := strings.CutPrefix(name, "influx-"); ok {
+		storage = b.storage("bench-" + id)
+	}
+	dataDir := filepath.Join(b.o.data, name)
+	return startViewsCollector(ctx, b.bin, b.o.data, name, func(listen string) ([]byte, error) {
+		return collectorConfig(b.d, b.o.regions, dataDir, listen, storage)
+	})
+}
+
+// load sends every probe's batches to the embedded collector and to one
+// of the two InfluxDB collectors (even probes to a, odd to b), and COPYs
+// the same results into PostGIS.
+func (b *viewsBench) load(ctx context.Context) error {
+	var cs []*viewsCollector
+	defer func() {
+		for _, c := range cs {
+			c.stop()
+		}
+	}()
+	for _, name := range []string{"embedded", "influx-a", "influx-b"} {
+		c, err := b.collector(ctx, name)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+	total := b.d.perProbe * len(b.d.probes)
+	start := time.Now()
+	var mu sync.Mutex
+	done, next := 0, total/10
+	errs := make([]error, b.o.senders)
+	var wg sync.WaitGroup
+	for s := range b.o.senders {
+		wg.Go(func() {
+			for i := s; i < len(b.d.probes) && errs[s] == nil; i += b.o.senders {
+				errs[s] = b.d.batches(i, b.o.batch, func(bt wire.Batch) error {
+					body, err := gzipBatch(bt)
+					if err != nil {
+						return err
+					}
+					if err := cs[0].post(ctx, bt.Probe, body); err != nil {
+						return err
+					}
+					if err := cs[1+i%2].post(ctx, bt.Probe, body); err != nil {
+						return err
+					}
+					mu.Lock()
+					if done += len(bt.Results); done >= next {
+						el := time.Since(start)
+						fmt.Printf("ingest: %d of %d results into both stores in %s (%.0f results/s)\n", done, total, el.Round(time.Second), float64(done)/el.Seconds())
+						next += total / 10
+					}
+					mu.Unlock()
+					return nil
+				})
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Printf("ingest: %d results through POST /api/v1/ingest (gzip batches of %d, %d senders) into the embedded collector and the two InfluxDB collectors in %s (%.0f results/s per store)\n",
+		total, b.o.batch, b.o.senders, el.Round(time.Second), float64(total)/el.Seconds())
+	for _, c := range cs {
+		c.stop()
+	}
+	cs = nil
+	if err := b.pg.load(ctx, b.d, b.o.regions); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(b.params)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(b.o.data, "views.json"), raw, 0o644)
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
+		return "", fmt.Errorf("run jangkau-bench views from the jangkau module (go env GOMOD: %v)", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+// gitRev names the code the stores were written by: the last commit that
+// touched anything but this bench and docs/, "+dirty" with uncommitted
+// changes there. A change of the harness alone keeps the stores.
+func gitRev(root string) string {
+	paths := []string{"--", ".", ":(exclude)cmd/jangkau-bench", ":(exclude)docs"}
+	out, err := exec.Command("git", append([]string{"-C", root, "log", "-1", "--format=%h"}, paths...)...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", append([]string{"-C", root, "status", "--porcelain"}, paths...)...).Output(); err != nil || len(st) > 0 {
+		rev += "+dirty"
+	}
+	return rev
+}

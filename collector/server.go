@@ -37,7 +37,8 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Evidence keeps the imported evidence layers (Run opens data_dir's
-	// evidence.db); nil: the evidence routes say there is none.
+	// evidence.db); nil: the import routes say there is none, and the
+	// evidence views show the measurements alone.
 	Evidence evidence.Store
 }
 
@@ -75,6 +76,8 @@ type Server struct {
 	known knownNames
 	// evidence imports and lists evidence layers (evidence_api.go).
 	evidence *evidenceAPI
+	// evidenceView backs the evidence views (evidence_view.go).
+	evidenceView evidenceState
 
 	mu           sync.Mutex
 	seenServices map[string]bool // e-services results came from, for the map's filter
@@ -97,6 +100,7 @@ func NewServer(cfg *Config, st store.Store, regions *region.Regions, log *slog.L
 	s.engine = coverage.NewEngine(regions, tile.NewIndex(regions), cfg.Tiles.Zoom, cfg.Status)
 	s.shapes = httpapi.NewRegionShapes(regions, cfg.Tiles.ShapeCacheBytes)
 	s.feed = storeFeed(st)
+	s.evidenceView = newEvidenceState(opt.Evidence, regions, cfg.Tiles.Zoom)
 	for _, v := range cfg.Viewers {
 		s.viewers.Add(v.Name, v.KeySHA256)
 	}
@@ -116,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/services", s.reader(s.handleServices))
 	mux.Handle("GET /tiles/{z}/{x}/{y}", s.reader(s.handleMVT))
 	mux.Handle("GET /api/v1/probes", s.reader(s.handleProbes))
+	s.evidenceRoutes(mux)
 	mux.Handle("GET /metrics", s.reader(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

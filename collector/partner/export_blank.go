@@ -13,6 +13,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/tile"
@@ -31,15 +32,30 @@ type blankspot struct {
 	Samples  int
 	Avail    float64
 	Geometry orb.Geometry
+	// The evidence about it (evidence.Combine): the verdict, the class it
+	// rests on, how many sources say something, whether a carrier's claim
+	// there is disputed. Empty where no evidence is summarized (regions
+	// above the desa).
+	Verdict  evidence.Verdict
+	Basis    evidence.Class
+	Sources  int
+	Disputed bool
 }
 
 var blankspotColumns = []string{"id", "kind", "code", "name", "level", "status", "people_affected", "since",
-	"samples", "availability", "wkt"}
+	"samples", "availability", "verdict", "basis", "evidence", "disputed", "wkt"}
 
 func (b blankspot) properties() geojson.Properties {
 	p := geojson.Properties{"id": b.ID, "kind": b.Kind, "code": b.Code, "name": b.Name, "level": b.Level,
 		"status": string(b.Status), "people_affected": b.People, "since": nil,
-		"samples": b.Samples, "availability": httpapi.Nullable(b.Avail)}
+		"samples": b.Samples, "availability": httpapi.Nullable(b.Avail),
+		"verdict": nil, "basis": nil, "evidence": b.Sources, "disputed": b.Disputed}
+	if b.Verdict != "" {
+		p["verdict"] = string(b.Verdict)
+	}
+	if b.Basis != "" {
+		p["basis"] = string(b.Basis)
+	}
 	if !b.Since.IsZero() {
 		p["since"] = b.Since.UTC().Format(time.RFC3339)
 	}
@@ -54,8 +70,10 @@ func (b blankspot) feature() *geojson.Feature {
 }
 
 // blankspots finds the blank and silent regions of q.Level and the blank
-// tiles at the configured zoom, within the scope, sorted by people
-// affected (most first).
+// tiles at the configured zoom, within the scope, with the evidence about
+// each and, at the desa level, the desa the evidence alone finds without
+// signal (withEvidence); sorted by people affected (most first), then by
+// the strength of the evidence (measured, reported, claimed, none).
 //
 // Since when: a silent region is silent since its probes' last report (the
 // last batch that stored anything). A blank region or tile is blank since
@@ -122,12 +140,91 @@ func (s *API) blankspots(ctx context.Context, q exportQuery) ([]blankspot, error
 			out[i].Since = t
 		}
 	}
+	if out, err = s.withEvidence(ctx, q, cells, out); err != nil {
+		return nil, err
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].People != out[j].People {
 			return out[i].People > out[j].People
 		}
+		if a, b := strength(out[i].Basis), strength(out[j].Basis); a != b {
+			return a > b
+		}
 		return out[i].ID < out[j].ID
 	})
+	return out, nil
+}
+
+// strength orders the evidence a blank spot rests on: measured, reported,
+// claimed, none.
+func strength(c evidence.Class) int {
+	switch c {
+	case evidence.ClassMeasured:
+		return 3
+	case evidence.ClassReported:
+		return 2
+	case evidence.ClassClaimed:
+		return 1
+	}
+	return 0
+}
+
+// evidenceReader is the collector's evidence, when it keeps any: every
+// desa's and measured tile's summary from the partner's own measurements
+// and the evidence layers, findings of carriers outside carrierOK dropped.
+type evidenceReader interface {
+	EvidenceSummaries(ctx context.Context, feed coverage.Feed, probes []coverage.Probe, q coverage.Query,
+		carrierOK func(string) bool) (desa, tiles []evidence.Summary, err error)
+}
+
+// withEvidence fills the evidence columns of the blank spots and, at the
+// desa level, adds the desa the evidence says have no signal (verdict
+// none) though the probes never found them blank: the blank spots no
+// probe stands in, with their people as the people affected.
+func (s *API) withEvidence(ctx context.Context, q exportQuery, cells []coverage.RegionCell, out []blankspot) ([]blankspot, error) {
+	er, ok := s.r.(evidenceReader)
+	if !ok {
+		return out, nil
+	}
+	probes, err := s.scopedProbes(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	carrierOK := func(c string) bool { return q.sc.carrierOK(c) && (q.Carrier == "" || c == q.Carrier) }
+	desa, tiles, err := er.EvidenceSummaries(ctx, s.scopedSource(q), probes, q.Query, carrierOK)
+	if err != nil {
+		return nil, err
+	}
+	sums := make(map[string]*evidence.Summary, len(desa)+len(tiles))
+	for i := range desa {
+		sums["region-"+desa[i].Region] = &desa[i]
+	}
+	for i := range tiles {
+		sums["tile-"+tiles[i].Quadkey] = &tiles[i]
+	}
+	listed := map[string]bool{}
+	for i := range out {
+		listed[out[i].ID] = true
+		if sum := sums[out[i].ID]; sum != nil {
+			out[i].Verdict, out[i].Basis, out[i].Sources, out[i].Disputed = sum.Verdict, sum.Basis, sum.Sources(), sum.Disputed()
+		}
+	}
+	if q.Level != s.r.Regions().Deepest() {
+		return out, nil
+	}
+	for _, c := range cells {
+		sum := sums["region-"+c.Region.Code]
+		if sum == nil || sum.Verdict != evidence.VerdictNone || listed["region-"+c.Region.Code] {
+			continue
+		}
+		b := blankspot{ID: "region-" + c.Region.Code, Kind: "region", Code: c.Region.Code, Name: c.Region.Name,
+			Level: c.Region.Level, Status: c.Status, Samples: c.Samples, Avail: c.Availability, Geometry: c.Region.Geometry,
+			Verdict: sum.Verdict, Basis: sum.Basis, Sources: sum.Sources(), Disputed: sum.Disputed()}
+		if c.PopulationKnown {
+			b.People = c.Population
+		}
+		out = append(out, b)
+	}
 	return out, nil
 }
 

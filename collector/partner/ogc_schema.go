@@ -99,6 +99,10 @@ var blankspotSchema = []ogcProperty{
 	prop("people_affected", "integer", "People without coverage"),
 	dateTime("since", "Blank or silent since (null: unknown)"),
 	propSamples, propAvail,
+	prop("verdict", "string", "Combined verdict of the evidence: covered, weak, none or unknown (null: not summarized at this level)"),
+	prop("basis", "string", "Class of the evidence the verdict rests on: measured, reported or claimed (null: none)"),
+	prop("evidence", "integer", "Sources that say something about the place"),
+	prop("disputed", "boolean", "A carrier's claim there is contradicted by measurements"),
 }
 
 // ogcSchema is the properties of collection c's features, in order. They

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jangkau/jangkau/collector/evidence"
 )
@@ -33,6 +34,13 @@ type InfluxDBConfig struct {
 	Precision string `yaml:"precision"`
 	// Timeout of each write and small query (default 10s).
 	Timeout time.Duration `yaml:"timeout"`
+	// CollectorID tags the rollup points this collector writes (default:
+	// the host name). Give each collector on one database its own.
+	CollectorID string `yaml:"collector_id"`
+	// ChangePoll: how often, at most, the collector reads the rollup change
+	// log to learn other collectors' writes (default 1s): the staleness
+	// bound of kept coverage folds for their writes.
+	ChangePoll time.Duration `yaml:"change_poll"`
 }
 
 var precisions = map[string]time.Duration{"": time.Millisecond, "ms": time.Millisecond, "us": time.Microsecond, "ns": time.Nanosecond}
@@ -67,6 +75,15 @@ func (c *InfluxDBConfig) validate() error {
 	}
 	if _, ok := precisions[c.Precision]; !ok {
 		return fmt.Errorf("storage.influxdb.precision %q: ms, us or ns", c.Precision)
+	}
+	// As influx.CheckCollectorID, which the store applies again (also to
+	// the host name it defaults to): a printable line of at most 64 bytes.
+	if id := c.CollectorID; id != "" && (len(id) > 64 || strings.TrimSpace(id) != id || strings.HasSuffix(id, `\`) ||
+		strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0) {
+		return fmt.Errorf("storage.influxdb.collector_id %q: at most 64 printable bytes, no space at either end, no trailing backslash (or leave it out for the host name)", id)
+	}
+	if c.ChangePoll < 0 || c.ChangePoll > time.Minute {
+		return fmt.Errorf("storage.influxdb.change_poll (%s) must be between 0 (default 1s) and 1m", c.ChangePoll)
 	}
 	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
 		return fmt.Errorf("storage.influxdb.timeout (%s) must be between 0 (default 10s) and 5m", c.Timeout)

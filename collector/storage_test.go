@@ -24,6 +24,10 @@ func TestStorageConfig(t *testing.T) {
 		{"bad bucket", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: a/b/c}}", `storage.influxdb.bucket "a/b/c"`},
 		{"precision", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, precision: s}}", `storage.influxdb.precision "s": ms, us or ns`},
 		{"timeout", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, timeout: 1h}}", "storage.influxdb.timeout (1h0m0s) must be between"},
+		{"collector id", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, collector_id: c-1, change_poll: 2s}}", ""},
+		{"collector id space", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, collector_id: ' c1'}}", `storage.influxdb.collector_id " c1"`},
+		{"collector id control", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, collector_id: \"a\\tb\"}}", `storage.influxdb.collector_id "a\tb"`},
+		{"change poll", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, change_poll: 2m}}", "storage.influxdb.change_poll (2m0s) must be between"},
 		{"influxdb without kind", "storage: {influxdb: {url: 'http://127.0.0.1:8086'}}", `storage.influxdb is set but storage.kind is ""`},
 		{"unknown key", "storage: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:8086', bucket: db, database: x}}", "field database not found"},
 	}

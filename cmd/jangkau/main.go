@@ -33,6 +33,7 @@ Usage:
   jangkau version                                   version, revision, Go version and build tags
   jangkau spool check|salvage (--dir DIR | --config FILE)   report a damaged probe spool; copy what is readable
   jangkau store check|salvage (--data DIR | --config FILE)  the same for the collector's store (not in a probe-only build)
+  jangkau store rollup-rebuild --config FILE [--from T --to T]  recompute InfluxDB rollups from raw points (results stored before rollups)
 ` + serviceUsage + serverUsageTail + `
 Run "jangkau COMMAND -h" for a command's flags.
 `

@@ -21,7 +21,8 @@ func openStore(ctx context.Context, cfg *collector.Config, log *slog.Logger) (st
 	}
 	c := cfg.Storage.InfluxDB
 	st, err := influx.Open(ctx, influx.Config{URL: c.URL, Token: c.Token, Org: c.Org, Bucket: c.Bucket,
-		Precision: c.PrecisionDuration(), Timeout: c.Timeout}, log.With("store", "influxdb"))
+		Precision: c.PrecisionDuration(), Timeout: c.Timeout, CollectorID: c.CollectorID, ChangePoll: c.ChangePoll},
+		log.With("store", "influxdb"))
 	if err != nil {
 		return nil, fmt.Errorf("storage.influxdb: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -57,8 +58,14 @@ func runFileCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if cmd == "store" && len(args) > 0 && args[0] == "rollup-rebuild" {
+		return runRollupRebuild(context.Background(), args[1:], stderr)
+	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "salvage") {
 		fmt.Fprintf(stderr, fileUsage, tool.name, tool.dirFlag)
+		if cmd == "store" {
+			fmt.Fprint(stderr, "  jangkau store rollup-rebuild --config FILE [--from T] [--to T]\n      recompute the InfluxDB store's rollups from its raw points (see -h)\n")
+		}
 		return 2
 	}
 	sub := args[0]

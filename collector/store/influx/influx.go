@@ -50,9 +50,60 @@
 // Measurement jangkau_probe_names: the check and e-service names each probe
 // was let introduce beyond the catalogue (names.go).
 //
+// # Rollups
+//
+// Coverage, tiles, services and blank spots read pre-aggregated rollups,
+// never raw points (rollups.go). Measurements jangkau_rollup_1m and
+// jangkau_rollup_1h, one point per bucket, probe, region, carrier,
+// service and kind per collector:
+//
+//	tags    probe, region, kab, carrier, service, kind, collector
+//	fields  count, ok, loss_n, last (integers; last: unix ns of the
+//	        newest result), loss_sum (float), p50_ms, p95_ms (floats,
+//	        absent without a successful result; for dashboards only),
+//	        cells (string: base64 of, per tile, uvarint length + quadkey,
+//	        uvarint length + rollup.Agg.AppendBinary, with the DDSketch)
+//	time    the bucket's start
+//
+// The tile is inside cells, not a tag: a survey probe crosses an
+// unbounded number of tiles.
+//
+// A point is never a delta but a snapshot: after a Write has written its
+// raw points, it reads the probe's raw points of every minute the batch
+// touched (stored now or found held), writes each minute's complete
+// aggregate, then reads every minute point of those hours (all
+// collectors') and writes each hour's aggregate of them. Readers keep, per
+// point but for the collector tag, the one with the largest count. The
+// argument: InfluxDB holds a set of results per minute that only grows; a
+// read that follows a write sees it; of two Writes into one minute, each
+// reads after its own raw write, so the later reader sees both (if A read
+// before B wrote and B read before A wrote, each would have read before
+// the other's write, which follows its own read: a cycle). So snapshots of
+// one minute are ordered by inclusion, the largest count is the newest,
+// and the last read, which follows every raw write, sees them all: no
+// double count, no lost result, whatever the order the snapshots land in.
+// Hours are the same one level up: minute points are written before the
+// hour's read. A resent batch rewrites the same values; a late result
+// lands in its own minute and hour.
+//
+// Limits: a collector that dies between its raw write and its rollup
+// points leaves that minute short until a Write touches it again (the
+// probe resends the batch it was never acknowledged, which does). Two
+// collectors configured with the same collector id overwrite each other's
+// snapshots (same series and time): never a double count, but the last
+// write rather than the newest snapshot may stay until the next Write
+// into that minute. Aggregate figures (loss sums) may differ from the
+// embedded store's in the last bit of a float: they are summed in another
+// order. Rollups follow the retention policy like raw points; a bucket's
+// rollup points lie in the same shard as its raw points.
+//
+// Measurement jangkau_rollup_change: one point per Write with rollups
+// (tag collector; fields first_bucket, last_bucket), that every store
+// polls to stamp what other collectors changed (changes.go).
+//
 // # Consistency with several collectors
 //
-// Results and the rollups (built from raw points) are exact, and so are
+// Results and the rollups are exact (above), and so are
 // results_stored, acked_seq and lost but for the race below. Within one
 // collector a probe's Writes are serialised, so every answer's
 // stored/duplicate counts are exact too. Across collectors, a
@@ -84,6 +135,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/stamps"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -111,6 +163,12 @@ type Config struct {
 	Precision time.Duration
 	// Timeout bounds each write and each small query (default 10s).
 	Timeout time.Duration
+	// CollectorID is the collector tag of the rollup points this store
+	// writes (default: the host name); see CheckCollectorID.
+	CollectorID string
+	// ChangePoll is how often, at most, the store reads the rollup change
+	// log to learn other collectors' writes (default DefaultChangePoll).
+	ChangePoll time.Duration
 }
 
 // Store is the InfluxDB implementation of store.Store.
@@ -128,6 +186,14 @@ type Store struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per probe: one collector's Writes of a probe run one at a time
+
+	collector  string // the collector tag of rollup and change points
+	changePoll time.Duration
+	stamps     *stamps.Stamps
+	gen        atomic.Uint64
+	pollMu     sync.Mutex
+	polled     time.Time          // when the change log was last read
+	seen       map[changeKey]bool // change points applied (or written) since polled-changeSlack
 }
 
 var _ store.Store = (*Store)(nil)
@@ -151,6 +217,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.CollectorID == "" {
+		id, err := defaultCollectorID()
+		if err != nil {
+			return nil, fmt.Errorf("influx: %w", err)
+		}
+		cfg.CollectorID = id
+	}
+	if err := CheckCollectorID(cfg.CollectorID); err != nil {
+		return nil, fmt.Errorf("influx: %w", err)
+	}
+	if cfg.ChangePoll <= 0 {
+		cfg.ChangePoll = DefaultChangePoll
+	}
 	db, rp, _ := strings.Cut(cfg.Bucket, "/")
 	tr := &http.Transport{
 		Proxy:                 nil, // InfluxDB is reached directly, never through an environment proxy
@@ -171,6 +250,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		client:    influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts),
 		http:      &http.Client{Transport: tr},
 		transport: tr, log: log, locks: map[string]*sync.Mutex{},
+		collector: cfg.CollectorID, changePoll: cfg.ChangePoll, stamps: stamps.New(),
+		polled: time.Now(), seen: map[changeKey]bool{},
 	}
 	s.write = s.client.WriteAPIBlocking(cfg.Org, cfg.Bucket)
 	qctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -178,6 +259,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err := s.exec(qctx, "SHOW MEASUREMENTS LIMIT 1"); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("influx: open %s bucket %s: %w", cfg.URL, cfg.Bucket, err)
+	}
+	if err := s.checkRollups(qctx, 24*time.Hour); errors.Is(err, errNoRollups) {
+		log.Warn("InfluxDB holds results of the last 24 h without rollups (written before this version): "+
+			"coverage, tiles and services will not show them until they are rebuilt", "command", RebuildCommand)
+	} else if err != nil {
+		log.Warn("could not check for rollups", "err", err)
 	}
 	return s, nil
 }
@@ -239,14 +326,32 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 			return store.WriteResult{}, fmt.Errorf("influx: write %d results of probe %s: %w", res.Stored, w.Probe, err)
 		}
 	}
+	// The rollups of every minute the batch touched, stored now or before
+	// (a resend after a crash between the two writes mends them), then
+	// the state and the change point in one request.
+	minutes := touched(w.Results)
+	if err := s.rebuild(ctx, "probe = "+quoteString(w.Probe)+" AND ", minutes); err != nil {
+		return store.WriteResult{}, fmt.Errorf("influx: rollups of probe %s: %w", w.Probe, err)
+	}
+	var last []byte
 	if st.changed {
 		// After every state point this Write read, and at a random
 		// nanosecond: two collectors writing a probe's state in the same
 		// millisecond must not overwrite each other's point.
 		ts := max(time.Now().UnixNano(), st.newest+1) + rand.Int64N(int64(time.Millisecond))
-		if err := s.write.WriteRecord(ctx, string(appendState(nil, w.Probe, &st, ts))); err != nil {
+		last = appendState(last, w.Probe, &st, ts)
+	}
+	var change changeKey
+	if len(minutes) > 0 {
+		last, change = s.appendChange(last, minutes)
+	}
+	if len(last) > 0 {
+		if err := s.write.WriteRecord(ctx, string(last)); err != nil {
 			return store.WriteResult{}, fmt.Errorf("influx: write state of probe %s: %w", w.Probe, err)
 		}
+	}
+	if len(minutes) > 0 {
+		s.wroteOwn(minutes, change)
 	}
 	res.AckedSeq = st.acked
 	return res, nil

@@ -2,9 +2,11 @@ package influx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/collector/store/storetest"
 	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
@@ -230,4 +233,264 @@ func TestMergeConcurrentStates(t *testing.T) {
 // quoteIdent is an InfluxQL identifier (the test's database names).
 func quoteIdent(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// openAs opens the store as a collector of its own.
+func openAs(t *testing.T, cfg Config, id string, poll time.Duration) *Store {
+	t.Helper()
+	cfg.CollectorID, cfg.ChangePoll = id, poll
+	return open(t, cfg)
+}
+
+// TestSameAsEmbedded: two collectors on one database give the rollups and
+// the coverage the embedded store gives for the same results.
+func TestSameAsEmbedded(t *testing.T) {
+	storetest.RunSame(t, func(t *testing.T) store.Store {
+		st, err := embedded.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}, func(t *testing.T) storetest.Collectors {
+		cfg := freshDatabase(t)
+		const poll = 200 * time.Millisecond
+		return storetest.Collectors{First: openAs(t, cfg, "c1", poll), Second: openAs(t, cfg, "c2", poll), Settle: poll + 50*time.Millisecond}
+	})
+}
+
+// rollupRows is every row of a resolution in [from, to), one a line.
+func rollupRows(t *testing.T, st *Store, res time.Duration, from, to time.Time) []string {
+	t.Helper()
+	var out []string
+	err := st.Rollups(context.Background(), res, from, to, func(b time.Time, c rollup.Cell, a *rollup.Agg) error {
+		out = append(out, fmt.Sprintf("%s %+v %d %d %g", b.Format(time.RFC3339), c, a.Count, a.OK, a.Quantile(0.95)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestViewsNeverReadRaw: with the raw points gone, the rollups (what
+// coverage, tiles, services and blank spots read) are what they were.
+func TestViewsNeverReadRaw(t *testing.T) {
+	st := open(t, freshDatabase(t))
+	defer st.Close()
+	ctx := context.Background()
+	rs := batch(1, 300)
+	cells := make([]rollup.Cell, len(rs))
+	for i := range cells {
+		cells[i] = rollup.Cell{Region: "36.01.05", Tile: "1321", Carrier: "tsel", Service: "perizinan", Kind: wire.KindHTTP, Probe: "p"}
+	}
+	if _, err := st.Write(ctx, store.Write{Probe: "p", Results: rs, Cells: cells, Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var before [2][]string
+	for i, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		before[i] = rollupRows(t, st, res, t0, t0.Add(2*time.Hour))
+		if len(before[i]) == 0 {
+			t.Fatalf("no %s rollups after writing %d results", res, len(rs))
+		}
+	}
+	if err := st.exec(ctx, "DROP MEASUREMENT "+measResult); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(scan(t, st)); n != 0 {
+		t.Fatalf("%d raw points left after DROP MEASUREMENT", n)
+	}
+	for i, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		if after := rollupRows(t, st, res, t0, t0.Add(2*time.Hour)); fmt.Sprint(after) != fmt.Sprint(before[i]) {
+			t.Errorf("%s rollups without the raw points:\n%s\nwith them:\n%s", res, strings.Join(after, "\n"), strings.Join(before[i], "\n"))
+		}
+	}
+}
+
+func scan(t *testing.T, st *Store) []store.Record {
+	t.Helper()
+	var out []store.Record
+	if err := st.Scan(context.Background(), t0.Add(-time.Hour), t0.Add(3*time.Hour), func(r store.Record) error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestOtherCollectorsStamp: a Write through one collector changes the
+// other's RollupGeneration of the buckets it touched within one change
+// poll, and leaves other buckets' alone; its own Writes stamp at once.
+func TestOtherCollectorsStamp(t *testing.T) {
+	cfg := freshDatabase(t)
+	const poll = 300 * time.Millisecond
+	a, b := openAs(t, cfg, "a", poll), openAs(t, cfg, "b", poll)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	late := t0.Add(2 * time.Hour) // buckets b writes into
+	gens := func(st *Store) [3]uint64 {
+		return [3]uint64{st.RollupGeneration(rollup.Minute, late, late.Add(time.Minute)),
+			st.RollupGeneration(rollup.Hour, late, late.Add(time.Hour)),
+			st.RollupGeneration(rollup.Hour, t0, t0.Add(time.Hour))}
+	}
+	if _, err := a.Write(ctx, store.Write{Probe: "p", Results: batch(1, 10), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if g := a.RollupGeneration(rollup.Hour, t0, t0.Add(time.Hour)); g == 0 {
+		t.Errorf("own write left the hour's generation at 0")
+	}
+	time.Sleep(poll)
+	before := gens(a)
+	r := batch(11, 1)
+	r[0].Time = late.Add(10 * time.Second)
+	if _, err := b.Write(ctx, store.Write{Probe: "q", Results: r, Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var after [3]uint64
+	for {
+		after = gens(a)
+		if after[0] != before[0] || time.Since(start) > 3*poll {
+			break
+		}
+		time.Sleep(poll / 10)
+	}
+	if waited := time.Since(start); after[0] == before[0] || after[1] == before[1] || waited > poll+poll/2 {
+		t.Errorf("generations %v before b's write, %v %s after; want the minute's and the hour's changed within %s", before, after, waited, poll)
+	}
+	if after[2] != before[2] {
+		t.Errorf("an hour b did not write changed its generation: %d -> %d", before[2], after[2])
+	}
+}
+
+// TestRollupSchemaNames: the exported rollup names are what the encoder
+// writes.
+func TestRollupSchemaNames(t *testing.T) {
+	ta := tileAggs{}
+	ta.add("1321", &wire.Result{Time: t0, Kind: wire.KindICMP, OK: true, DurationMS: 3, Phases: map[string]float64{"loss": 0.5}})
+	line := strings.TrimSpace(string(appendRollup(nil, RollupMeasurements[rollup.Hour], "c1",
+		pointKey{rollSeries{"p", "36.01.05", "tsel", "uplink", "icmp"}, t0.UnixNano()}, ta)))
+	parts := strings.Split(line, " ")
+	if len(parts) != 3 {
+		t.Fatalf("line %q", line)
+	}
+	head := strings.Split(parts[0], ",")
+	if head[0] != measRollupHour {
+		t.Errorf("measurement %q", head[0])
+	}
+	var tags, fields []string
+	for _, kv := range head[1:] {
+		tags = append(tags, strings.SplitN(kv, "=", 2)[0])
+	}
+	for _, kv := range strings.Split(parts[1], ",") {
+		fields = append(fields, strings.SplitN(kv, "=", 2)[0])
+	}
+	sorted := func(s []string) string { return fmt.Sprint(slices.Sorted(slices.Values(s))) }
+	if sorted(tags) != sorted(RollupTags) || sorted(fields) != sorted(RollupFields) {
+		t.Errorf("written tags %v fields %v; RollupTags %v RollupFields %v", tags, fields, RollupTags, RollupFields)
+	}
+}
+
+// TestRebuildRollups: raw points written without rollups (by a version
+// before them) are reported at open and, once rebuilt, give the rollups a
+// Write of the same results gives.
+func TestRebuildRollups(t *testing.T) {
+	ctx := context.Background()
+	rs := batch(1, 200)
+	now := time.Now().Truncate(time.Second)
+	for i := range rs {
+		rs[i].Time = now.Add(-time.Duration(200-i) * 20 * time.Second) // within the last 24 h: the open check's window
+	}
+	cell := rollup.Cell{Region: "36.01.05", Tile: "1321", Carrier: "tsel", Service: "perizinan", Kind: wire.KindHTTP, Probe: "p"}
+	cells := slices.Repeat([]rollup.Cell{cell}, len(rs))
+
+	ref := open(t, freshDatabase(t))
+	defer ref.Close()
+	if _, err := ref.Write(ctx, store.Write{Probe: "p", Results: rs, Cells: cells, Received: now}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := freshDatabase(t)
+	old := open(t, cfg)
+	defer old.Close()
+	var lines []byte
+	for i := range rs {
+		lines = appendResult(lines, "p", &rs[i], cell, old.precision)
+	}
+	if err := old.write.WriteRecord(ctx, string(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.checkRollups(ctx, 24*time.Hour); !errors.Is(err, errNoRollups) {
+		t.Errorf("checkRollups on raw points alone: %v, want errNoRollups", err)
+	}
+	var logged strings.Builder
+	reopened, err := Open(ctx, cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened.Close()
+	if !strings.Contains(logged.String(), "rollup-rebuild") {
+		t.Errorf("open logged %q, want the rebuild command named", logged.String())
+	}
+	from, to := rs[0].Time.Truncate(time.Hour), rs[len(rs)-1].Time.Add(time.Hour)
+	var hours int
+	if err := old.RebuildRollups(ctx, rs[0].Time, rs[len(rs)-1].Time.Add(time.Second), func(p RebuildProgress) { hours = p.Done }); err != nil {
+		t.Fatal(err)
+	}
+	if hours == 0 {
+		t.Errorf("no progress reported")
+	}
+	if err := old.checkRollups(ctx, 24*time.Hour); err != nil {
+		t.Errorf("checkRollups after the rebuild: %v", err)
+	}
+	for _, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		want, got := rollupRows(t, ref, res, from, to), rollupRows(t, old, res, from, to)
+		if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s rollups rebuilt:\n%s\nwritten with the results:\n%s", res, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// TestTwoCollectorsRollupsExact: two collectors (their own ids) get
+// overlapping batches of one probe at once, each sent once (no later
+// Write mends a minute): the minute and hour rollups count every result
+// once, as the raw points do.
+func TestTwoCollectorsRollupsExact(t *testing.T) {
+	cfg := freshDatabase(t)
+	a, b := openAs(t, cfg, "a", time.Second), openAs(t, cfg, "b", time.Second)
+	defer a.Close()
+	defer b.Close()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		first := uint64(i/2*50 + 1) // each range of 100 sent to both, overlapping the next
+		wg.Go(func() {
+			if _, err := st.Write(context.Background(), store.Write{Probe: "p", Results: batch(first, 100), Received: t0}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	raw := len(scan(t, a))
+	if raw != 550 {
+		t.Fatalf("%d raw points, want 550", raw)
+	}
+	for _, st := range []*Store{a, b} {
+		for _, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+			var n, ok uint64
+			err := st.Rollups(context.Background(), res, t0, t0.Add(time.Hour), func(_ time.Time, _ rollup.Cell, ag *rollup.Agg) error {
+				n, ok = n+ag.Count, ok+ag.OK
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 550 || ok != 440 { // batch fails every fifth seq
+				t.Errorf("collector %s: %s rollups count %d (%d ok), want 550 (440)", st.collector, res, n, ok)
+			}
+		}
+	}
 }

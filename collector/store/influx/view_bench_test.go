@@ -1,0 +1,141 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jangkau/jangkau/collector/rollup"
+	"github.com/jangkau/jangkau/collector/store"
+	"github.com/jangkau/jangkau/wire"
+)
+
+// The view benchmark: 1,000,000 results over 24 h from 200 probes, each on
+// its own desa and with 10 checks, written through Store.Write into a
+// database kept between runs (JANGKAU_BENCH_VIEW_DB, default
+// jangkau_bench_view1m; drop it to start afresh), then the store's part of
+// a 24 h coverage view: the rows of every span of rollup.Plan, each merged
+// into its cell, as the engine folds them.
+//
+//	go test ./collector/store/influx -run '^$' -bench View1M -benchtime 5x
+const (
+	viewProbes  = 200
+	viewPerProb = 5000
+)
+
+var viewTo = time.Date(2026, 11, 27, 10, 17, 0, 0, time.UTC)
+
+var viewOnce sync.Once
+
+func viewStore(b *testing.B) *Store {
+	b.Helper()
+	cfg := Config{URL: os.Getenv("JANGKAU_INFLUXDB_URL"), Token: os.Getenv("JANGKAU_INFLUXDB_TOKEN"), CollectorID: "bench"}
+	if cfg.URL == "" {
+		b.Skip(`no InfluxDB: run eval "$(bash scripts/influxdb.sh start)"`)
+	}
+	db := os.Getenv("JANGKAU_BENCH_VIEW_DB")
+	if db == "" {
+		db = "jangkau_bench_view1m"
+	}
+	cfg.Bucket = db + "/rp"
+	ctx := context.Background()
+	admin, err := Open(ctx, Config{URL: cfg.URL, Token: cfg.Token, Bucket: os.Getenv("JANGKAU_INFLUXDB_BUCKET"), CollectorID: "bench"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.exec(ctx, fmt.Sprintf(`CREATE DATABASE %s WITH DURATION INF NAME "rp"`, quoteIdent(db))); err != nil {
+		b.Fatal(err)
+	}
+	st, err := Open(ctx, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	viewOnce.Do(func() {
+		n := 0
+		st.Scan(ctx, viewTo.Add(-24*time.Hour), viewTo, func(store.Record) error { n++; return errStop })
+		if n > 0 {
+			return
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for p := range viewProbes {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if err := viewIngest(ctx, st, p); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		b.Logf("ingested %d results in %s", viewProbes*viewPerProb, time.Since(start).Round(time.Millisecond))
+	})
+	return st
+}
+
+var errStop = fmt.Errorf("stop")
+
+func viewIngest(ctx context.Context, st *Store, p int) error {
+	id := fmt.Sprintf("p%03d", p)
+	desa := fmt.Sprintf("36.%02d.%02d.%04d", 1+p%8, 1+p%29, 2001+p)
+	from := viewTo.Add(-24 * time.Hour)
+	step := 24 * time.Hour / viewPerProb
+	const size = 500
+	for first := 0; first < viewPerProb; first += size {
+		w := store.Write{Probe: id, Received: viewTo}
+		for i := first; i < first+size && i < viewPerProb; i++ {
+			r := wire.Result{Seq: uint64(i + 1), Time: from.Add(time.Duration(i) * step), Check: fmt.Sprintf("c%d", i%10),
+				Kind: wire.KindHTTP, Service: fmt.Sprintf("svc%d", i%10), Target: "http://127.0.0.1/", OK: (i*7+p)%20 != 0,
+				DurationMS: float64(20 + (i*13+p)%400)}
+			if i%10 == 9 {
+				r.Kind, r.Service, r.Phases = wire.KindICMP, "", map[string]float64{"loss": float64(i%4) / 4}
+			}
+			c := rollup.Cell{Region: desa, Tile: fmt.Sprintf("1321%04d", p), Carrier: []string{"tsel", "xl"}[p%2],
+				Service: r.Service, Kind: r.Kind, Probe: id}
+			if c.Service == "" {
+				c.Service = rollup.Uplink
+			}
+			w.Results, w.Cells = append(w.Results, r), append(w.Cells, c)
+		}
+		if _, err := st.Write(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func BenchmarkView1M(b *testing.B) {
+	st := viewStore(b)
+	defer st.Close()
+	ctx := context.Background()
+	from := viewTo.Add(-24 * time.Hour)
+	var rows, count uint64
+	for b.Loop() {
+		cells := map[rollup.Cell]*rollup.Agg{}
+		rows, count = 0, 0
+		for _, sp := range rollup.Plan(from, viewTo) {
+			err := st.Rollups(ctx, sp.Res, sp.From, sp.To, func(_ time.Time, c rollup.Cell, a *rollup.Agg) error {
+				rows++
+				if k := cells[c]; k == nil {
+					cells[c] = a.Clone()
+				} else if err := k.Merge(a); err != nil {
+					return err
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, a := range cells {
+			count += a.Count
+		}
+	}
+	b.ReportMetric(float64(rows), "rows")
+	b.ReportMetric(float64(count), "results")
+}

@@ -60,6 +60,9 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	hit := map[string]bool{}
+	putEvidence(t, f.srv.Evidence())
+	claim := string(claimBody(claimFeature(geomSquare, map[string]any{"technology": "4G", "as_of": "2026-10-01"})))
+	bowTie := string(claimBody(claimFeature(geomBowTie, map[string]any{"technology": "6G"})))
 	for _, tc := range []struct {
 		path, key string
 		want      int
@@ -103,9 +106,39 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 		{"/ogc/collections/regions-3/items/99.01.01", keyTel, 200},
 		{"/ogc/collections/probes/items/west", keyInd, 404},
 		{"/ogc/collections/regions-3/items/99.02.01", keyKab, 403},
+		{"POST /api/v1/claims/openapi-claim?carrier=telkom&licence=CC-BY-4.0", keySub, 201},
+		{"POST /api/v1/claims/openapi-bad?carrier=telkom", keySub, 400},
+		{"POST /api/v1/claims/openapi-claim?carrier=indosat", keySub, 403},
+		{"POST /api/v1/claims/openapi-claim?carrier=telkom", keyTel, 403},
+		{"POST /api/v1/claims/podes-2024?carrier=telkom", keySub, 409},
+		{"/api/v1/claims", keySub, 200},
+		{"/api/v1/claims", keyTel, 403},
+		{"/api/v1/claims/openapi-claim", keySub, 200},
+		{"/api/v1/claims/nothing", keySub, 404},
+		{"/api/v1/export/evidence", keyTel, 200},
+		{"/api/v1/export/evidence/podes-2024", keyAll, 200},
+		{"/api/v1/export/evidence/survey-2026?format=csv&region=99.01", keyKab, 200},
+		{"/api/v1/export/evidence/claim-indosat", keyTel, 403},
+		{"/api/v1/export/evidence/podes-2024?version=9", keyTel, 404},
+		{"/ogc/collections/evidence-podes/items?signal=strong", keyAll, 200},
+		{"/ogc/collections/evidence-ookla/items?bbox=100,0,100.5,0.5", keyTel, 200},
+		{"/ogc/collections/evidence-speedtest/items?carrier=telkom&limit=1", keyTel, 200},
+		{"/ogc/collections/evidence-claim/items?tech=4G", keyAll, 200},
+		{"/ogc/collections/evidence-podes/items/podes-2024-1", keyKab, 200},
+		{"/ogc/collections/evidence-claim/queryables", keyInd, 200},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", f.http.URL+tc.path, nil)
+			// "POST path" posts a claim: a bow-tie to openapi-bad.
+			body := ""
+			if path, ok := strings.CutPrefix(tc.path, "POST "); ok {
+				body = claim
+				if strings.Contains(path, "openapi-bad") {
+					body = bowTie
+				}
+				req, _ = http.NewRequest("POST", f.http.URL+path, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/geo+json")
+			}
 			if tc.key != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.key)
 			}
@@ -113,11 +146,12 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
+			respBody, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, body)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, respBody)
 			}
+			req.Body = io.NopCloser(strings.NewReader(body)) // read again by the validation
 			route, params, err := router.FindRoute(req)
 			if err != nil {
 				t.Fatalf("the document has no route for %s: %v", tc.path, err)
@@ -131,10 +165,10 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 				}
 			}
 			out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
-				Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+				Header: resp.Header, Body: io.NopCloser(bytes.NewReader(respBody)),
 				Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
 			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-				t.Errorf("response does not match the document: %v\n%.600s", err, body)
+				t.Errorf("response does not match the document: %v\n%.600s", err, respBody)
 			}
 		})
 	}

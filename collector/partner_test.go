@@ -48,6 +48,7 @@ func newExportFixture(t *testing.T) *fixture {
 			{Name: "ind", KeySHA256: hash(keyInd), Carriers: []string{"indosat"}},
 			{Name: "kab", KeySHA256: hash(keyKab), Regions: []string{"99.01"}, Raw: true},
 			{Name: "all", KeySHA256: hash(keyAll), Raw: true},
+			{Name: "telsub", KeySHA256: hash(keySub), Carriers: []string{"telkom"}, Submit: true},
 		}
 	})
 	send := func(id string, rs []wire.Result) {

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/page"
 	"github.com/jangkau/jangkau/collector/partner"
@@ -26,6 +27,9 @@ var (
 	_ partner.Reader = (*Server)(nil)
 	_ page.Reader    = (*Server)(nil)
 )
+
+// Evidence keeps the evidence layers (Options.Evidence).
+func (s *Server) Evidence() evidence.Store { return s.opt.Evidence }
 
 // Now is the server's clock.
 func (s *Server) Now() time.Time { return s.opt.Now() }

@@ -38,7 +38,8 @@ type Options struct {
 	Now func() time.Time
 	// Evidence keeps the imported evidence layers (Run opens data_dir's
 	// evidence.db); nil: the import routes say there is none, and the
-	// evidence views show the measurements alone.
+	// evidence views show the measurements alone; claims are refused
+	// with 503.
 	Evidence evidence.Store
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/wire"
@@ -84,7 +86,12 @@ func newFixtureOn(t *testing.T, regions *region.Regions, log *slog.Logger, mutat
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	f.srv, err = NewServer(&cfg, st, regions, log, Options{Now: func() time.Time { return f.now }})
+	ev, err := evidence.OpenFile(filepath.Join(t.TempDir(), evidence.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ev.Close() })
+	f.srv, err = NewServer(&cfg, st, regions, log, Options{Now: func() time.Time { return f.now }, Evidence: ev})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,40 @@ type Config struct {
 	// RateLimit bounds the partner's requests; DefaultRateLimit when
 	// absent, and for each of its keys left at zero.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Submit lets the partner submit its carriers' declared coverage
+	// (claims.go); it needs Carriers, since a claim names its carrier.
+	Submit bool `yaml:"submit"`
+	// ClaimLimits bound one submission; DefaultClaimLimits for each key
+	// left at zero.
+	ClaimLimits ClaimLimits `yaml:"claim_limits"`
+}
+
+// ClaimLimits bound one claim submission: past MaxBytes of body the answer
+// is 413, past MaxFeatures features or MaxVertices points in all a 400.
+type ClaimLimits struct {
+	MaxBytes    int64 `yaml:"max_bytes"`
+	MaxFeatures int   `yaml:"max_features"`
+	MaxVertices int   `yaml:"max_vertices"`
+}
+
+// DefaultClaimLimits take a province's coverage polygons of one carrier,
+// per technology, as regulators receive them (a few hundred polygons,
+// hundreds of thousands of points), and stop a file that would hold the
+// evidence store's single writer for long.
+var DefaultClaimLimits = ClaimLimits{MaxBytes: 32 << 20, MaxFeatures: 10000, MaxVertices: 2_000_000}
+
+// withDefaults fills the keys left at zero from DefaultClaimLimits.
+func (l ClaimLimits) withDefaults() ClaimLimits {
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultClaimLimits.MaxBytes
+	}
+	if l.MaxFeatures == 0 {
+		l.MaxFeatures = DefaultClaimLimits.MaxFeatures
+	}
+	if l.MaxVertices == 0 {
+		l.MaxVertices = DefaultClaimLimits.MaxVertices
+	}
+	return l
 }
 
 // RateLimit is one partner's token bucket: Burst requests at once, refilled
@@ -82,6 +116,16 @@ func Validate(partners []Config) error {
 		case p.RateLimit.Burst < 0:
 			return fmt.Errorf("%s.rate_limit.burst (%d) must be at least 1 (omit it for the default, %d)",
 				key, p.RateLimit.Burst, DefaultRateLimit.Burst)
+		}
+		switch {
+		case p.Submit && len(p.Carriers) == 0:
+			return fmt.Errorf("%s.submit needs %s.carriers: a claim names its carrier, and the partner may submit only for the carriers listed", key, key)
+		case p.ClaimLimits.MaxBytes < 0:
+			return fmt.Errorf("%s.claim_limits.max_bytes (%d) must be positive (omit it for the default, %d)", key, p.ClaimLimits.MaxBytes, DefaultClaimLimits.MaxBytes)
+		case p.ClaimLimits.MaxFeatures < 0:
+			return fmt.Errorf("%s.claim_limits.max_features (%d) must be positive (omit it for the default, %d)", key, p.ClaimLimits.MaxFeatures, DefaultClaimLimits.MaxFeatures)
+		case p.ClaimLimits.MaxVertices < 0:
+			return fmt.Errorf("%s.claim_limits.max_vertices (%d) must be positive (omit it for the default, %d)", key, p.ClaimLimits.MaxVertices, DefaultClaimLimits.MaxVertices)
 		}
 		for j, r := range p.Regions {
 			if !httpapi.ValidRegionCode(r) {

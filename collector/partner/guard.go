@@ -31,7 +31,7 @@ func newPartners(cfg []Config, log *slog.Logger) *partners {
 		p.keys.Add(pc.Name, pc.KeySHA256)
 		rl := pc.RateLimit.withDefaults()
 		p.limits[pc.Name] = ratelimit.New(rl.RequestsPerSecond, rl.Burst)
-		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions}
+		sc := &scope{name: pc.Name, raw: pc.Raw, regions: pc.Regions, submit: pc.Submit, claims: pc.ClaimLimits.withDefaults()}
 		if len(pc.Carriers) > 0 {
 			sc.carriers = map[string]bool{}
 			for _, c := range pc.Carriers {

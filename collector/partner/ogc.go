@@ -9,12 +9,14 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 )
 
 // OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at /ogc. The
 // collections are the coverage views: the regions of each level, the map
-// tiles, the probes and the blank spots, each within the partner's scope.
+// tiles, the probes and the blank spots, and the evidence layers by kind
+// (ogc_evidence.go), each within the partner's scope.
 
 const (
 	ogcJSON    = "application/json"
@@ -87,7 +89,8 @@ func (s *API) ogcConformance(w http.ResponseWriter, r *http.Request, sc *scope, 
 // ogcCollectionInfo is one collection's description.
 type ogcCollectionInfo struct {
 	id, title, description string
-	level                  int // regions-N: N; else 0
+	level                  int           // regions-N: N; else 0
+	evidence               evidence.Kind // evidence-KIND: KIND; else ""
 }
 
 var levelNames = map[int]string{1: "provinces", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"}
@@ -103,11 +106,12 @@ func (s *API) ogcCollectionInfos() []ogcCollectionInfo {
 			title:       "Regions: " + name,
 			description: "Coverage status of every region at level " + strconv.Itoa(l) + " over the window (datetime; default the last 15 minutes)."})
 	}
-	return append(out,
+	out = append(out,
 		ogcCollectionInfo{id: "tiles", title: "Map tiles", description: fmt.Sprintf("Measured web-mercator tiles at zoom %d, with Ookla-like columns.", s.r.TileZoom())},
 		ogcCollectionInfo{id: "probes", title: "Probes", description: "Registered probes with their carrier and last report."},
 		ogcCollectionInfo{id: "blankspots", title: "Blank spots", description: "Blank and silent regions of the deepest level and blank tiles, with the people affected and since when, most people first."},
 	)
+	return append(out, s.evidenceCollectionInfos()...)
 }
 
 func (s *API) ogcCollectionInfo(id string) (ogcCollectionInfo, bool) {

@@ -20,6 +20,8 @@ import (
 func (s *API) ogcFeatures(ctx context.Context, c ogcCollectionInfo, q exportQuery) ([]*geojson.Feature, error) {
 	var out []*geojson.Feature
 	switch {
+	case c.evidence != "":
+		return s.evidenceFeatures(ctx, c.evidence, q)
 	case c.level > 0:
 		q.Level = c.level
 		cells, err := s.scopedRegions(ctx, q)

@@ -109,6 +109,8 @@ var blankspotSchema = []ogcProperty{
 // are also its queryables: each filters by equality (?name=value).
 func ogcSchema(c ogcCollectionInfo) []ogcProperty {
 	switch {
+	case c.evidence != "":
+		return evidenceSchemas[c.evidence]
 	case c.level > 0:
 		return regionSchema
 	case c.id == "tiles":

@@ -10,9 +10,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/collector/store"
@@ -45,6 +47,9 @@ type Reader interface {
 	StoreFailed(op string, err error)
 	// Panicked logs and counts a handler's panic before its 500.
 	Panicked(r *http.Request, v any, stack []byte)
+	// Evidence keeps the evidence layers (open data, the village census,
+	// carriers' claims, speed tests); nil when the collector keeps none.
+	Evidence() evidence.Store
 }
 
 // API serves the partners' endpoints.
@@ -53,6 +58,8 @@ type API struct {
 	log      *slog.Logger
 	partners *partners
 	openAPI  openAPIDoc
+	// claimMu makes a claim's owner check and its put one step.
+	claimMu sync.Mutex
 }
 
 // New serves partners (validated with Validate) from r; log gets one
@@ -77,6 +84,10 @@ func (s *API) Routes(mux *http.ServeMux) {
 		{"/api/v1/export/blankspots", s.exportBlankspots},
 		{"/api/v1/export/results", s.exportResults},
 		{"/api/v1/export/tiles/{z}/{x}/{y}", s.exportMVT},
+		{"/api/v1/export/evidence", s.exportEvidenceLayers},
+		{"/api/v1/export/evidence/{id}", s.exportEvidence},
+		{"/api/v1/claims", s.listClaims},
+		{"/api/v1/claims/{id}", s.claimVersions},
 		{"/ogc", s.ogcLanding},
 		{"/ogc/{$}", s.ogcLanding},
 		{"/ogc/conformance", s.ogcConformance},
@@ -89,4 +100,6 @@ func (s *API) Routes(mux *http.ServeMux) {
 	} {
 		mux.Handle("GET "+rt.pattern, s.partners.guard(rt.pattern, rt.h, s.panicked))
 	}
+	// Claims are written: the audit's endpoint says POST.
+	mux.Handle("POST /api/v1/claims/{id}", s.partners.guard("POST /api/v1/claims/{id}", s.submitClaim, s.panicked))
 }

@@ -19,6 +19,8 @@ type scope struct {
 	carriers map[string]bool // nil: every carrier
 	regions  []string        // code prefixes; nil: every region
 	raw      bool
+	submit   bool        // may submit claims for its carriers
+	claims   ClaimLimits // with defaults
 }
 
 func (sc *scope) carrierOK(c string) bool { return sc.carriers == nil || sc.carriers[c] }

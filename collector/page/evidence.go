@@ -58,7 +58,9 @@ func verdictColour(v evidence.Verdict) string {
 }
 
 // hasEvidence says whether a summary rests on anything.
-func hasEvidence(s *evidence.Summary) bool { return s.Verdict != evidence.VerdictUnknown || s.Disputed() }
+func hasEvidence(s *evidence.Summary) bool {
+	return s.Verdict != evidence.VerdictUnknown || s.Disputed()
+}
 
 // evidenceLegendEntry is one verdict or basis of the evidence legend.
 type evidenceLegendEntry struct {
@@ -149,6 +151,8 @@ func summaryText(s *evidence.Summary, w evidenceWords, f format) string {
 	text := strings.Join(parts, "; ")
 	if s.Verdict != evidence.VerdictUnknown {
 		text = w.Verdict[s.Verdict] + " (" + w.Basis[s.Basis] + "): " + text
+	} else {
+		text = w.Nothing + ": " + text // e.g. what is absent: no Ookla tests
 	}
 	return text
 }

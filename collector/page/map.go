@@ -59,8 +59,8 @@ type Row struct {
 	// desa's findings and disputes, or a count of the desa within.
 	Evidence string
 	// Disputed says a carrier's claim in the region is disputed.
-	Disputed bool
-	population                             int64
+	Disputed   bool
+	population int64
 }
 
 type mapPageData struct {

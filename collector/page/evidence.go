@@ -281,7 +281,7 @@ var evidenceLabels = map[string]evidenceWords{
 		Nothing:    "no evidence",
 		Caption:    "Colour: the verdict of all evidence per desa; solid: measured, lighter: only reported, lightest: only claimed.",
 		DisputedBy: "disputed by", DisputedMark: "disputed",
-		Verdict: map[evidence.Verdict]string{evidence.VerdictCovered: "signal", evidence.VerdictWeak: "weak signal",
+		Verdict: map[evidence.Verdict]string{evidence.VerdictCovered: "usable signal", evidence.VerdictWeak: "weak signal",
 			evidence.VerdictNone: "no signal", evidence.VerdictUnknown: "no evidence"},
 		Basis: map[evidence.Class]string{evidence.ClassMeasured: "measured", evidence.ClassReported: "only reported",
 			evidence.ClassClaimed: "only claimed", "": "no evidence"},

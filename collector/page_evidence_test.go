@@ -32,6 +32,7 @@ const claimCarrier = "Telkomsel"
 // their rows.
 type evidenceExpect struct {
 	measured, reported map[string]bool // desa with Ookla tiles or speed tests; with a Podes row
+	ookla, speedtest   map[string]bool // the measured, by source
 	claimed            string          // the desa the test's claim covers
 	failed             int             // the claimant's failed speed tests there
 }
@@ -44,7 +45,7 @@ func loadEvidenceOnBanten(t *testing.T) (*evidenceFixture, evidenceExpect) {
 		c.PublicRead = true
 		c.Partners = []partner.Config{{Name: "tsel", KeySHA256: hash("tsel-key"), Carriers: []string{claimCarrier}, Submit: true}}
 	})
-	ex := evidenceExpect{measured: map[string]bool{}, reported: map[string]bool{}}
+	ex := evidenceExpect{measured: map[string]bool{}, reported: map[string]bool{}, ookla: map[string]bool{}, speedtest: map[string]bool{}}
 	layers := []struct {
 		id, file string
 		q        url.Values
@@ -73,7 +74,7 @@ func loadEvidenceOnBanten(t *testing.T) (*evidenceFixture, evidenceExpect) {
 		}
 		c := qk.Bound().Center()
 		if r := bantenDesa.Locate(c.Lat(), c.Lon()); r != nil {
-			ex.measured[r.Code] = true
+			ex.measured[r.Code], ex.ookla[r.Code] = true, true
 		}
 	}
 	tests := map[string][]float64{} // the claimant's downloads per desa
@@ -85,7 +86,7 @@ func loadEvidenceOnBanten(t *testing.T) (*evidenceFixture, evidenceExpect) {
 		if r == nil {
 			continue
 		}
-		ex.measured[r.Code] = true
+		ex.measured[r.Code], ex.speedtest[r.Code] = true, true
 		if row[3] == claimCarrier {
 			tests[r.Code] = append(tests[r.Code], down)
 		}
@@ -273,4 +274,46 @@ func TestEvidenceSwitchInChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEvidenceCountsOnBanten prints the counts per source the note
+// (docs/evidence.md) shows, from GET /api/v1/evidence with the fixtures
+// and the claim loaded, and checks the measured sources' counts against
+// the fixtures' own rows:
+//
+//	go test ./collector -run TestEvidenceCountsOnBanten -v
+func TestEvidenceCountsOnBanten(t *testing.T) {
+	f, ex := loadEvidenceOnBanten(t)
+	var body struct {
+		Counts struct {
+			Places   int
+			Basis    map[string]int
+			Disputed int
+			Sources  map[string]int
+		}
+	}
+	resp, err := http.Get(f.url + "/api/v1/evidence?level=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("evidence: %d %v", resp.StatusCode, err)
+	}
+	c := body.Counts
+	for layer, want := range map[string]int{"ookla-mobile-2024q3": len(ex.ookla), "survey-2024-08": len(ex.speedtest), "tsel-banten": 1} {
+		if c.Sources[layer] != want {
+			t.Errorf("%s: %d desa with evidence, the fixture's rows lie in %d", layer, c.Sources[layer], want)
+		}
+	}
+	if c.Disputed != 1 {
+		t.Errorf("%d desa disputed, want the claimed desa alone", c.Disputed)
+	}
+	with := c.Basis["measured"] + c.Basis["reported"] + c.Basis["claimed"]
+	t.Logf("Banten, %d desa; fixtures and one Telkomsel 4G claim loaded:\n"+
+		"  desa with evidence per source: Podes 2024 %d, Ookla %d, speed tests %d, claims %d, probes and survey passes %d\n"+
+		"  desa with evidence %d: measured %d, only reported %d, only claimed %d; disputed %d",
+		c.Places, c.Sources["podes-2024"], c.Sources["ookla-mobile-2024q3"], c.Sources["survey-2024-08"], c.Sources["tsel-banten"],
+		c.Sources["probes"]+c.Sources["survey"], with, c.Basis["measured"], c.Basis["reported"], c.Basis["claimed"], c.Disputed)
 }

@@ -223,19 +223,18 @@ func disputeRows(sums map[string]*evidence.Summary, rs *region.Regions, code str
 
 // evidenceWords are the evidence's words in one language.
 type evidenceWords struct {
-	Switch, Measured, All, Disputed       string // the switch
-	Col, Head, Verdicts, Bases            string // the table's column, the section and legend heads
-	DisputesHead, NoDisputes, Nothing     string
-	Caption, DisputedBy, DisputedMark     string
-	Verdict                               map[evidence.Verdict]string
-	Basis                                 map[evidence.Class]string
-	signal                                map[evidence.Signal]string
-	tally                                 func(with, desa, measured, reported, claimed, disputed string) string
-	count                                 func(n, unit string, plural bool) string
-	claims                                func(who, tech string) string
-	finding                               func(fd *evidence.Finding, f format) string
-	unit                                  func(fd *evidence.Finding) string
-	probeSources, surveySource, ooklaName string
+	Switch, Measured, All, Disputed   string // the switch
+	Col, Head, Verdicts, Bases        string // the table's column, the section and legend heads
+	DisputesHead, NoDisputes, Nothing string
+	Caption, DisputedBy, DisputedMark string
+	Verdict                           map[evidence.Verdict]string
+	Basis                             map[evidence.Class]string
+	signal                            map[evidence.Signal]string
+	tally                             func(with, desa, measured, reported, claimed, disputed string) string
+	count                             func(n, unit string, plural bool) string
+	claims                            func(who, tech string) string
+	finding                           func(fd *evidence.Finding, f format) string
+	unit                              func(fd *evidence.Finding) string
 }
 
 var evidenceLabels = map[string]evidenceWords{

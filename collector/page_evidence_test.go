@@ -216,10 +216,9 @@ func TestEvidenceMapOnBanten(t *testing.T) {
 	if !strings.Contains(html.UnescapeString(region), want) {
 		t.Errorf("region page of %s does not say %q", ex.claimed, want)
 	}
-	// The measured map (no switch) is coloured by status, and still says
-	// the evidence at the desa level.
-	if p := getPage(t, f.url+"/?level=4&lang=en"); strings.Contains(p, "evidence-legend") || len(pageEvidence(p)) != len(bantenDesa.Level(4)) {
-		t.Errorf("the measured map has the evidence legend, or lacks the desa's evidence")
+	// The measured map (no switch) is today's map, without evidence.
+	if p := getPage(t, f.url+"/?level=4&lang=en"); strings.Contains(p, `id="evidence"`) || len(pageEvidence(p)) != 0 {
+		t.Errorf("the measured map shows evidence")
 	}
 }
 
@@ -239,6 +238,10 @@ func TestEvidenceSwitchInChromium(t *testing.T) {
 				Current, Disputes, Label, Path string
 				Rows, Width, ScrollWidth       float64
 			}
+			var all struct {
+				Legend string
+				Rows   float64
+			}
 			vp := []chromedp.EmulateViewportOption{}
 			if tc.mobile {
 				vp = append(vp, chromedp.EmulateMobile, chromedp.EmulateTouch)
@@ -247,6 +250,10 @@ func TestEvidenceSwitchInChromium(t *testing.T) {
 				chromedp.EmulateViewport(tc.width, tc.height, vp...),
 				chromedp.Navigate(f.url+"/?level=4&lang=en"),
 				chromedp.WaitVisible(`#evidence-switch`, chromedp.ByQuery),
+				chromedp.Click(`//ul[@id="evidence-switch"]//a[text()="all evidence"]`, chromedp.BySearch),
+				chromedp.WaitVisible(`#evidence-legend`, chromedp.ByQuery),
+				chromedp.Evaluate(`({Legend: document.querySelector('#evidence-legend').innerText,
+					Rows: document.querySelectorAll('#regions td.ev').length})`, &all),
 				chromedp.Click(`//ul[@id="evidence-switch"]//a[text()="disputed claims"]`, chromedp.BySearch),
 				chromedp.WaitVisible(`#disputes`, chromedp.ByQuery),
 				chromedp.Evaluate(`(() => {
@@ -263,6 +270,10 @@ func TestEvidenceSwitchInChromium(t *testing.T) {
 			)
 			if err != nil {
 				t.Fatalf("chromium: %v", err)
+			}
+			if int(all.Rows) != len(bantenDesa.Level(4)) || !strings.Contains(all.Legend, "measured (") || !strings.Contains(all.Legend, "only reported (") {
+				t.Errorf("all evidence: %v desa rows with evidence, legend %q; want %d rows and the bases counted",
+					all.Rows, all.Legend, len(bantenDesa.Level(4)))
 			}
 			want := claimCarrier + " claims 4G: disputed by " + strconv.Itoa(ex.failed) + " speed test"
 			if got.Current != "disputed claims" || !strings.Contains(got.Path, "evidence=disputed") || got.Rows != 1 ||

@@ -146,7 +146,9 @@ func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
 	compute := func(ctx context.Context, q httpapi.View) (view, error) {
-		v, err := s.compute(ctx, q, true, mode != modeMeasured || q.Level == s.r.Regions().Deepest())
+		// The measured map is today's map: it reads no evidence, so that its
+		// refresh every 15 s costs what it did.
+		v, err := s.compute(ctx, q, true, mode != modeMeasured)
 		v.mode = mode
 		return v, err
 	}

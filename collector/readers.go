@@ -199,3 +199,19 @@ func (s *Server) StoreFailed(op string, err error) {
 	s.metrics.storeErrors.Inc()
 	s.log.Error("store failed", "op", op, "err", err)
 }
+
+// RegionEvidence summarizes every desa's evidence for the map page, over
+// the view's window or the evidence views' day, whichever is longer, so
+// that the page's 15-minute default still counts the day's survey passes.
+func (s *Server) RegionEvidence(ctx context.Context, q httpapi.View) ([]evidence.Summary, error) {
+	probes, err := s.Probes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query := q.Query
+	if from := query.To.Add(-evidenceWindow); from.Before(query.From) {
+		query.From = from
+	}
+	_, sums, err := s.EvidenceRegions(ctx, EvidenceInput{Feed: s.feed, Probes: probes, Query: query})
+	return sums, err
+}

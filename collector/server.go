@@ -37,8 +37,9 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Evidence keeps the imported evidence layers (Run opens data_dir's
-	// evidence.db); nil: the evidence routes say there is none, and
-	// claims are refused with 503.
+	// evidence.db); nil: the import routes say there is none, and the
+	// evidence views show the measurements alone; claims are refused
+	// with 503.
 	Evidence evidence.Store
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/collector/evidence"
 	"github.com/jangkau/jangkau/collector/httpapi"
 	"github.com/jangkau/jangkau/collector/rollup"
 	"github.com/jangkau/jangkau/geo/draw"
@@ -54,7 +55,12 @@ type Row struct {
 	Link                                   string        // the region's own page; none on paper
 	Share                                  string        // Measured above the deepest level, for the summary
 	Trend, Trend30                         template.HTML // 7 and 30 days
-	population                             int64
+	// Evidence is what every source says of the region, in words: the
+	// desa's findings and disputes, or a count of the desa within.
+	Evidence string
+	// Disputed says a carrier's claim in the region is disputed.
+	Disputed   bool
+	population int64
 }
 
 type mapPageData struct {
@@ -72,6 +78,7 @@ type mapPageData struct {
 	HasTrend      bool
 	Better, Worse []string // since last week, on the province and kabupaten pages
 	ReportURL     string   // this month's printable report
+	Evidence      evidenceData
 }
 
 // Reader is what the map page reads of the collector.
@@ -97,6 +104,9 @@ type Reader interface {
 	ServiceNames() []string
 	// StoreFailed logs and counts a failure of the store before its 503.
 	StoreFailed(op string, err error)
+	// RegionEvidence summarizes the evidence of every desa over the
+	// view's window (evidence.Combine's verdict, findings and disputes).
+	RegionEvidence(ctx context.Context, q httpapi.View) ([]evidence.Summary, error)
 }
 
 // Page serves the map page.
@@ -115,6 +125,10 @@ type view struct {
 	// better and worse are the regions whose status changed since last
 	// week, on the pages of levels up to trendMaxLevel.
 	better, worse []Change
+	// evidence are the desa's summaries by code, when the page shows
+	// evidence (nil otherwise); mode is the evidence switch.
+	evidence map[string]*evidence.Summary
+	mode     string
 }
 
 // ServeHTTP serves GET /.
@@ -123,22 +137,41 @@ func (s *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRegion(w, r)
 		return
 	}
+	mode := r.URL.Query().Get("evidence")
+	if !validMode(mode) {
+		httpapi.Error(w, http.StatusBadRequest, fmt.Sprintf("evidence %q: leave it out for the measured map, or use all or disputed", mode))
+		return
+	}
 	parse := func(r *http.Request) (httpapi.View, error) {
 		return httpapi.ParseView(r, s.r.Now(), s.r.Regions(), s.r.Regions().Deepest())
 	}
-	compute := func(ctx context.Context, q httpapi.View) (view, error) { return s.compute(ctx, q, true) }
+	compute := func(ctx context.Context, q httpapi.View) (view, error) {
+		// The measured map is today's map: it reads no evidence, so that its
+		// refresh every 15 s costs what it did.
+		v, err := s.compute(ctx, q, true, mode != modeMeasured)
+		v.mode = mode
+		return v, err
+	}
 	httpapi.Serve(w, r, "map", s.r.StoreFailed, parse, compute,
 		func(w http.ResponseWriter, q httpapi.View, v view) { s.write(w, r, q, v) })
 }
 
 // compute reads the view; withTrend adds the trend and the week's
-// changes to the levels up to trendMaxLevel.
-func (s *Page) compute(ctx context.Context, q httpapi.View, withTrend bool) (view, error) {
+// changes to the levels up to trendMaxLevel, withEvidence the desa's
+// evidence summaries.
+func (s *Page) compute(ctx context.Context, q httpapi.View, withTrend, withEvidence bool) (view, error) {
 	cells, err := s.r.RegionCells(ctx, q)
 	if err != nil {
 		return view{}, err
 	}
 	v := view{cells: cells}
+	if withEvidence {
+		sums, err := s.r.RegionEvidence(ctx, q)
+		if err != nil {
+			return view{}, err
+		}
+		v.evidence = evidenceFor(sums)
+	}
 	if withTrend && q.Level <= trendMaxLevel {
 		if v.trend, err = s.trend(ctx, q, ""); err != nil {
 			return view{}, err
@@ -206,6 +239,10 @@ func (s *Page) write(w http.ResponseWriter, r *http.Request, q httpapi.View, v v
 	for _, c := range carrierNames(s.r.ProbeSites()) {
 		d.Carriers = append(d.Carriers, choice{c, link("carrier", c), c == q.Carrier})
 	}
+	ew := evidenceLabels[lang]
+	for i, m := range evidenceModes {
+		d.Evidence.Switch = append(d.Evidence.Switch, choice{[]string{ew.Measured, ew.All, ew.Disputed}[i], link("evidence", m), m == v.mode})
+	}
 	var page bytes.Buffer
 	if err := mapPage.Execute(&page, d); err != nil {
 		httpapi.Error(w, http.StatusInternalServerError, err.Error())
@@ -238,6 +275,9 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 	regions := make([]*region.Region, len(v.cells))
 	var affected int64
 	var affectedUnknown int
+	ew := evidenceLabels[lang]
+	onMap := v.evidence != nil && v.mode != modeMeasured && q.Level == deepest
+	d.Evidence = evidenceFigures(v, s.r.Regions(), ew, f, t, onMap, link)
 	for i := range v.cells {
 		c := &v.cells[i]
 		byCode[c.Region.Code] = c
@@ -249,7 +289,10 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 		if link != nil {
 			rw.Link = regionLink(link, c.Region.Code)
 		}
-		d.Rows = append(d.Rows, rw)
+		rw.Evidence, rw.Disputed = rowEvidence(c, v, ew, f, t, deepest)
+		if v.mode != modeDisputed || rw.Disputed {
+			d.Rows = append(d.Rows, rw)
+		}
 		if rw.Blank {
 			d.Blank = append(d.Blank, rw)
 			d.Estimated = d.Estimated || c.PopulationEstimated
@@ -278,8 +321,18 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 	}
 	var svg bytes.Buffer
 	err := draw.WriteSVG(&svg, regions, draw.SVGOptions{
-		Fill: func(r *region.Region) string { return byCode[r.Code].Status.Colour() },
+		Fill: func(r *region.Region) string {
+			if onMap {
+				fill, _ := evidenceFill(v.evidence[r.Code], v.mode)
+				return fill
+			}
+			return byCode[r.Code].Status.Colour()
+		},
 		FillOpacity: func(r *region.Region) float64 {
+			if onMap {
+				_, o := evidenceFill(v.evidence[r.Code], v.mode)
+				return o
+			}
 			c := byCode[r.Code]
 			if c.Status == coverage.StatusUnmeasured {
 				return 1
@@ -292,6 +345,9 @@ func (s *Page) figures(q httpapi.View, v view, lang string, link func(key, value
 				t.Availability, f.pct(c.Availability))
 			if r.Level < deepest {
 				title += "; " + s.measured(c, t, f, deepest)
+			}
+			if onMap {
+				title += "; " + ew.Col + ": " + summaryText(v.evidence[r.Code], ew, f)
 			}
 			return title
 		},

@@ -21,6 +21,7 @@ var regionPage = template.Must(template.New("region").Parse(`<!doctype html>
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0.8em 1.5em; color: {{.Colours.Text}}; background: {{.Colours.Background}}; }
 a { color: {{.Colours.Link}}; }
 a:focus-visible { outline: 3px solid {{.Colours.Focus}}; outline-offset: 2px; }
+.disputed { font-weight: 600; }
 .sw { display: inline-block; width: 0.95em; height: 0.95em; vertical-align: -0.1em; margin-right: 0.35em; border: 1px solid {{.Colours.Swatch}}; }
 dt { font-weight: 600; } dd { margin: 0 0 0.4em 0; }
 </style>
@@ -39,7 +40,10 @@ dt { font-weight: 600; } dd { margin: 0 0 0.4em 0; }
 <dt>{{.T.LastSeen}}</dt><dd>{{.Row.LastSeen}}</dd>
 <dt>{{.T.Trend}}</dt><dd id="trend7">{{.Row.Trend}}</dd>
 <dt>{{.T.Trend30}}</dt><dd id="trend30">{{.Row.Trend30}}</dd>
+<dt>{{.Evidence.W.Col}}</dt><dd id="evidence"{{if .Row.Disputed}} class="disputed"{{end}}>{{.Row.Evidence}}</dd>
 </dl>
+{{with .Evidence.Disputes}}<h2>{{$.Evidence.W.DisputesHead}}</h2>
+<ul id="disputes">{{range .}}<li data-code="{{.Code}}" data-carrier="{{.Carrier}}" data-tech="{{.Tech}}">{{.Name}} ({{.Code}}): {{.Text}}</li>{{end}}</ul>{{end}}
 {{if .Children}}<h2>{{.Words.Children}}</h2>
 <ul id="children">{{range .Children}}<li><a href="{{.URL}}">{{.Label}}</a></li>{{end}}</ul>{{end}}
 </body>
@@ -79,7 +83,7 @@ func (s *Page) serveRegion(w http.ResponseWriter, r *http.Request) {
 		return q, err
 	}
 	compute := func(ctx context.Context, q httpapi.View) (view, error) {
-		v, err := s.compute(ctx, q, false)
+		v, err := s.compute(ctx, q, false, true)
 		if err != nil {
 			return v, err
 		}
@@ -110,12 +114,16 @@ func (s *Page) writeRegion(w http.ResponseWriter, r *http.Request, rg *region.Re
 		Map      string
 		Parent   *link
 		Children []link
+		Evidence evidenceData
 	}{T: t, Words: regionLabels[lang], Lang: lang, Colours: colours, Level: t.levelName(rg.Level)}
+	ew := evidenceLabels[lang]
 	for i := range v.cells {
 		if c := &v.cells[i]; c.Region.Code == rg.Code {
 			d.Row = s.row(c, v, t, f, s.r.Engine().Thresholds(), s.r.Now(), rs.Deepest())
+			d.Row.Evidence, d.Row.Disputed = rowEvidence(c, v, ew, f, t, rs.Deepest())
 		}
 	}
+	d.Evidence = evidenceData{W: ew, Shown: true, Disputes: disputeRows(v.evidence, rs, rg.Code, ew, f, nil)}
 	q := r.URL.Query()
 	q.Del("region")
 	q.Set("level", strconv.Itoa(rg.Level)) // the map of the region's level

@@ -26,7 +26,7 @@ type Snapshot struct {
 // period) and writes it in lang ("id" unless "en"); the map links
 // nowhere.
 func (s *Page) Snapshot(ctx context.Context, q httpapi.View, lang string) (Snapshot, error) {
-	v, err := s.compute(ctx, q, false)
+	v, err := s.compute(ctx, q, false, false)
 	if err != nil {
 		return Snapshot{}, err
 	}

@@ -77,6 +77,8 @@ type Server struct {
 	known knownNames
 	// evidence imports and lists evidence layers (evidence_api.go).
 	evidence *evidenceAPI
+	// outlines keeps the regions' outlines encoded for coverage answers.
+	outlines httpapi.RegionGeometries
 	// evidenceView backs the evidence views (evidence_view.go).
 	evidenceView evidenceState
 

@@ -34,14 +34,11 @@ func (s *Server) handleCoverageView(w http.ResponseWriter, r *http.Request) {
 					func(i int) []string { return httpapi.RegionRow(cells[i]) }))
 				return
 			}
-			fc := geojson.NewFeatureCollection()
-			for _, c := range cells {
-				f := geojson.NewFeature(c.Region.Geometry)
-				f.ID = c.Region.Code
-				f.Properties = httpapi.RegionProperties(c)
-				fc.Append(f)
+			feats := make([]httpapi.RegionFeature, len(cells))
+			for i, c := range cells {
+				feats[i] = httpapi.RegionFeature{Region: c.Region, Properties: httpapi.RegionProperties(c)}
 			}
-			httpapi.RevalidatedGeoJSON(w, r, fc, q)
+			httpapi.RevalidatedRegions(w, r, &s.outlines, feats, q)
 		})
 }
 

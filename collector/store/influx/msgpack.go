@@ -16,6 +16,9 @@ import (
 // when a server answers JSON.
 const msgpackType = "application/x-msgpack"
 
+// msgpackAccept is the Accept header of /query: MessagePack, else JSON.
+const msgpackAccept = msgpackType + ", application/json;q=0.5"
+
 // readMsgpack reads a MessagePack answer of q (one object, or one per
 // chunk) and calls fn for every series, as query does for JSON.
 func readMsgpack(resp *http.Response, q string, fn func(stmt int, sr *series) error) error {

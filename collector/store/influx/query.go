@@ -66,7 +66,11 @@ func (s *Store) query(ctx context.Context, q string, chunked bool, fn func(stmt 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", msgpackType+", application/json;q=0.5")
+	accept := s.accept
+	if accept == "" {
+		accept = msgpackAccept
+	}
+	req.Header.Set("Accept", accept)
 	if s.token != "" {
 		req.Header.Set("Authorization", "Token "+s.token)
 	}

@@ -350,9 +350,9 @@ func (s *Store) rebuild(ctx context.Context, filter string, minutes []int64) err
 	return nil
 }
 
-// rollupSlice is the span of one query of Rollups at each resolution:
-// GROUP BY * answers series after series, so a slice's points are held
-// before they go out in time order.
+// rollupSlice is the span of one query of Rollups at each resolution: a
+// slice's points are held (the largest count per point across
+// collectors wins) before they go out in time and cell-key order.
 var rollupSlice = map[time.Duration]time.Duration{rollup.Minute: time.Hour, rollup.Hour: 24 * time.Hour}
 
 // Rollups implements store.RollupReader from the rollup measurement of

@@ -183,6 +183,7 @@ type Store struct {
 	transport  *http.Transport
 	log        *slog.Logger
 	closed     atomic.Bool
+	accept     string // the Accept header of /query (msgpackAccept unless a test sets it)
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per probe: one collector's Writes of a probe run one at a time

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,6 +66,11 @@ func (s *Store) query(ctx context.Context, q string, chunked bool, fn func(stmt 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	accept := s.accept
+	if accept == "" {
+		accept = msgpackAccept
+	}
+	req.Header.Set("Accept", accept)
 	if s.token != "" {
 		req.Header.Set("Authorization", "Token "+s.token)
 	}
@@ -73,6 +79,9 @@ func (s *Store) query(ctx context.Context, q string, chunked bool, fn func(stmt 
 		return fmt.Errorf("influxdb query: %w", err)
 	}
 	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == msgpackType {
+		return readMsgpack(resp, q, fn)
+	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	for {
@@ -141,7 +150,12 @@ func (r row) str(name string) string {
 }
 
 func (r row) int(name string) int64 {
-	if n, ok := r.raw(name).(json.Number); ok {
+	switch n := r.raw(name).(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case json.Number:
 		if i, err := n.Int64(); err == nil {
 			return i
 		}
@@ -152,7 +166,12 @@ func (r row) int(name string) int64 {
 }
 
 func (r row) float(name string) (float64, bool) {
-	if n, ok := r.raw(name).(json.Number); ok {
+	switch n := r.raw(name).(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	case json.Number:
 		f, err := n.Float64()
 		return f, err == nil
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,11 +68,9 @@ func runCountry(args []string) error {
 		return err
 	}
 	if *bin == "" {
-		*bin = filepath.Join(*data, "jangkau")
-		build := exec.Command("go", "build", "-o", *bin, "github.com/jangkau/jangkau/cmd/jangkau")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build jangkau: %w", err)
+		var err error
+		if *bin, err = buildJangkau(context.Background(), *data); err != nil {
+			return err
 		}
 	}
 	w, err := prepareCountry(*data, &p)
@@ -201,12 +199,10 @@ func prepareCountry(dir string, p *countryParams) (*countryWorld, error) {
 // startCollector starts a fresh collector process on the dir and waits for
 // /healthz; it returns how long that took (the regions' load is most of it).
 func (w *countryWorld) startCollector() (*binCollector, time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	probes, err := os.ReadFile(filepath.Join(w.dir, "probes.yaml.part"))
 	if err != nil {
 		return nil, 0, err

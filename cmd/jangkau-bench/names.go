@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -166,11 +166,8 @@ func startBinCollector(bin string, ix *influxEnv) (*binCollector, error) {
 	}
 	c := &binCollector{dir: dir}
 	if bin == "" {
-		bin = filepath.Join(dir, "jangkau")
-		build := exec.Command("go", "build", "-o", bin, "github.com/jangkau/jangkau/cmd/jangkau")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("build jangkau: %w", err)
+		if bin, err = buildJangkau(context.Background(), dir); err != nil {
+			return nil, err
 		}
 	}
 	regions := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kode":"99.01","nama":"Bench"},` +
@@ -178,12 +175,10 @@ func startBinCollector(bin string, ix *influxEnv) (*binCollector, error) {
 	if err := os.WriteFile(filepath.Join(dir, "regions.geojson"), []byte(regions), 0o644); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	sum := sha256.Sum256([]byte(namesToken))
 	cfg := fmt.Sprintf(`listen: %q
 data_dir: data

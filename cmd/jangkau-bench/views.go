@@ -118,11 +118,8 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 	b.params.CollectorID = b.idKey
 	b.bin = o.bin
 	if b.bin == "" {
-		b.bin = filepath.Join(o.data, "jangkau")
-		build := exec.CommandContext(ctx, "go", "build", "-o", b.bin, "./cmd/jangkau")
-		build.Dir, build.Stderr = b.root, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build jangkau: %w", err)
+		if b.bin, err = buildJangkau(ctx, o.data); err != nil {
+			return err
 		}
 	}
 	if b.rs, err = region.LoadFile(o.regions, region.LoadOptions{}); err != nil {

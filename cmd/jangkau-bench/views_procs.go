@@ -161,6 +161,18 @@ func keySupported(key string) (bool, error) {
 	return false, fmt.Errorf("probing config key %s: %w", key, err)
 }
 
+// buildJangkau builds the jangkau binary of this module into dir and
+// returns its path: what the commands run when -bin is not given.
+func buildJangkau(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "jangkau")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/jangkau/jangkau/cmd/jangkau")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build jangkau: %w", err)
+	}
+	return bin, nil
+}
+
 // freeAddr returns a loopback address with a port that was free just now.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

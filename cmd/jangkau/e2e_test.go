@@ -243,14 +243,30 @@ probes:
 	}
 
 	// The kabupaten carries both probes' samples, read in the same window.
-	// The window ends 3 s ago, so that every result in it has been
-	// uploaded (each second) and committed: the probes go on writing
-	// between the two queries, and a window reaching now would count a
-	// result the other query did not see.
+	// The window ends 3 s ago, but the probes go on uploading, and a
+	// result taken inside the window can still arrive late (a retry after
+	// a refused upload, a slow machine): the kecamatan are read before
+	// and after the kabupaten, and the comparison is made on a read where
+	// both kecamatan reads agree.
 	q := fmt.Sprintf("from=%s&to=%s", probesStart.Add(-time.Second).Format(time.RFC3339), time.Now().UTC().Add(-3*time.Second).Format(time.RFC3339))
-	kecs, kabs := coverage(t, base, "level=3&"+q), coverage(t, base, "level=2&"+q)
-	k := kabs["36.01"].Properties
-	if want := kecs[healthy.code].Properties.Samples + kecs[dead.code].Properties.Samples; k.Samples != want || k.Probes != 2 {
+	kecSum := func(m map[string]feature) int {
+		return m[healthy.code].Properties.Samples + m[dead.code].Properties.Samples
+	}
+	var kab feature
+	want := -1
+	for try := 0; try < 10; try++ {
+		before, kabs, after := coverage(t, base, "level=3&"+q), coverage(t, base, "level=2&"+q), coverage(t, base, "level=3&"+q)
+		if before == nil || kabs == nil || after == nil || kecSum(before) != kecSum(after) {
+			time.Sleep(time.Second)
+			continue
+		}
+		kab, want = kabs["36.01"], kecSum(after)
+		break
+	}
+	if want < 0 {
+		t.Fatal("the kecamatan of the window changed under every one of 10 reads of the kabupaten")
+	}
+	if k := kab.Properties; k.Samples != want || k.Probes != 2 {
 		t.Errorf("kabupaten 36.01: %d samples from %d probes, want %d from 2", k.Samples, k.Probes, want)
 	}
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,15 +36,8 @@ func startCollector(t *testing.T, token string) (addr string) {
 		done <- collector.Run(ctx, cfg, log, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, log) })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("collector not listening within 15 s")
-		}
-	}
+	waitListening(t, addr, done, 3*time.Minute)
+	return addr
 }
 
 // TestCheckAsksTheCollector: `jangkau check` ends with a collector row

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,15 +58,7 @@ viewers:
 		}
 	}
 	t.Cleanup(stop)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("collector not listening within 30 s")
-		}
-	}
+	waitListening(t, addr, done, 3*time.Minute)
 
 	fixtures := filepath.Join("..", "..", "collector", "evidence", "importer", "testdata")
 	podes := filepath.Join(fixtures, "podes-2024.csv")

@@ -50,8 +50,8 @@ func TestProbeRunFlowsAndFlushesOnShutdown(t *testing.T) {
 		Upload:      UploadConfig{Interval: 20 * time.Millisecond, BatchSize: 1000, Timeout: 5 * time.Second},
 		Concurrency: 4,
 		Checks: []checkspec.CheckConfig{
-			{Name: "portal", Kind: wire.KindHTTP, Target: target.URL + "/", Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond, Service: "perizinan"},
-			{Name: "gateway", Kind: wire.KindTCP, Target: ln.Addr().String(), Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond},
+			{Name: "portal", Kind: wire.KindHTTP, Target: target.URL + "/", Interval: 500 * time.Millisecond, Timeout: 450 * time.Millisecond, Service: "perizinan"},
+			{Name: "gateway", Kind: wire.KindTCP, Target: ln.Addr().String(), Interval: 500 * time.Millisecond, Timeout: 450 * time.Millisecond},
 		},
 	}
 	reg := prometheus.NewRegistry()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,5 +82,29 @@ func TestCheckAsksTheCollector(t *testing.T) {
 				t.Error("the token was printed")
 			}
 		})
+	}
+}
+
+// waitListening waits until something accepts connections on addr: the
+// collector that Run started in this process (done is Run's result). The
+// limit is generous: regions load slowly under -race on a loaded CI
+// machine. A collector that stops first fails the test at once, and its
+// result goes back into done for the test's cleanup to read.
+func waitListening(t *testing.T, addr string, done chan error, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("collector stopped before listening on %s: %v", addr, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("collector not listening on %s within %s", addr, limit)
+		}
 	}
 }

@@ -86,8 +86,10 @@ func (b *viewsBench) measure(ctx context.Context) error {
 		fmt.Printf("embedded and InfluxDB statuses (answers %s apart): %s\n", time.Since(embAt).Round(time.Second), diffStatuses(se, sa))
 	}
 
-	// The peer.
-	from, to := b.params.Anchor.Add(-b.o.window), b.params.Anchor
+	// The peer, over the window the collectors answered for: [now-24h,
+	// now) holds what a reused store still has of the data set.
+	to := time.Now().UTC().Truncate(time.Millisecond)
+	from := to.Add(-b.o.window)
 	if err := b.peer(ctx, from, to, &figs[0]); err != nil {
 		return err
 	}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jangkau/jangkau/wire"
+)
+
+// loadStore counts what one store has taken during the load.
+type loadStore struct {
+	name  string
+	done  atomic.Int64
+	took  atomic.Int64 // nanoseconds to the last result; 0 while loading
+	start time.Time
+}
+
+func (s *loadStore) add(n int) { s.done.Add(int64(n)) }
+
+func (s *loadStore) finish() { s.took.Store(int64(time.Since(s.start))) }
+
+// line is the store's progress: results taken, the rate since the start
+// and the time left at that rate, or its total once done.
+func (s *loadStore) line(total int) string {
+	done := s.done.Load()
+	if t := time.Duration(s.took.Load()); t > 0 {
+		return fmt.Sprintf("%s done, %s in %s (%s/s)", s.name, thousands(int(done)), t.Round(time.Second), thousands(int(float64(done)/t.Seconds())))
+	}
+	el := time.Since(s.start)
+	rate := float64(done) / el.Seconds()
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(int64(total)-done) / rate * float64(time.Second))).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%s %s (%.0f%%, %s/s, ETA %s)", s.name, thousands(int(done)), 100*float64(done)/float64(total), thousands(int(rate)), eta)
+}
+
+// loadAvg is the first three fields of /proc/loadavg ("" elsewhere).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// loadBatch is one gzip batch of a probe, as its uploader sends it.
+type loadBatch struct {
+	probe int
+	n     int
+	body  []byte
+}
+
+// gzipFast is gzipBatch at gzip.BestSpeed: the collectors inflate it the
+// same way, and the harness spends less of the shared CPUs making it.
+func gzipFast(b wire.Batch) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.NewEncoder(zw).Encode(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// load fills the three stores at once with the same results: every
+// probe's batches through POST /api/v1/ingest into the embedded collector
+// and into one of the two InfluxDB collectors (even probes to a, odd to
+// b), and the same rows COPYed into PostGIS. -senders lanes each own
+// every senders-th probe: a lane makes each batch once (JSON, gzip) and
+// one sender per store posts it, in seq order, so each store has -senders
+// requests in flight, and with an even -senders the lanes of even probes
+// feed collector a while those of odd ones feed b. The COPY runs beside
+// them. Progress (results/s, ETA per store, load average) goes to stdout
+// every -progress.
+func (b *viewsBench) load(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var cs []*viewsCollector
+	defer func() {
+		for _, c := range cs {
+			c.stop()
+		}
+	}()
+	b.loading = true
+	defer func() { b.loading = false }()
+	for _, name := range []string{"embedded", "influx-a", "influx-b"} {
+		c, err := b.collector(ctx, name)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+	total := b.d.perProbe * len(b.d.probes)
+	now := time.Now()
+	emb, inf, pg := &loadStore{name: "embedded", start: now}, &loadStore{name: "influxdb (a+b)", start: now}, &loadStore{name: "postgis COPY", start: now}
+	stores := []*loadStore{emb, inf, pg}
+	fmt.Printf("load: %s results into the three stores at once: gzip batches of %d through POST /api/v1/ingest, %d senders per store; PostGIS by COPY beside them; load average %s\n",
+		thousands(total), b.o.batch, b.o.senders, loadAvg())
+
+	var wg sync.WaitGroup
+	fail := func(err error) {
+		if err != nil {
+			cancel(err)
+		}
+	}
+	wg.Go(func() {
+		fail(b.pg.load(ctx, b.d, b.o.regions, pg.add))
+		pg.finish()
+	})
+	lanes := max(1, b.o.senders)
+	var embWG, infWG sync.WaitGroup
+	for g := range lanes {
+		toEmb, toInf := make(chan loadBatch, 8), make(chan loadBatch, 8)
+		wg.Go(func() {
+			defer close(toEmb)
+			defer close(toInf)
+			for i := g; i < len(b.d.probes) && ctx.Err() == nil; i += lanes {
+				fail(b.d.batches(i, b.o.batch, func(bt wire.Batch) error {
+					body, err := gzipFast(bt)
+					if err != nil {
+						return err
+					}
+					lb := loadBatch{probe: i, n: len(bt.Results), body: body}
+					for _, ch := range []chan loadBatch{toEmb, toInf} {
+						select {
+						case ch <- lb:
+						case <-ctx.Done():
+							return context.Cause(ctx)
+						}
+					}
+					return nil
+				}))
+			}
+		})
+		send := func(ch chan loadBatch, st *loadStore, to func(probe int) *viewsCollector) {
+			for lb := range ch {
+				if ctx.Err() != nil {
+					continue // drain, so that the lane never blocks
+				}
+				if err := postRetry(ctx, to(lb.probe), b.d.probes[lb.probe].id, lb.body); err != nil {
+					fail(err)
+					continue
+				}
+				st.add(lb.n)
+			}
+		}
+		embWG.Go(func() { send(toEmb, emb, func(int) *viewsCollector { return cs[0] }) })
+		infWG.Go(func() { send(toInf, inf, func(p int) *viewsCollector { return cs[1+p%2] }) })
+	}
+	wg.Go(func() { embWG.Wait(); emb.finish() })
+	wg.Go(func() { infWG.Wait(); inf.finish() })
+
+	all := make(chan struct{})
+	go func() { wg.Wait(); embWG.Wait(); infWG.Wait(); close(all) }()
+	tick := time.NewTicker(b.o.progress)
+	defer tick.Stop()
+	report := func() {
+		var parts []string
+		for _, s := range stores {
+			parts = append(parts, s.line(total))
+		}
+		fmt.Printf("load %s: %s; load average %s\n", time.Since(now).Round(time.Second), strings.Join(parts, "; "), loadAvg())
+	}
+wait:
+	for {
+		select {
+		case <-all:
+			break wait
+		case <-tick.C:
+			report()
+		}
+	}
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	report()
+	fmt.Printf("ingest: %s results through POST /api/v1/ingest (gzip batches of %d, %d senders per store): embedded collector %s (%s results/s), the two InfluxDB collectors %s (%s results/s); PostGIS COPY and indexes %s; all three %s\n",
+		thousands(total), b.o.batch, b.o.senders,
+		time.Duration(emb.took.Load()).Round(time.Second), thousands(int(float64(total)/time.Duration(emb.took.Load()).Seconds())),
+		time.Duration(inf.took.Load()).Round(time.Second), thousands(int(float64(total)/time.Duration(inf.took.Load()).Seconds())),
+		time.Duration(pg.took.Load()).Round(time.Second), time.Since(now).Round(time.Second))
+	stopAt := time.Now()
+	for _, c := range cs {
+		c.stop()
+	}
+	cs = nil
+	fmt.Printf("load: collectors stopped in %s; stores in %s: %s\n", time.Since(stopAt).Round(time.Second), b.o.data, storeSizes(b.o.data))
+	raw, err := json.Marshal(b.params)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(b.o.data, "views.json"), raw, 0o644)
+}
+
+// storeSizes is the disk use of each store under data.
+func storeSizes(data string) string {
+	var parts []string
+	for _, sub := range []string{"embedded", "influxdb", "pg"} {
+		var n int64
+		filepath.Walk(filepath.Join(data, sub), func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				n += fi.Size()
+			}
+			return nil
+		})
+		parts = append(parts, fmt.Sprintf("%s %.2f GB", sub, float64(n)/1e9))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rebuildRollups runs `jangkau store rollup-rebuild` of the bench's
+// binary on the InfluxDB data, as collector a, over the data's window:
+// for stores written by a build that kept fewer rollup levels than the
+// one measured. Collector a's id then holds rollups of b's probes too;
+// readers keep the largest count of a point across collectors, so the
+// answers do not change.
+func (b *viewsBench) rebuildRollups(ctx context.Context) error {
+	cfg, err := collectorConfig(b.d, b.o.regions, filepath.Join(b.o.data, "influx-a"), "127.0.0.1:1", b.storage("bench-a"))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(b.o.data, "influx-a.rebuild.yaml")
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
+		return err
+	}
+	from, to := b.params.Anchor.Add(-b.o.window).Truncate(time.Hour), time.Now().UTC()
+	args := []string{"store", "rollup-rebuild", "--config", path, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
+	fmt.Printf("rollup-rebuild: %s %s\n", b.bin, strings.Join(args, " "))
+	start := time.Now()
+	c := exec.CommandContext(ctx, b.bin, args...)
+	c.Stdout, c.Stderr = os.Stdout, os.Stdout
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s store rollup-rebuild: %w", b.bin, err)
+	}
+	fmt.Printf("rollup-rebuild: done in %s; load average %s\n", time.Since(start).Round(time.Second), loadAvg())
+	return nil
+}
+
+// postRetry posts a batch as a probe's uploader does: a 503 (the store
+// could not take it now) or 429 is sent again after a pause, up to 10
+// times; the collector drops the seqs it already has.
+func postRetry(ctx context.Context, c *viewsCollector, probe string, body []byte) error {
+	var err error
+	for try := range 10 {
+		if err = c.post(ctx, probe, body); err == nil || !retryable(err) {
+			return err
+		}
+		fmt.Printf("load: %v; sending again (%d)\n", err, try+1)
+		select {
+		case <-time.After(time.Duration(try+1) * 2 * time.Second):
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var he *httpStatusError
+	return errors.As(err, &he) && (he.code == http.StatusServiceUnavailable || he.code == http.StatusTooManyRequests)
+}

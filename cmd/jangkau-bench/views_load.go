@@ -63,8 +63,89 @@ func loadAvg() string {
 // loadBatch is one gzip batch of a probe, as its uploader sends it.
 type loadBatch struct {
 	probe int
+	first uint64 // the seq of its first result
 	n     int
 	body  []byte
+}
+
+// loadSink takes the batches of one store: post is called for each, in
+// seq order per probe, from up to -senders goroutines at once; finished
+// once after the last.
+type loadSink struct {
+	post     func(loadBatch) error
+	finished func()
+}
+
+// spread makes every batch of d once (JSON, gzip) and hands it to each
+// sink. lanes goroutines each own every lanes-th probe and make its
+// batches in seq order; each lane has one goroutine per sink that posts
+// them, so a sink has up to lanes batches in flight and a slow sink
+// holds the others back by at most a few batches per lane. The first
+// error ends it: the rest is dropped without blocking, and it is
+// returned.
+func (d *viewsData) spread(ctx context.Context, lanes, size int, sinks ...loadSink) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	fail := func(err error) {
+		if err != nil {
+			cancel(err)
+		}
+	}
+	lanes = max(1, lanes)
+	var makers sync.WaitGroup
+	senders := make([]sync.WaitGroup, len(sinks))
+	for g := range lanes {
+		chs := make([]chan loadBatch, len(sinks))
+		for k := range chs {
+			chs[k] = make(chan loadBatch, 8)
+		}
+		makers.Go(func() {
+			defer func() {
+				for _, ch := range chs {
+					close(ch)
+				}
+			}()
+			for i := g; i < len(d.probes) && ctx.Err() == nil; i += lanes {
+				fail(d.batches(i, size, func(bt wire.Batch) error {
+					body, err := gzipFast(bt)
+					if err != nil {
+						return err
+					}
+					lb := loadBatch{probe: i, first: bt.FirstSeq, n: len(bt.Results), body: body}
+					for _, ch := range chs {
+						select {
+						case ch <- lb:
+						case <-ctx.Done():
+							return context.Cause(ctx)
+						}
+					}
+					return nil
+				}))
+			}
+		})
+		for k, sk := range sinks {
+			senders[k].Go(func() {
+				for lb := range chs[k] {
+					if ctx.Err() != nil {
+						continue // drain, so that the lane never blocks
+					}
+					fail(sk.post(lb))
+				}
+			})
+		}
+	}
+	var all sync.WaitGroup
+	for k, sk := range sinks {
+		all.Go(func() {
+			senders[k].Wait()
+			if sk.finished != nil {
+				sk.finished()
+			}
+		})
+	}
+	makers.Wait()
+	all.Wait()
+	return context.Cause(ctx)
 }
 
 // gzipFast is gzipBatch at gzip.BestSpeed: the collectors inflate it the
@@ -129,51 +210,25 @@ func (b *viewsBench) load(ctx context.Context) error {
 		fail(b.pg.load(ctx, b.d, b.o.regions, pg.add))
 		pg.finish()
 	})
-	lanes := max(1, b.o.senders)
-	var embWG, infWG sync.WaitGroup
-	for g := range lanes {
-		toEmb, toInf := make(chan loadBatch, 8), make(chan loadBatch, 8)
-		wg.Go(func() {
-			defer close(toEmb)
-			defer close(toInf)
-			for i := g; i < len(b.d.probes) && ctx.Err() == nil; i += lanes {
-				fail(b.d.batches(i, b.o.batch, func(bt wire.Batch) error {
-					body, err := gzipFast(bt)
-					if err != nil {
-						return err
-					}
-					lb := loadBatch{probe: i, n: len(bt.Results), body: body}
-					for _, ch := range []chan loadBatch{toEmb, toInf} {
-						select {
-						case ch <- lb:
-						case <-ctx.Done():
-							return context.Cause(ctx)
-						}
-					}
-					return nil
-				}))
-			}
-		})
-		send := func(ch chan loadBatch, st *loadStore, to func(probe int) *viewsCollector) {
-			for lb := range ch {
-				if ctx.Err() != nil {
-					continue // drain, so that the lane never blocks
-				}
+	post := func(st *loadStore, to func(probe int) *viewsCollector) loadSink {
+		return loadSink{
+			post: func(lb loadBatch) error {
 				if err := postRetry(ctx, to(lb.probe), b.d.probes[lb.probe].id, lb.body); err != nil {
-					fail(err)
-					continue
+					return err
 				}
 				st.add(lb.n)
-			}
+				return nil
+			},
+			finished: st.finish,
 		}
-		embWG.Go(func() { send(toEmb, emb, func(int) *viewsCollector { return cs[0] }) })
-		infWG.Go(func() { send(toInf, inf, func(p int) *viewsCollector { return cs[1+p%2] }) })
 	}
-	wg.Go(func() { embWG.Wait(); emb.finish() })
-	wg.Go(func() { infWG.Wait(); inf.finish() })
-
+	wg.Go(func() {
+		fail(b.d.spread(ctx, b.o.senders, b.o.batch,
+			post(emb, func(int) *viewsCollector { return cs[0] }),
+			post(inf, func(p int) *viewsCollector { return cs[1+p%2] })))
+	})
 	all := make(chan struct{})
-	go func() { wg.Wait(); embWG.Wait(); infWG.Wait(); close(all) }()
+	go func() { wg.Wait(); close(all) }()
 	tick := time.NewTicker(b.o.progress)
 	defer tick.Stop()
 	report := func() {

@@ -45,6 +45,7 @@ type viewsOpts struct {
 	window, reuse, budget, progress           time.Duration
 	seed                                      uint64
 	anyBuild, rollupRebuild                   bool
+	reload                                    string
 }
 
 // runViews is `jangkau-bench views`: issue 17's table. One data set goes
@@ -77,6 +78,7 @@ func runViews(args []string) error {
 	fs.DurationVar(&o.budget, "budget", 3*time.Minute, "end a series of colds or repeats early once it has taken this long (after 1 cold, 3 repeats)")
 	fs.Uint64Var(&o.seed, "seed", 17, "seed of the data set")
 	fs.BoolVar(&o.anyBuild, "any-build", false, "with -reuse: measure stores written by another jangkau build too (a newer binary reading them; see docs/benchmarks.md)")
+	fs.StringVar(&o.reload, "reload", "", "with reused stores: load these again through the ingest API (\"influxdb\", \"embedded\" or both, comma-separated), keeping the others")
 	fs.BoolVar(&o.rollupRebuild, "rollup-rebuild", false, "with reused stores: run `jangkau store rollup-rebuild` on the InfluxDB data first (rollup levels the writing build did not have)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,6 +114,7 @@ type viewsBench struct {
 	// loading: the collectors started now take the load (InfluxDB
 	// writes get storage.influxdb.timeout 2m)
 	loading bool
+	reused  bool // measuring stores loaded by an earlier run
 }
 
 func (b *viewsBench) run(ctx context.Context) (err error) {
@@ -141,6 +144,26 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	reuse := b.reusable()
+	b.reused = reuse
+	reload, err := parseReload(o.reload)
+	if err != nil {
+		return err
+	}
+	if reuse && (reload.embedded || reload.influx) {
+		// Loaded again below, with the same anchor and results.
+		var subs []string
+		if reload.embedded {
+			subs = append(subs, "embedded")
+		}
+		if reload.influx {
+			subs = append(subs, "influx-a", "influx-b", "influxdb")
+		}
+		for _, sub := range append(subs, "views.json") {
+			if err := os.RemoveAll(filepath.Join(o.data, sub)); err != nil {
+				return err
+			}
+		}
+	}
 	if !reuse {
 		for _, sub := range []string{"embedded", "influx-a", "influx-b", "influxdb", "pg", "views.json"} {
 			if err := os.RemoveAll(filepath.Join(o.data, sub)); err != nil {
@@ -184,13 +207,19 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 	if reuse {
 		fmt.Printf("reusing the stores in %s, loaded %s ago by jangkau %s (rerun with -reuse 0 to load again): %s\n",
 			o.data, time.Since(b.params.Anchor).Round(time.Second), b.params.Rev, storeSizes(o.data))
-		if o.rollupRebuild {
+		if reload.embedded || reload.influx {
+			fmt.Printf("loading again with jangkau %s: %s\n", measuredRev, o.reload)
+			if err := b.load(ctx, reload); err != nil {
+				return err
+			}
+		}
+		if o.rollupRebuild && !reload.influx {
 			if err := b.rebuildRollups(ctx); err != nil {
 				return err
 			}
 		}
 	} else {
-		if err := b.load(ctx); err != nil {
+		if err := b.load(ctx, loadWhich{embedded: true, influx: true, pg: true}); err != nil {
 			return err
 		}
 	}

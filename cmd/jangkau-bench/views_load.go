@@ -19,6 +19,47 @@ import (
 	"github.com/jangkau/jangkau/wire"
 )
 
+// loadWhich names the stores a load fills.
+type loadWhich struct{ embedded, influx, pg bool }
+
+func (w loadWhich) has(name string) bool {
+	switch {
+	case strings.HasPrefix(name, "embedded"):
+		return w.embedded
+	case strings.HasPrefix(name, "influx"):
+		return w.influx
+	default:
+		return w.pg
+	}
+}
+
+func (w loadWhich) String() string {
+	var s []string
+	for _, n := range []string{"embedded", "influxdb", "postgis"} {
+		if w.has(n) {
+			s = append(s, n)
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+// parseReload reads -reload: "influxdb", "embedded" or both.
+func parseReload(v string) (loadWhich, error) {
+	var w loadWhich
+	for _, f := range strings.Split(v, ",") {
+		switch strings.TrimSpace(f) {
+		case "":
+		case "influxdb":
+			w.influx = true
+		case "embedded":
+			w.embedded = true
+		default:
+			return w, fmt.Errorf("-reload %q: a comma-separated list of influxdb and embedded (PostGIS holds the same rows whatever jangkau build)", v)
+		}
+	}
+	return w, nil
+}
+
 // loadStore counts what one store has taken during the load.
 type loadStore struct {
 	name  string
@@ -175,18 +216,24 @@ func gzipFast(b wire.Batch) ([]byte, error) {
 // feed collector a while those of odd ones feed b. The COPY runs beside
 // them. Progress (results/s, ETA per store, load average) goes to stdout
 // every -progress.
-func (b *viewsBench) load(ctx context.Context) error {
+func (b *viewsBench) load(ctx context.Context, which loadWhich) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var cs []*viewsCollector
 	defer func() {
 		for _, c := range cs {
-			c.stop()
+			if c != nil {
+				c.stop()
+			}
 		}
 	}()
 	b.loading = true
 	defer func() { b.loading = false }()
 	for _, name := range []string{"embedded", "influx-a", "influx-b"} {
+		if !which.has(name) {
+			cs = append(cs, nil)
+			continue
+		}
 		c, err := b.collector(ctx, name)
 		if err != nil {
 			return err
@@ -196,9 +243,14 @@ func (b *viewsBench) load(ctx context.Context) error {
 	total := b.d.perProbe * len(b.d.probes)
 	now := time.Now()
 	emb, inf, pg := &loadStore{name: "embedded", start: now}, &loadStore{name: "influxdb (a+b)", start: now}, &loadStore{name: "postgis COPY", start: now}
-	stores := []*loadStore{emb, inf, pg}
-	fmt.Printf("load: %s results into the three stores at once: gzip batches of %d through POST /api/v1/ingest, %d senders per store; PostGIS by COPY beside them; load average %s\n",
-		thousands(total), b.o.batch, b.o.senders, loadAvg())
+	var stores []*loadStore
+	for _, s := range []*loadStore{emb, inf, pg} {
+		if which.has(s.name) {
+			stores = append(stores, s)
+		}
+	}
+	fmt.Printf("load: %s results into %s at once: gzip batches of %d through POST /api/v1/ingest, %d senders per store; load average %s\n",
+		thousands(total), which, b.o.batch, b.o.senders, loadAvg())
 
 	var wg sync.WaitGroup
 	fail := func(err error) {
@@ -206,10 +258,12 @@ func (b *viewsBench) load(ctx context.Context) error {
 			cancel(err)
 		}
 	}
-	wg.Go(func() {
-		fail(b.pg.load(ctx, b.d, b.o.regions, pg.add))
-		pg.finish()
-	})
+	if which.pg {
+		wg.Go(func() {
+			fail(b.pg.load(ctx, b.d, b.o.regions, pg.add))
+			pg.finish()
+		})
+	}
 	post := func(st *loadStore, to func(probe int) *viewsCollector) loadSink {
 		return loadSink{
 			post: func(lb loadBatch) error {
@@ -222,11 +276,14 @@ func (b *viewsBench) load(ctx context.Context) error {
 			finished: st.finish,
 		}
 	}
-	wg.Go(func() {
-		fail(b.d.spread(ctx, b.o.senders, b.o.batch,
-			post(emb, func(int) *viewsCollector { return cs[0] }),
-			post(inf, func(p int) *viewsCollector { return cs[1+p%2] })))
-	})
+	var sinks []loadSink
+	if which.embedded {
+		sinks = append(sinks, post(emb, func(int) *viewsCollector { return cs[0] }))
+	}
+	if which.influx {
+		sinks = append(sinks, post(inf, func(p int) *viewsCollector { return cs[1+p%2] }))
+	}
+	wg.Go(func() { fail(b.d.spread(ctx, b.o.senders, b.o.batch, sinks...)) })
 	all := make(chan struct{})
 	go func() { wg.Wait(); close(all) }()
 	tick := time.NewTicker(b.o.progress)
@@ -251,14 +308,17 @@ wait:
 		return fmt.Errorf("load: %w", err)
 	}
 	report()
-	fmt.Printf("ingest: %s results through POST /api/v1/ingest (gzip batches of %d, %d senders per store): embedded collector %s (%s results/s), the two InfluxDB collectors %s (%s results/s); PostGIS COPY and indexes %s; all three %s\n",
-		thousands(total), b.o.batch, b.o.senders,
-		time.Duration(emb.took.Load()).Round(time.Second), thousands(int(float64(total)/time.Duration(emb.took.Load()).Seconds())),
-		time.Duration(inf.took.Load()).Round(time.Second), thousands(int(float64(total)/time.Duration(inf.took.Load()).Seconds())),
-		time.Duration(pg.took.Load()).Round(time.Second), time.Since(now).Round(time.Second))
+	var parts []string
+	for _, s := range stores {
+		parts = append(parts, s.line(total))
+	}
+	fmt.Printf("ingest: %s results through POST /api/v1/ingest (gzip batches of %d, %d senders per store) and COPY: %s; all %s\n",
+		thousands(total), b.o.batch, b.o.senders, strings.Join(parts, "; "), time.Since(now).Round(time.Second))
 	stopAt := time.Now()
 	for _, c := range cs {
-		c.stop()
+		if c != nil {
+			c.stop()
+		}
 	}
 	cs = nil
 	fmt.Printf("load: collectors stopped in %s; stores in %s: %s\n", time.Since(stopAt).Round(time.Second), b.o.data, storeSizes(b.o.data))

@@ -147,3 +147,32 @@ func TestReuseAnotherBuildOnlyWhenAsked(t *testing.T) {
 		})
 	}
 }
+
+func TestParseReload(t *testing.T) {
+	cases := []struct {
+		in   string
+		want loadWhich
+		bad  bool
+	}{
+		{"", loadWhich{}, false},
+		{"influxdb", loadWhich{influx: true}, false},
+		{"embedded, influxdb", loadWhich{embedded: true, influx: true}, false},
+		{"postgis", loadWhich{}, true},
+		{"influx", loadWhich{}, true},
+	}
+	for _, tc := range cases {
+		got, err := parseReload(tc.in)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("parseReload(%q) = %+v, %v; want %+v (error: %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+		if tc.bad && err != nil && !strings.Contains(err.Error(), tc.in) {
+			t.Errorf("parseReload(%q): the error does not name the value: %v", tc.in, err)
+		}
+	}
+	w := loadWhich{influx: true}
+	for name, want := range map[string]bool{"embedded": false, "influx-a": true, "influx-b": true, "influxdb (a+b)": true, "postgis COPY": false} {
+		if w.has(name) != want {
+			t.Errorf("a reload of influxdb has %q: %v, want %v", name, !want, want)
+		}
+	}
+}

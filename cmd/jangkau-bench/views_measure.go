@@ -84,6 +84,9 @@ func (b *viewsBench) measure(ctx context.Context) error {
 	figs[0].SameStatuses, figs[1].SameStatuses = same, same
 	if se, err := statuses(embStatuses); err == nil {
 		fmt.Printf("embedded and InfluxDB statuses (answers %s apart): %s\n", time.Since(embAt).Round(time.Second), diffStatuses(se, sa))
+		if b.reused {
+			fmt.Println("  (reused stores: the embedded one also holds the results posted live by earlier runs)")
+		}
 	}
 
 	// The peer, over the window the collectors answered for: [now-24h,

@@ -176,3 +176,15 @@ func TestParseReload(t *testing.T) {
 		}
 	}
 }
+
+func TestInWindow(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		age  time.Duration
+		want int
+	}{{-time.Minute, 10_000_000}, {0, 10_000_000}, {6 * time.Hour, 7_500_000}, {day, 0}, {2 * day, 0}} {
+		if got := inWindow(10_000_000, tc.age, day); got != tc.want {
+			t.Errorf("10 M results that ended %s ago: %d in the window, want %d", tc.age, got, tc.want)
+		}
+	}
+}

@@ -14,6 +14,10 @@ import (
 func (b *viewsBench) measure(ctx context.Context) error {
 	views := []struct{ name, path string }{{"coverage", viewsCoverage}, {"services", viewsServices}}
 	figs := make([]viewFigures, len(views))
+	n := b.d.perProbe * len(b.d.probes)
+	age := time.Since(b.params.Anchor)
+	fmt.Printf("measuring: the views' window [now-%s, now) holds about %s of the data set's %s results (it ended %s ago); load average %s\n",
+		b.o.window, thousands(inWindow(n, age, b.o.window)), thousands(n), age.Round(time.Second), loadAvg())
 
 	// Embedded: cold, then repeats idle and while results arrive.
 	for i, v := range views {
@@ -98,7 +102,7 @@ func (b *viewsBench) measure(ctx context.Context) error {
 	}
 	figs[1].PeerCold, figs[1].PeerRepeat = figs[0].PeerCold, figs[0].PeerRepeat
 
-	n := b.d.perProbe * len(b.d.probes)
+	fmt.Printf("measured: load average %s\n", loadAvg())
 	for i, v := range views {
 		fmt.Printf("\n%s (cold: median of up to %d fresh collectors; repeat: median of up to %d requests; -budget %s per series)\n\n", v.path, b.o.colds, b.o.repeats, b.o.budget)
 		fmt.Print(formatViewsTable(fmt.Sprintf("view (%s results, 24 h, desa level)", thousands(n)), viewsRows(figs[i])))
@@ -309,4 +313,16 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// inWindow is about how many of n results spread evenly over a window
+// that ended age ago are still in the window that ends now.
+func inWindow(n int, age, window time.Duration) int {
+	switch {
+	case age <= 0:
+		return n
+	case age >= window:
+		return 0
+	}
+	return int(float64(n) * float64(window-age) / float64(window))
 }

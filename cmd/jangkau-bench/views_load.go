@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -348,9 +350,9 @@ func storeSizes(data string) string {
 // rebuildRollups runs `jangkau store rollup-rebuild` of the bench's
 // binary on the InfluxDB data, as collector a, over the data's window:
 // for stores written by a build that kept fewer rollup levels than the
-// one measured. Collector a's id then holds rollups of b's probes too;
-// readers keep the largest count of a point across collectors, so the
-// answers do not change.
+// one measured. The old rollups are dropped first: collector a's id then
+// holds every probe's rollups, one copy of each point, and readers (the
+// largest count of a point across collectors) give the same answers.
 func (b *viewsBench) rebuildRollups(ctx context.Context) error {
 	cfg, err := collectorConfig(b.d, b.o.regions, filepath.Join(b.o.data, "influx-a"), "127.0.0.1:1", b.storage("bench-a"))
 	if err != nil {
@@ -360,6 +362,11 @@ func (b *viewsBench) rebuildRollups(ctx context.Context) error {
 	if err := os.WriteFile(path, cfg, 0o600); err != nil {
 		return err
 	}
+	dropped, err := b.ix.dropRollups(ctx)
+	if err != nil {
+		return fmt.Errorf("rollup-rebuild: dropping the old rollups: %w", err)
+	}
+	fmt.Printf("rollup-rebuild: dropped %s\n", strings.Join(dropped, ", "))
 	from, to := b.params.Anchor.Add(-b.o.window).Truncate(time.Hour), time.Now().UTC()
 	args := []string{"store", "rollup-rebuild", "--config", path, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
 	fmt.Printf("rollup-rebuild: %s %s\n", b.bin, strings.Join(args, " "))
@@ -395,4 +402,71 @@ func postRetry(ctx context.Context, c *viewsCollector, probe string, body []byte
 func retryable(err error) bool {
 	var he *httpStatusError
 	return errors.As(err, &he) && (he.code == http.StatusServiceUnavailable || he.code == http.StatusTooManyRequests)
+}
+
+// dropRollups drops the InfluxDB rollup measurements (jangkau_rollup_*,
+// not the change points) before a rebuild, so that the rebuilt rollups
+// are one copy of each point, as a load writes them, and not a second
+// one under collector a beside b's. It returns the measurements dropped.
+func (ix *viewsInflux) dropRollups(ctx context.Context) ([]string, error) {
+	db, _, _ := strings.Cut(ix.bucket, "/")
+	var show struct {
+		Results []struct {
+			Series []struct {
+				Values [][]string `json:"values"`
+			} `json:"series"`
+			Error string `json:"error"`
+		} `json:"results"`
+	}
+	if err := ix.query(ctx, db, "SHOW MEASUREMENTS", &show); err != nil {
+		return nil, err
+	}
+	var dropped []string
+	for _, r := range show.Results {
+		if r.Error != "" {
+			return nil, fmt.Errorf("SHOW MEASUREMENTS: %s", r.Error)
+		}
+		for _, s := range r.Series {
+			for _, v := range s.Values {
+				if len(v) == 0 || !strings.HasPrefix(v[0], "jangkau_rollup_") || v[0] == "jangkau_rollup_change" {
+					continue
+				}
+				if err := ix.query(ctx, db, fmt.Sprintf("DROP MEASUREMENT %q", v[0]), nil); err != nil {
+					return dropped, err
+				}
+				dropped = append(dropped, v[0])
+			}
+		}
+	}
+	return dropped, nil
+}
+
+// query runs q on db (POST /query, the token as user:password) and
+// decodes the answer into out when it is not nil.
+func (ix *viewsInflux) query(ctx context.Context, db, q string, out any) error {
+	form := url.Values{"db": {db}, "q": {q}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ix.url+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user, pass, ok := strings.Cut(ix.token, ":"); ok {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("InfluxDB %s: HTTP %d %s", q, resp.StatusCode, clipOut(string(body)))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(body, out)
 }

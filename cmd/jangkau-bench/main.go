@@ -9,6 +9,7 @@
 //	jangkau-bench bigstring [-bin jangkau] [-concurrent 40]
 //	jangkau-bench country  [-bin jangkau] [-data DIR] [-probes 20000] [-checks 10] [-every 1h] [-runs 2]
 //	jangkau-bench views    [-regions banten-adm4.geojson] [-data DIR] [-results 10000000] [-repeats 15]
+//	                       [-batch 5000] [-senders 4] [-reuse 1h] [-any-build] [-rollup-rebuild] [-bin jangkau]
 //
 // ingest reports the embedded store's raw insert rate (Store.Write of
 // 1000-result batches from several goroutines), the end-to-end HTTP ingest
@@ -22,7 +23,9 @@
 // into the window's running minute, and after a late backfill. views
 // (views*.go) is issue 17's table: one seeded data set through the real
 // binary's ingest API into an embedded collector and two collectors on
-// one InfluxDB it starts, and COPYed into a PostGIS it starts; the desa
+// one InfluxDB it starts, and COPYed into a PostGIS it starts, the three
+// loaded at once with their progress shown, kept in -data for reruns
+// (-any-build: by a newer binary); the desa
 // coverage and services views timed cold (fresh collector process) and
 // repeated, the embedded repeats while 2,000 results/s arrive, against
 // PostGIS's best form of the same aggregate, with PASS or MISS per row.

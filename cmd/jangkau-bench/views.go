@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,12 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jangkau/jangkau/geo/region"
-	"github.com/jangkau/jangkau/wire"
 )
 
 // viewsParams describe a loaded data set; a -data dir whose views.json
@@ -45,8 +42,10 @@ type viewsOpts struct {
 	regions, data, bin, influxd, pgBin, idKey string
 	results, probes, repeats, colds, rate     int
 	port, batch, senders                      int
-	window, reuse, budget                     time.Duration
+	window, reuse, budget, progress           time.Duration
 	seed                                      uint64
+	anyBuild, rollupRebuild                   bool
+	reload                                    string
 }
 
 // runViews is `jangkau-bench views`: issue 17's table. One data set goes
@@ -71,14 +70,25 @@ func runViews(args []string) error {
 	fs.IntVar(&o.colds, "colds", 3, "fresh collector starts per view and store; the figure is their median")
 	fs.IntVar(&o.rate, "rate", 2000, "results/s sent while the embedded repeats run")
 	fs.IntVar(&o.port, "influx-port", 38096, "InfluxDB HTTP `port` (the RPC port is port+2)")
-	fs.IntVar(&o.batch, "batch", 1000, "results per ingest batch while loading")
-	fs.IntVar(&o.senders, "senders", 4, "concurrent senders while loading, each for its share of the probes")
+	fs.IntVar(&o.batch, "batch", 5000, "results per ingest batch while loading (the collector's limits.max_results is 10,000)")
+	fs.IntVar(&o.senders, "senders", 4, "requests in flight per store while loading, each lane for its share of the probes (even: the InfluxDB collectors are fed alike)")
+	fs.DurationVar(&o.progress, "progress", 30*time.Second, "print the load's progress this often")
 	fs.DurationVar(&o.window, "window", 24*time.Hour, "the data's span (the views ask for 24h)")
 	fs.DurationVar(&o.reuse, "reuse", time.Hour, "reuse the stores in -data when loaded less than this long ago (0: always load)")
 	fs.DurationVar(&o.budget, "budget", 3*time.Minute, "end a series of colds or repeats early once it has taken this long (after 1 cold, 3 repeats)")
 	fs.Uint64Var(&o.seed, "seed", 17, "seed of the data set")
+	fs.BoolVar(&o.anyBuild, "any-build", false, "with -reuse: measure stores written by another jangkau build too (a newer binary reading them; see docs/benchmarks.md)")
+	fs.StringVar(&o.reload, "reload", "", "with reused stores: load these again through the ingest API (\"influxdb\", \"embedded\" or both, comma-separated), keeping the others")
+	fs.BoolVar(&o.rollupRebuild, "rollup-rebuild", false, "with reused stores: run `jangkau store rollup-rebuild` on the InfluxDB data first (rollup levels the writing build did not have)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// The collectors read both from their config in -data: a relative
+	// path would be taken from there.
+	for _, p := range []*string{&o.regions, &o.data} {
+		if abs, err := filepath.Abs(*p); err == nil {
+			*p = abs
+		}
 	}
 	st, err := os.Stat(o.regions)
 	if err != nil {
@@ -101,6 +111,10 @@ type viewsBench struct {
 	ix     *viewsInflux
 	pg     *viewsPG
 	idKey  bool // the collector-id key is in this build's schema
+	// loading: the collectors started now take the load (InfluxDB
+	// writes get storage.influxdb.timeout 2m)
+	loading bool
+	reused  bool // measuring stores loaded by an earlier run
 }
 
 func (b *viewsBench) run(ctx context.Context) (err error) {
@@ -112,6 +126,10 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	b.params.Rev = gitRev(b.root)
+	if o.bin != "" {
+		b.params.Rev = "bin:" + o.bin
+	}
+	measuredRev := b.params.Rev
 	if b.idKey, err = keySupported(o.idKey); err != nil {
 		return err
 	}
@@ -126,6 +144,26 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	reuse := b.reusable()
+	b.reused = reuse
+	reload, err := parseReload(o.reload)
+	if err != nil {
+		return err
+	}
+	if reuse && (reload.embedded || reload.influx) {
+		// Loaded again below, with the same anchor and results.
+		var subs []string
+		if reload.embedded {
+			subs = append(subs, "embedded")
+		}
+		if reload.influx {
+			subs = append(subs, "influx-a", "influx-b", "influxdb")
+		}
+		for _, sub := range append(subs, "views.json") {
+			if err := os.RemoveAll(filepath.Join(o.data, sub)); err != nil {
+				return err
+			}
+		}
+	}
 	if !reuse {
 		for _, sub := range []string{"embedded", "influx-a", "influx-b", "influxdb", "pg", "views.json"} {
 			if err := os.RemoveAll(filepath.Join(o.data, sub)); err != nil {
@@ -160,20 +198,33 @@ func (b *viewsBench) run(ctx context.Context) (err error) {
 
 	fmt.Printf("jangkau-bench views: %d results from %d probes on random desa of %s over %s; %d CPUs, %s\n",
 		b.d.perProbe*o.probes, o.probes, filepath.Base(o.regions), o.window, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("jangkau %s; %s\n", b.params.Rev, influxdVersion(ctx, influxd))
+	fmt.Printf("jangkau %s; %s\n", measuredRev, influxdVersion(ctx, influxd))
 	if b.idKey {
 		fmt.Printf("InfluxDB collectors: ids bench-a and bench-b (%s)\n", o.idKey)
 	} else {
 		fmt.Printf("InfluxDB collectors: %s is not in this build's config: both run with the default id\n", o.idKey)
 	}
 	if reuse {
-		fmt.Printf("reusing the stores in %s, loaded %s ago (rerun with -reuse 0 to load again)\n", o.data, time.Since(b.params.Anchor).Round(time.Second))
+		fmt.Printf("reusing the stores in %s, loaded %s ago by jangkau %s (rerun with -reuse 0 to load again): %s\n",
+			o.data, time.Since(b.params.Anchor).Round(time.Second), b.params.Rev, storeSizes(o.data))
+		if reload.embedded || reload.influx {
+			fmt.Printf("loading again with jangkau %s: %s\n", measuredRev, o.reload)
+			if err := b.load(ctx, reload); err != nil {
+				return err
+			}
+		}
+		if o.rollupRebuild && !reload.influx {
+			if err := b.rebuildRollups(ctx); err != nil {
+				return err
+			}
+		}
 	} else {
-		if err := b.load(ctx); err != nil {
+		if err := b.load(ctx, loadWhich{embedded: true, influx: true, pg: true}); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("%s\n", strings.ReplaceAll(b.pg.versions(ctx), "\n", "; "))
+	fmt.Printf("PostgreSQL settings (its defaults): %s\n", b.pg.settings(ctx))
 	return b.measure(ctx)
 }
 
@@ -191,6 +242,9 @@ func (b *viewsBench) reusable() bool {
 	}
 	want := b.params
 	want.Anchor = have.Anchor
+	if b.o.anyBuild {
+		want.Rev = have.Rev
+	}
 	if have != want || time.Since(have.Anchor) > b.o.reuse {
 		return false
 	}
@@ -201,6 +255,11 @@ func (b *viewsBench) reusable() bool {
 // storage is the storage block of an InfluxDB collector with id.
 func (b *viewsBench) storage(id string) map[string]any {
 	s := map[string]any{"kind": "influxdb", "influxdb": map[string]any{"url": b.ix.url, "token": b.ix.token, "bucket": b.ix.bucket}}
+	if b.loading {
+		// The load's writes queue behind each other on a busy machine:
+		// room for that instead of a 503 after the default 10 s.
+		s["influxdb"].(map[string]any)["timeout"] = "2m"
+	}
 	if b.idKey {
 		cfg := map[string]any{"storage": s}
 		setKey(cfg, b.o.idKey, id)
@@ -219,76 +278,6 @@ func (b *viewsBench) collector(ctx context.Context, name string) (*viewsCollecto
 	return startViewsCollector(ctx, b.bin, b.o.data, name, func(listen string) ([]byte, error) {
 		return collectorConfig(b.d, b.o.regions, dataDir, listen, storage)
 	})
-}
-
-// load sends every probe's batches to the embedded collector and to one
-// of the two InfluxDB collectors (even probes to a, odd to b), and COPYs
-// the same results into PostGIS.
-func (b *viewsBench) load(ctx context.Context) error {
-	var cs []*viewsCollector
-	defer func() {
-		for _, c := range cs {
-			c.stop()
-		}
-	}()
-	for _, name := range []string{"embedded", "influx-a", "influx-b"} {
-		c, err := b.collector(ctx, name)
-		if err != nil {
-			return err
-		}
-		cs = append(cs, c)
-	}
-	total := b.d.perProbe * len(b.d.probes)
-	start := time.Now()
-	var mu sync.Mutex
-	done, next := 0, total/10
-	errs := make([]error, b.o.senders)
-	var wg sync.WaitGroup
-	for s := range b.o.senders {
-		wg.Go(func() {
-			for i := s; i < len(b.d.probes) && errs[s] == nil; i += b.o.senders {
-				errs[s] = b.d.batches(i, b.o.batch, func(bt wire.Batch) error {
-					body, err := gzipBatch(bt)
-					if err != nil {
-						return err
-					}
-					if err := cs[0].post(ctx, bt.Probe, body); err != nil {
-						return err
-					}
-					if err := cs[1+i%2].post(ctx, bt.Probe, body); err != nil {
-						return err
-					}
-					mu.Lock()
-					if done += len(bt.Results); done >= next {
-						el := time.Since(start)
-						fmt.Printf("ingest: %d of %d results into both stores in %s (%.0f results/s)\n", done, total, el.Round(time.Second), float64(done)/el.Seconds())
-						next += total / 10
-					}
-					mu.Unlock()
-					return nil
-				})
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	el := time.Since(start)
-	fmt.Printf("ingest: %d results through POST /api/v1/ingest (gzip batches of %d, %d senders) into the embedded collector and the two InfluxDB collectors in %s (%.0f results/s per store)\n",
-		total, b.o.batch, b.o.senders, el.Round(time.Second), float64(total)/el.Seconds())
-	for _, c := range cs {
-		c.stop()
-	}
-	cs = nil
-	if err := b.pg.load(ctx, b.d, b.o.regions); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(b.params)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(b.o.data, "views.json"), raw, 0o644)
 }
 
 func moduleRoot() (string, error) {

@@ -14,6 +14,10 @@ import (
 func (b *viewsBench) measure(ctx context.Context) error {
 	views := []struct{ name, path string }{{"coverage", viewsCoverage}, {"services", viewsServices}}
 	figs := make([]viewFigures, len(views))
+	n := b.d.perProbe * len(b.d.probes)
+	age := time.Since(b.params.Anchor)
+	fmt.Printf("measuring: the views' window [now-%s, now) holds about %s of the data set's %s results (it ended %s ago); load average %s\n",
+		b.o.window, thousands(inWindow(n, age, b.o.window)), thousands(n), age.Round(time.Second), loadAvg())
 
 	// Embedded: cold, then repeats idle and while results arrive.
 	for i, v := range views {
@@ -84,16 +88,21 @@ func (b *viewsBench) measure(ctx context.Context) error {
 	figs[0].SameStatuses, figs[1].SameStatuses = same, same
 	if se, err := statuses(embStatuses); err == nil {
 		fmt.Printf("embedded and InfluxDB statuses (answers %s apart): %s\n", time.Since(embAt).Round(time.Second), diffStatuses(se, sa))
+		if b.reused {
+			fmt.Println("  (reused stores: the embedded one also holds the results posted live by earlier runs)")
+		}
 	}
 
-	// The peer.
-	from, to := b.params.Anchor.Add(-b.o.window), b.params.Anchor
+	// The peer, over the window the collectors answered for: [now-24h,
+	// now) holds what a reused store still has of the data set.
+	to := time.Now().UTC().Truncate(time.Millisecond)
+	from := to.Add(-b.o.window)
 	if err := b.peer(ctx, from, to, &figs[0]); err != nil {
 		return err
 	}
 	figs[1].PeerCold, figs[1].PeerRepeat = figs[0].PeerCold, figs[0].PeerRepeat
 
-	n := b.d.perProbe * len(b.d.probes)
+	fmt.Printf("measured: load average %s\n", loadAvg())
 	for i, v := range views {
 		fmt.Printf("\n%s (cold: median of up to %d fresh collectors; repeat: median of up to %d requests; -budget %s per series)\n\n", v.path, b.o.colds, b.o.repeats, b.o.budget)
 		fmt.Print(formatViewsTable(fmt.Sprintf("view (%s results, 24 h, desa level)", thousands(n)), viewsRows(figs[i])))
@@ -304,4 +313,16 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// inWindow is about how many of n results spread evenly over a window
+// that ended age ago are still in the window that ends now.
+func inWindow(n int, age, window time.Duration) int {
+	switch {
+	case age <= 0:
+		return n
+	case age >= window:
+		return 0
+	}
+	return int(float64(n) * float64(window-age) / float64(window))
 }

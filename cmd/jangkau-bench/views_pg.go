@@ -159,7 +159,8 @@ func (pg *viewsPG) sql(ctx context.Context, stmts ...string) (string, error) {
 // the desa code of their probe, the probes' points, the desa polygons
 // (from the same GeoJSON the collectors read) and the pre-joined
 // probe→desa table.
-func (pg *viewsPG) load(ctx context.Context, d *viewsData, regionsFile string) error {
+// progress is told of each probe's results as they go into the COPY.
+func (pg *viewsPG) load(ctx context.Context, d *viewsData, regionsFile string, progress func(int)) error {
 	if _, err := pg.sql(ctx, `CREATE EXTENSION postgis`,
 		`CREATE TABLE results (ts timestamptz NOT NULL, probe text NOT NULL, region text NOT NULL, check_name text, service text, kind text, ok boolean NOT NULL, duration_ms double precision NOT NULL)`,
 		`CREATE TABLE probes (probe text PRIMARY KEY, geom geometry(Point, 4326) NOT NULL)`,
@@ -175,6 +176,7 @@ func (pg *viewsPG) load(ctx context.Context, d *viewsData, regionsFile string) e
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%t\t%g\n", r.Time.Format(time.RFC3339Nano), p.id, p.cell.Region,
 					r.Check, r.Service, r.Kind, r.OK, r.DurationMS)
 			}
+			progress(d.perProbe)
 		}
 		return nil
 	}); err != nil {
@@ -293,6 +295,26 @@ func (pg *viewsPG) query(ctx context.Context, sql string, from, to time.Time) (t
 	}
 	rows := strings.Count(out, "\n") // one line per row, then the timing line
 	return time.Duration(v * float64(time.Millisecond)), rows, nil
+}
+
+// pgSettings are the server settings that bear on the aggregate's speed,
+// printed with the table (the bench runs PostgreSQL with its defaults).
+var pgSettings = []string{"shared_buffers", "work_mem", "effective_cache_size", "max_parallel_workers_per_gather",
+	"max_parallel_workers", "max_worker_processes", "jit", "random_page_cost"}
+
+// settings are pgSettings and the size of the results table, as
+// "name=value" pairs.
+func (pg *viewsPG) settings(ctx context.Context) string {
+	var sel []string
+	for _, n := range pgSettings {
+		sel = append(sel, fmt.Sprintf("'%s=' || current_setting('%s')", n, n))
+	}
+	sel = append(sel, `'results=' || pg_size_pretty(pg_total_relation_size('results'))`)
+	out, err := pg.sql(ctx, "SELECT "+strings.Join(sel, " || ' ' || "))
+	if err != nil {
+		return err.Error()
+	}
+	return out
 }
 
 // versions are the server's and PostGIS's own words.

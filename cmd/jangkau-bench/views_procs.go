@@ -103,7 +103,9 @@ type viewsCollector struct {
 // 5 min) so that the probes count as reporting through a load and
 // measurement that take longer than 5 min: the statuses then vary with
 // availability and latency, as on a live system, instead of all being
-// silent; the views fold the same rows either way.
+// silent; the views fold the same rows either way. On stores reused
+// later it grows by the hours since the data set's end, so that a rerun
+// sees the statuses of the first run.
 func collectorConfig(d *viewsData, regions, dataDir, listen string, storage map[string]any) ([]byte, error) {
 	var probes []map[string]any
 	for _, p := range d.probes {
@@ -116,7 +118,7 @@ func collectorConfig(d *viewsData, regions, dataDir, listen string, storage map[
 		"regions": map[string]any{"file": regions},
 		"probes":  probes,
 		"limits":  map[string]any{"probe_requests_per_second": 5000, "probe_burst": 5000},
-		"status":  map[string]any{"silent_after": "3h"},
+		"status":  map[string]any{"silent_after": (3*time.Hour + time.Since(d.anchor).Truncate(time.Hour)).String()},
 	}
 	if storage != nil {
 		cfg["storage"] = storage
@@ -261,10 +263,18 @@ func (c *viewsCollector) post(ctx context.Context, probe string, body []byte) er
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("collector %s: ingest of %s: HTTP %d %s", c.name, probe, resp.StatusCode, clipOut(string(b)))
+		return &httpStatusError{code: resp.StatusCode, msg: fmt.Sprintf("collector %s: ingest of %s: HTTP %d %s", c.name, probe, resp.StatusCode, clipOut(string(b)))}
 	}
 	return nil
 }
+
+// httpStatusError is an answer other than 200 OK.
+type httpStatusError struct {
+	code int
+	msg  string
+}
+
+func (e *httpStatusError) Error() string { return e.msg }
 
 // get times one view request and returns its body.
 func (c *viewsCollector) get(ctx context.Context, path string) (time.Duration, []byte, error) {

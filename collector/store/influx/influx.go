@@ -195,6 +195,7 @@ type Store struct {
 	pollMu     sync.Mutex
 	polled     time.Time          // when the change log was last read
 	seen       map[changeKey]bool // change points applied (or written) since polled-changeSlack
+	chunks     chunks             // hours of minute points kept for the spans of a view (chunks.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -381,13 +381,22 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 		if t.After(to) {
 			t = to
 		}
-		points, err := s.readPoints(ctx, meas, "", []span{{f.UnixNano(), t.UnixNano()}})
-		if err != nil {
-			return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
+		sp := span{f.UnixNano(), t.UnixNano()}
+		points, ok := map[pointKey]stored(nil), false
+		if res == rollup.Minute {
+			points, ok = s.minuteChunk(ctx, f.Truncate(rollup.Hour).UnixNano(), sp)
+		}
+		if !ok {
+			var err error
+			if points, err = s.readPoints(ctx, meas, "", []span{sp}); err != nil {
+				return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
+			}
 		}
 		keys := make([]pointKey, 0, len(points))
 		for k := range points {
-			keys = append(keys, k)
+			if k.bucket >= sp.from && k.bucket < sp.to { // a chunk holds the whole hour
+				keys = append(keys, k)
+			}
 		}
 		slices.SortFunc(keys, func(a, b pointKey) int { return cmp.Compare(a.bucket, b.bucket) })
 		for i := 0; i < len(keys); {

@@ -42,6 +42,7 @@ type chunk struct {
 	ready  chan struct{} // closed once points and err are set
 	gen    uint64        // s.gen before the query
 	read   time.Time
+	span   span // the minutes read
 	points map[pointKey]stored
 	err    error
 }
@@ -70,7 +71,8 @@ func (s *Store) minuteChunk(ctx context.Context, h int64, sp span) (points map[p
 		s.evictChunk()
 		s.chunks.by[h] = c
 		s.chunks.mu.Unlock()
-		c.points, c.err = s.readPoints(ctx, measRollupMinute, "", []span{{h, h + int64(rollup.Hour)}})
+		c.span = chunkSpan(h, sp)
+		c.points, c.err = s.readPoints(ctx, measRollupMinute, "", []span{c.span})
 		close(c.ready)
 		if c.err != nil {
 			s.dropChunk(h, c)
@@ -85,10 +87,36 @@ func (s *Store) minuteChunk(ctx context.Context, h int64, sp span) (points map[p
 			return nil, false
 		}
 	}
-	if c.err != nil || s.stamps.Get(rollup.Minute, time.Unix(0, sp.from), time.Unix(0, sp.to)) > c.gen {
+	if c.err != nil || sp.from < c.span.from || sp.to > c.span.to || s.stamps.Get(rollup.Minute, time.Unix(0, sp.from), time.Unix(0, sp.to)) > c.gen {
 		return nil, false
 	}
 	return c.points, true
+}
+
+// chunkBlock is the engine's cut of a window's minute edges
+// (coverage.blockMinutes): the spans of one edge meet at its multiples.
+const chunkBlock = 10 * time.Minute
+
+// chunkSpan is what a chunk of the hour h reads for the first span sp
+// asked of it: the minutes the other spans of the same window edge ask
+// too, guessed from how the engine cuts an edge, so that fewer minutes
+// than the hour are read. From sp's block, or the block before when sp
+// starts at a block boundary (the leading edge's second span, which may
+// come first); to the hour's end, or for a span that ends inside the hour
+// at a block boundary (the trailing edge's older part) to the next block
+// (its newest minutes, asked one by one). A span outside it is read
+// afresh.
+func chunkSpan(h int64, sp span) span {
+	blk, end := int64(chunkBlock), h+int64(rollup.Hour)
+	from := sp.from - (sp.from-h)%blk
+	if from == sp.from {
+		from -= blk
+	}
+	to := end
+	if sp.to < end && (sp.to-h)%blk == 0 && sp.from%blk == 0 {
+		to = sp.to + blk
+	}
+	return span{max(from, h), min(to, end)}
 }
 
 // evictChunk drops the oldest chunk when maxChunks are kept (chunks.mu

@@ -50,21 +50,24 @@ func BenchmarkEngineView1M(b *testing.B) {
 		db = "jangkau_bench_view1m"
 	}
 	ctx := context.Background()
-	st, err := influx.Open(ctx, influx.Config{URL: url, Token: os.Getenv("JANGKAU_INFLUXDB_TOKEN"), Bucket: db + "/rp", CollectorID: "bench"}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	rs := viewRegions(b)
-	read := coverage.Source(func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
-		return st.Rollups(ctx, res, from, to, func(bk time.Time, c rollup.Cell, a *rollup.Agg) error {
-			return fn(coverage.Row{Bucket: bk, Res: res, Cell: c, Agg: a})
+	// A fresh store for each cold view (a fresh collector): the store
+	// keeps hours of minute points for a while (chunks.go).
+	open := func() (*influx.Store, *coverage.GenerationSource) {
+		st, err := influx.Open(ctx, influx.Config{URL: url, Token: os.Getenv("JANGKAU_INFLUXDB_TOKEN"), Bucket: db + "/rp", CollectorID: "bench"}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		read := coverage.Source(func(ctx context.Context, res time.Duration, from, to time.Time, fn func(coverage.Row) error) error {
+			return st.Rollups(ctx, res, from, to, func(bk time.Time, c rollup.Cell, a *rollup.Agg) error {
+				return fn(coverage.Row{Bucket: bk, Res: res, Cell: c, Agg: a})
+			})
 		})
-	})
-	feed := coverage.NewGenerationSource(read, st.RollupGeneration)
+		return st, coverage.NewGenerationSource(read, st.RollupGeneration)
+	}
+	rs := viewRegions(b)
 	to := time.Date(2026, 11, 27, 10, 17, 0, 0, time.UTC)
 	q := coverage.Query{From: to.Add(-24 * time.Hour), To: to, Now: to.Add(time.Hour)}
-	view := func(e *coverage.Engine) int {
+	view := func(e *coverage.Engine, feed coverage.Feed) int {
 		cells, err := e.Regions(ctx, feed, nil, 4, q)
 		if err != nil {
 			b.Fatal(err)
@@ -77,16 +80,23 @@ func BenchmarkEngineView1M(b *testing.B) {
 	}
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
-			if n := view(coverage.NewEngine(rs, tile.NewIndex(rs), 15, coverage.DefaultThresholds)); n == 0 {
+			b.StopTimer()
+			st, feed := open()
+			e := coverage.NewEngine(rs, tile.NewIndex(rs), 15, coverage.DefaultThresholds)
+			b.StartTimer()
+			if n := view(e, feed); n == 0 {
 				b.Fatal("no samples: run BenchmarkView1M first to fill the database")
 			}
+			st.Close()
 		}
 	})
 	b.Run("repeat", func(b *testing.B) {
+		st, feed := open()
+		defer st.Close()
 		e := coverage.NewEngine(rs, tile.NewIndex(rs), 15, coverage.DefaultThresholds)
-		want := view(e)
+		want := view(e, feed)
 		for b.Loop() {
-			if n := view(e); n != want {
+			if n := view(e, feed); n != want {
 				b.Fatalf("repeat counted %d samples, the first view %d", n, want)
 			}
 		}

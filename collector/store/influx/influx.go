@@ -195,6 +195,7 @@ type Store struct {
 	pollMu     sync.Mutex
 	polled     time.Time          // when the change log was last read
 	seen       map[changeKey]bool // change points applied (or written) since polled-changeSlack
+	chunks     chunks             // hours of minute points kept for the spans of a view (chunks.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -331,7 +332,7 @@ func (s *Store) Write(ctx context.Context, w store.Write) (store.WriteResult, er
 	// (a resend after a crash between the two writes mends them), then
 	// the state and the change point in one request.
 	minutes := touched(w.Results)
-	if err := s.rebuild(ctx, "probe = "+quoteString(w.Probe)+" AND ", minutes); err != nil {
+	if err := s.rebuild(ctx, "probe = "+quoteString(w.Probe)+" AND "+serviceFilter(w), minutes); err != nil {
 		return store.WriteResult{}, fmt.Errorf("influx: rollups of probe %s: %w", w.Probe, err)
 	}
 	var last []byte

@@ -494,3 +494,70 @@ func TestTwoCollectorsRollupsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestMinuteChunksFollowWrites: minute rollups read after a Write into an
+// hour whose minute points a store keeps (chunks.go) show that Write: at
+// once for its own, within one change poll for another collector's, and
+// the same rows as a store that keeps nothing.
+func TestMinuteChunksFollowWrites(t *testing.T) {
+	cfg := freshDatabase(t)
+	const poll = 300 * time.Millisecond
+	a, b := openAs(t, cfg, "a", poll), openAs(t, cfg, "b", poll)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	at := func(seq uint64, d time.Duration) []wire.Result {
+		r := batch(seq, 1)
+		r[0].Time = t0.Add(d)
+		return r
+	}
+	count := func(st *Store, from, to time.Time) (n uint64) {
+		t.Helper()
+		err := st.Rollups(ctx, rollup.Minute, from, to, func(_ time.Time, _ rollup.Cell, a *rollup.Agg) error {
+			n += a.Count
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	same := func(step string) {
+		t.Helper()
+		fresh := openAs(t, cfg, "fresh", poll)
+		defer fresh.Close()
+		got, want := rollupRows(t, a, rollup.Minute, t0, t0.Add(time.Hour)), rollupRows(t, fresh, rollup.Minute, t0, t0.Add(time.Hour))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("after %s: the hour's minute rollups\n%s\na store that keeps nothing reads\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if _, err := a.Write(ctx, store.Write{Probe: "p", Results: batch(1, 10), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(a, t0, t0.Add(time.Hour)); n != 10 {
+		t.Fatalf("%d results in the minute rollups after writing 10", n)
+	}
+	five := t0.Add(5 * time.Minute)
+	if n := count(a, five, five.Add(time.Minute)); n != 0 {
+		t.Fatalf("%d results at 08:05 before any was written there", n)
+	}
+	if _, err := a.Write(ctx, store.Write{Probe: "p", Results: at(11, 5*time.Minute+time.Second), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(a, five, five.Add(time.Minute)); n != 1 {
+		t.Errorf("own write of 1 result at 08:05: the minute's rollups count %d", n)
+	}
+	same("an own write")
+	seven := t0.Add(7 * time.Minute)
+	if n := count(a, seven, seven.Add(time.Minute)); n != 0 {
+		t.Fatalf("%d results at 08:07 before any was written there", n)
+	}
+	if _, err := b.Write(ctx, store.Write{Probe: "q", Results: at(1, 7*time.Minute+time.Second), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(poll + poll/2)
+	if n := count(a, seven, seven.Add(time.Minute)); n != 1 {
+		t.Errorf("the other collector's write of 1 result at 08:07, one poll later: the minute's rollups count %d", n)
+	}
+	same("another collector's write")
+}

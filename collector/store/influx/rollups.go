@@ -302,6 +302,49 @@ func (s *Store) writePoints(ctx context.Context, meas string, points map[pointKe
 	return s.write.WriteRecord(ctx, string(b))
 }
 
+// maxServiceFilter bounds the services serviceFilter names; a batch of
+// more rebuilds every series of its probe.
+const maxServiceFilter = 16
+
+// serviceFilter limits a Write's rollup rebuild to the series its results
+// belong to ("(service = 'a' OR service = 'b') AND "): the service tag as
+// appendResult writes it, so that a batch of one check rereads that
+// check's minute and hour points rather than every check's of the probe.
+// Rebuilding a series the batch did not touch is harmless (it rewrites
+// the same values); leaving out one it touched is not.
+func serviceFilter(w store.Write) string {
+	var services []string
+	for i := range w.Results {
+		sv := w.Results[i].Service
+		if len(w.Cells) == len(w.Results) && w.Cells[i].Service != "" {
+			sv = w.Cells[i].Service
+		}
+		if sv == "" {
+			sv = rollup.Uplink
+		}
+		if !slices.Contains(services, sv) {
+			if len(services) == maxServiceFilter {
+				return ""
+			}
+			services = append(services, sv)
+		}
+	}
+	if len(services) == 0 {
+		return ""
+	}
+	slices.Sort(services)
+	var b strings.Builder
+	b.WriteString("(")
+	for i, sv := range services {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("service = " + quoteString(sv))
+	}
+	b.WriteString(") AND ")
+	return b.String()
+}
+
 // touched is the sorted, distinct minute buckets of results.
 func touched(results []wire.Result) []int64 {
 	out := make([]int64, 0, 4)
@@ -381,13 +424,22 @@ func (s *Store) Rollups(ctx context.Context, res time.Duration, from, to time.Ti
 		if t.After(to) {
 			t = to
 		}
-		points, err := s.readPoints(ctx, meas, "", []span{{f.UnixNano(), t.UnixNano()}})
-		if err != nil {
-			return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
+		sp := span{f.UnixNano(), t.UnixNano()}
+		points, ok := map[pointKey]stored(nil), false
+		if res == rollup.Minute {
+			points, ok = s.minuteChunk(ctx, f.Truncate(rollup.Hour).UnixNano(), sp)
+		}
+		if !ok {
+			var err error
+			if points, err = s.readPoints(ctx, meas, "", []span{sp}); err != nil {
+				return fmt.Errorf("influx: rollups %s [%s, %s): %w", res, from, to, err)
+			}
 		}
 		keys := make([]pointKey, 0, len(points))
 		for k := range points {
-			keys = append(keys, k)
+			if k.bucket >= sp.from && k.bucket < sp.to { // a chunk holds the whole hour
+				keys = append(keys, k)
+			}
 		}
 		slices.SortFunc(keys, func(a, b pointKey) int { return cmp.Compare(a.bucket, b.bucket) })
 		for i := 0; i < len(keys); {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -138,4 +139,96 @@ func BenchmarkView1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows), "rows")
 	b.ReportMetric(float64(count), "results")
+}
+
+// BenchmarkFillView10M fills a database (JANGKAU_BENCH_VIEW_DB, default
+// jangkau_bench_view10m) with the rollup points that 10,000,000 results
+// over 24 h from BenchmarkView1M's 200 probes (50,000 each, as
+// viewIngest makes them, 10 times as often) give, written straight as
+// rollup points (JANGKAU_BENCH_VIEW_RESULTS sets another total): Store.Write of that many results takes most of an hour
+// here, and views never read raw points (TestViewsNeverReadRaw). Each
+// point is what the Write path's rebuild writes: the minute's results
+// aggregated per tile, the hour's from its minutes. Then run
+// BenchmarkEngineView1M with the same JANGKAU_BENCH_VIEW_DB.
+//
+//	JANGKAU_BENCH_VIEW_DB=jangkau_bench_view10m go test ./collector/store/influx -run '^$' -bench FillView10M -benchtime 1x
+func BenchmarkFillView10M(b *testing.B) {
+	perProbe := 50000
+	if n, err := strconv.Atoi(os.Getenv("JANGKAU_BENCH_VIEW_RESULTS")); err == nil && n > 0 {
+		perProbe = n / viewProbes
+	}
+	cfg := Config{URL: os.Getenv("JANGKAU_INFLUXDB_URL"), Token: os.Getenv("JANGKAU_INFLUXDB_TOKEN"), CollectorID: "bench"}
+	if cfg.URL == "" {
+		b.Skip(`no InfluxDB: run eval "$(bash scripts/influxdb.sh start)"`)
+	}
+	db := os.Getenv("JANGKAU_BENCH_VIEW_DB")
+	if db == "" {
+		db = "jangkau_bench_view10m"
+	}
+	ctx := context.Background()
+	admin, err := Open(ctx, Config{URL: cfg.URL, Token: cfg.Token, Bucket: os.Getenv("JANGKAU_INFLUXDB_BUCKET"), CollectorID: "bench"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.exec(ctx, fmt.Sprintf(`CREATE DATABASE %s WITH DURATION INF NAME "rp"`, quoteIdent(db))); err != nil {
+		b.Fatal(err)
+	}
+	cfg.Bucket = db + "/rp"
+	st, err := Open(ctx, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	from := viewTo.Add(-24 * time.Hour)
+	var points int
+	for b.Loop() {
+		points = 0
+		for p := range viewProbes {
+			id := fmt.Sprintf("p%03d", p)
+			desa := fmt.Sprintf("36.%02d.%02d.%04d", 1+p%8, 1+p%29, 2001+p)
+			step := 24 * time.Hour / time.Duration(perProbe)
+			minutes := map[pointKey]tileAggs{}
+			for i := range perProbe {
+				r := wire.Result{Time: from.Add(time.Duration(i) * step), Kind: wire.KindHTTP, Service: fmt.Sprintf("svc%d", i%10),
+					OK: (i*7+p)%20 != 0, DurationMS: float64(20 + (i*13+p)%400)}
+				if i%10 == 9 {
+					r.Kind, r.Service, r.Phases = wire.KindICMP, rollup.Uplink, map[string]float64{"loss": float64(i%4) / 4}
+				}
+				k := pointKey{rollSeries{probe: id, region: desa, carrier: []string{"tsel", "xl"}[p%2], service: r.Service, kind: r.Kind},
+					r.Time.Truncate(rollup.Minute).UnixNano()}
+				t := minutes[k]
+				if t == nil {
+					t = tileAggs{}
+					minutes[k] = t
+				}
+				t.add(fmt.Sprintf("1321%04d", p), &r)
+			}
+			hours := map[pointKey]tileAggs{}
+			for k, t := range minutes {
+				hk := pointKey{k.rollSeries, time.Unix(0, k.bucket).Truncate(rollup.Hour).UnixNano()}
+				h := hours[hk]
+				if h == nil {
+					h = tileAggs{}
+					hours[hk] = h
+				}
+				for tile, a := range t {
+					if h[tile] == nil {
+						h[tile] = rollup.NewAgg()
+					}
+					if err := h[tile].Merge(a); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := st.writePoints(ctx, measRollupMinute, minutes); err != nil {
+				b.Fatal(err)
+			}
+			if err := st.writePoints(ctx, measRollupHour, hours); err != nil {
+				b.Fatal(err)
+			}
+			points += len(minutes) + len(hours)
+		}
+	}
+	b.ReportMetric(float64(points), "points")
 }

@@ -176,6 +176,9 @@ type regionCollector struct {
 	levels  []int // configured levels the regions have
 	svLevel int   // 0: no e-service series
 
+	ctx    context.Context // ended by stop
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	kept    *regionFigures // the newest computed; nil before the first
 	running chan struct{}  // closed when the computation under way ends; nil when none runs
@@ -202,6 +205,7 @@ const (
 
 func newRegionCollector(s *Server) *regionCollector {
 	c := &regionCollector{s: s, cfg: s.cfg.Metrics.withDefaults()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	for _, l := range c.cfg.Levels {
 		if s.regions.Level(l) == nil {
 			s.log.Warn("metrics.levels: the regions have no such level; skipped", "level", l, "levels", s.regions.Levels())
@@ -275,13 +279,30 @@ func (c *regionCollector) figures() *regionFigures {
 	}
 }
 
+// stop ends a computation under way and waits for it: the store closes
+// after the server stops.
+func (c *regionCollector) stop() {
+	c.cancel()
+	c.idle()
+}
+
+// idle waits until no computation runs.
+func (c *regionCollector) idle() {
+	c.mu.Lock()
+	done := c.running
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
 // compute computes the figures at now, keeps them and closes done.
 func (c *regionCollector) compute(now time.Time, done chan struct{}) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), regionTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, regionTimeout)
 	defer cancel()
 	ms, err := c.collect(ctx, now)
-	if err != nil {
+	if err != nil && c.ctx.Err() == nil {
 		c.s.log.Error("metrics: coverage", "err", err)
 	}
 	f := &regionFigures{metrics: ms, at: now, took: time.Since(start), err: err}

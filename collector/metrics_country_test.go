@@ -356,8 +356,9 @@ func TestPrometheusScrapesCountry(t *testing.T) {
 	scrapes, _ := query(`count_over_time(up{job="jangkau-collector"}[10m])`)
 	down, _ := query(`count_over_time(up{job="jangkau-collector"}[10m]) - sum_over_time(up{job="jangkau-collector"}[10m])`)
 	longest, _ := query(`max_over_time(scrape_duration_seconds{job="jangkau-collector"}[10m])`)
+	median, _ := query(`quantile_over_time(0.5, scrape_duration_seconds{job="jangkau-collector"}[10m])`)
 	samples, _ := query(`max_over_time(scrape_samples_scraped{job="jangkau-collector"}[10m])`)
-	t.Logf("%g scrapes, %g failed, longest %.2f s, %g samples", scrapes, down, longest, samples)
+	t.Logf("%g scrapes, %g failed, median %.2f s, longest %.2f s, %g samples", scrapes, down, median, longest, samples)
 	if scrapes < 3 || down > 0 || longest >= 10 {
 		t.Errorf("%g scrapes, %g of them failed (up 0), the longest took %.2f s: want every scrape within Prometheus's 10 s timeout", scrapes, down, longest)
 	}

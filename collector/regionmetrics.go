@@ -197,7 +197,7 @@ type regionFigures struct {
 // Prometheus's default scrape timeout (10 s).
 const (
 	regionWait      = 500 * time.Millisecond
-	regionWaitStale = 3 * time.Second
+	regionWaitStale = 2 * time.Second
 	// regionTimeout bounds one computation; a cold one at country scale
 	// reads every rollup of the window.
 	regionTimeout = 2 * time.Minute

@@ -25,6 +25,7 @@ type metrics struct {
 	panics          prometheus.Counter
 	epochs          *prometheus.CounterVec // ingest_epoch.go
 	senderConflicts *prometheus.CounterVec
+	regions         *regionCollector
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -68,16 +69,22 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 				"(a spool epoch the probe already left; refused 409), seq_content (results at seqs that hold other results of the probe; refused 409) " +
 				"or former_boot (a boot id that came back after another; stored).",
 		}, []string{"probe", "reason"}),
+		regions: newRegionCollector(s),
 	}
 	for _, o := range []string{"stored", "duplicate", "rejected"} {
 		m.ingestResults.WithLabelValues(o)
 	}
-	for _, p := range s.cfg.Probes {
-		m.ingestThrottled.WithLabelValues(p.ID)
-		m.namesFolded.WithLabelValues(p.ID)
-		m.epochs.WithLabelValues(p.ID)
-		for _, reason := range []string{conflictEpoch, conflictSeq, conflictBoot} {
-			m.senderConflicts.WithLabelValues(p.ID, reason)
+	// With every per-probe series, each probe's ingest counters are there
+	// at 0 from the start; with the essential ones, once they count.
+	all := s.cfg.Metrics.allProbeSeries(len(s.cfg.Probes))
+	if all {
+		for _, p := range s.cfg.Probes {
+			m.ingestThrottled.WithLabelValues(p.ID)
+			m.namesFolded.WithLabelValues(p.ID)
+			m.epochs.WithLabelValues(p.ID)
+			for _, reason := range []string{conflictEpoch, conflictSeq, conflictBoot} {
+				m.senderConflicts.WithLabelValues(p.ID, reason)
+			}
 		}
 	}
 	shapeBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -90,7 +97,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	}, func() float64 { return float64(s.shapes.Tiles()) })
 	reg.MustRegister(shapeBytes, shapeTiles)
 	reg.MustRegister(m.ingestRequests, m.ingestResults, m.ingestDuration, m.ingestThrottled,
-		m.storeErrors, m.namesFolded, m.panics, m.epochs, m.senderConflicts, s.clock, probeCollector{s}, newRegionCollector(s),
+		m.storeErrors, m.namesFolded, m.panics, m.epochs, m.senderConflicts, s.clock, probeCollector{s, all}, m.regions,
 		versioncollector.NewCollector("jangkau")) // jangkau_build_info
 	return m
 }
@@ -117,8 +124,12 @@ var (
 )
 
 // probeCollector reads per-probe figures from the store at scrape time, so
-// they are exact and survive restarts.
-type probeCollector struct{ s *Server }
+// they are exact and survive restarts. Without all, it exports only the
+// series the dashboards and alerts read (metrics.probe_series).
+type probeCollector struct {
+	s   *Server
+	all bool
+}
 
 func (c probeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLastSeen, descAcked, descStored, descLost, descDropped, descEpochs, descInfo} {
@@ -149,9 +160,12 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		if !st.LastSeen.IsZero() {
 			ch <- prometheus.MustNewConstMetric(descLastSeen, prometheus.GaugeValue, float64(st.LastSeen.UnixMilli())/1e3, p.ID, p.Region)
 		}
+		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
+		if !c.all {
+			continue
+		}
 		ch <- prometheus.MustNewConstMetric(descAcked, prometheus.GaugeValue, float64(st.AckedSeq), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(st.ResultsStored), p.ID, p.Region)
-		ch <- prometheus.MustNewConstMetric(descLost, prometheus.CounterValue, float64(st.Lost), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.Dropped), p.ID, p.Region)
 		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(st.Epochs), p.ID, p.Region)
 	}

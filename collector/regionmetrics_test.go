@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,6 +160,10 @@ func TestMetricsConfig(t *testing.T) {
 		{"short window", "metrics: {window: 10s}", "metrics.window (10s) must be between 1m and 24h"},
 		{"service level", "metrics: {service_level: 9}", "metrics.service_level (9) must be within 1..4"},
 		{"unknown key", "metrics: {level: [1]}", "field level not found"},
+		{"refresh past the window", "metrics: {window: 5m, refresh: 6m}", "metrics.refresh (6m0s) must be between 1s and metrics.window (5m0s)"},
+		{"refresh past the default window", "metrics: {refresh: 16m}", "metrics.refresh (16m0s) must be between 1s and metrics.window (15m0s)"},
+		{"refresh", "metrics: {refresh: 30s, probe_series: essential}", ""},
+		{"probe series", "metrics: {probe_series: some}", `metrics.probe_series ("some") must be auto, all or essential`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml), t.TempDir())
@@ -170,10 +176,132 @@ func TestMetricsConfig(t *testing.T) {
 		})
 	}
 	d := MetricsConfig{}.withDefaults()
-	if d.Window != 15*time.Minute || len(d.Levels) != 3 || d.ServiceLevel != 2 {
+	if d.Window != 15*time.Minute || d.Refresh != time.Minute || len(d.Levels) != 3 || d.ServiceLevel != 2 || d.ProbeSeries != ProbeSeriesAuto {
 		t.Errorf("defaults: %+v", d)
 	}
 	if none := (MetricsConfig{Levels: []int{}}).withDefaults(); len(none.Levels) != 0 {
 		t.Errorf("an explicit empty list became %v", none.Levels)
+	}
+}
+
+// TestRegionMetricsKeptForRefresh: the coverage figures are computed once
+// per metrics.refresh, whoever scrapes; results that arrive in between
+// show at the first scrape after it.
+func TestRegionMetricsKeptForRefresh(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Metrics = MetricsConfig{Refresh: time.Minute} })
+	feedViews(t, f) // 20 results from west, 20 from east
+	const west = "jangkau_region_samples{code=99.01.01,level=3,name=Barat}"
+	const computed = "jangkau_coverage_computed_timestamp_seconds{}"
+	got := series(t, f)
+	if got[west] != 20 || got[computed] != float64(f.now.Unix()) {
+		t.Fatalf("first scrape: %s = %g, %s = %g; want 20 and %d", west, got[west], computed, got[computed], f.now.Unix())
+	}
+	more := results(21, 10, f.now, true, 12)
+	if code, _, raw := f.post("tok-west", gz(t, wire.Batch{Probe: "west", Results: more})); code != 200 {
+		t.Fatalf("ingest: %d %s", code, raw)
+	}
+	f.now = f.now.Add(59 * time.Second)
+	for range 3 {
+		if got := series(t, f); got[west] != 20 || got[computed] != float64(f.now.Add(-59*time.Second).Unix()) {
+			t.Fatalf("within the refresh: %s = %g, computed at %g; want the kept 20 of %d", west, got[west], got[computed], f.now.Add(-59*time.Second).Unix())
+		}
+	}
+	// Twice the refresh later a scrape waits for the new figures.
+	f.now = f.now.Add(61 * time.Second)
+	if got := series(t, f); got[west] != 30 || got[computed] != float64(f.now.Unix()) {
+		t.Errorf("after the refresh: %s = %g, computed at %g; want 30 at %d", west, got[west], got[computed], f.now.Unix())
+	}
+}
+
+// TestRegionMetricsOneComputationForConcurrentScrapes: scrapes that find
+// the figures stale at once start one computation, and all serve it.
+func TestRegionMetricsOneComputationForConcurrentScrapes(t *testing.T) {
+	f := newFixture(t, nil)
+	feedViews(t, f)
+	rc := newRegionCollector(f.srv)
+	var wg sync.WaitGroup
+	figs := make([]*regionFigures, 8)
+	for i := range figs {
+		wg.Go(func() { figs[i] = rc.figures() })
+	}
+	wg.Wait()
+	for i, fg := range figs {
+		if fg == nil || fg != figs[0] {
+			t.Fatalf("scrape %d served figures %p, scrape 0 %p: want one computation for all", i, fg, figs[0])
+		}
+	}
+	if len(figs[0].metrics) == 0 || figs[0].err != nil {
+		t.Errorf("the computation gave %d series, err %v", len(figs[0].metrics), figs[0].err)
+	}
+}
+
+// TestProbeSeries: metrics.probe_series "essential" keeps the per-probe
+// series the dashboards and alerts read and an ingest counter once it
+// counts; "auto" is "all" up to AutoProbeSeriesMax probes.
+func TestProbeSeries(t *testing.T) {
+	essential := []string{"jangkau_probe_info", "jangkau_probe_last_seen_timestamp_seconds", "jangkau_probe_results_lost_total",
+		"jangkau_probe_clock_offset_seconds"}
+	rest := []string{"jangkau_probe_acked_seq", "jangkau_probe_results_stored_total", "jangkau_probe_results_unspooled_total",
+		"jangkau_probe_spool_epochs_total", "jangkau_ingest_throttled_total", "jangkau_ingest_names_folded_total",
+		"jangkau_ingest_spool_epochs_total", "jangkau_ingest_sender_conflicts_total"}
+	many := func(c *Config) {
+		for i := len(c.Probes); i <= AutoProbeSeriesMax; i++ {
+			c.Probes = append(c.Probes, ProbeConfig{ID: fmt.Sprintf("p%04d", i), TokenSHA256: hash(fmt.Sprint("tok-", i)), Region: "99.01.02"})
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Config)
+		all    bool
+	}{
+		{"auto, 2 probes", nil, true},
+		{"essential", func(c *Config) { c.Metrics.ProbeSeries = ProbeSeriesEssential }, false},
+		{"auto, 1,001 probes", many, false},
+		{"all, 1,001 probes", func(c *Config) { many(c); c.Metrics.ProbeSeries = ProbeSeriesAll }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) {
+				c.Limits.ProbeRequestsPerSecond, c.Limits.ProbeBurst = 0.001, 1
+				if tc.mutate != nil {
+					tc.mutate(c)
+				}
+			})
+			body := gz(t, wire.Batch{Probe: "west", SentAt: f.now, Results: results(1, 3, f.now, true, 10)})
+			if code, _, raw := f.post("tok-west", body); code != 200 {
+				t.Fatalf("ingest: %d %s", code, raw)
+			}
+			if code, _, _ := f.post("tok-west", body); code != 429 {
+				t.Fatalf("second request: %d, want 429 (burst 1)", code)
+			}
+			perProbe := map[string]int{} // name → probes with the series
+			for _, mf := range gathered(t, f) {
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "probe" {
+							perProbe[mf.GetName()]++
+						}
+					}
+				}
+			}
+			for _, name := range essential {
+				if perProbe[name] == 0 {
+					t.Errorf("no %s", name)
+				}
+			}
+			if perProbe["jangkau_ingest_throttled_total"] == 0 {
+				t.Errorf("no jangkau_ingest_throttled_total for the throttled probe")
+			}
+			probes := len(f.srv.cfg.Probes)
+			for _, name := range rest {
+				switch n := perProbe[name]; {
+				case tc.all && n == 0:
+					t.Errorf("%s missing with every per-probe series", name)
+				case !tc.all && name == "jangkau_ingest_throttled_total" && n != 1:
+					t.Errorf("%s for %d probes, want the one throttled", name, n)
+				case !tc.all && name != "jangkau_ingest_throttled_total" && n > 0:
+					t.Errorf("%s for %d of %d probes with the essential series only", name, n, probes)
+				}
+			}
+		})
 	}
 }

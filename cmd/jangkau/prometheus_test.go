@@ -100,7 +100,7 @@ func TestPrometheusScrapesCollector(t *testing.T) {
 data_dir: ./data
 regions: {file: regions.geojson}
 viewers: [{name: prometheus, key_sha256: %q}]
-metrics: {window: 15m, levels: [1, 2, 3]}
+metrics: {window: 15m, refresh: 1s, levels: [1, 2, 3]}
 probes:
   - {id: healthy, token_sha256: %q, region: "99.01.01"}
   - {id: dead, token_sha256: %q, region: "99.01.02"}

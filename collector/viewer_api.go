@@ -34,11 +34,7 @@ func (s *Server) handleCoverageView(w http.ResponseWriter, r *http.Request) {
 					func(i int) []string { return httpapi.RegionRow(cells[i]) }))
 				return
 			}
-			feats := make([]httpapi.RegionFeature, len(cells))
-			for i, c := range cells {
-				feats[i] = httpapi.RegionFeature{Region: c.Region, Properties: httpapi.RegionProperties(c)}
-			}
-			httpapi.RevalidatedRegions(w, r, &s.outlines, feats, q)
+			httpapi.RevalidatedRegionCells(w, r, &s.outlines, cells, q)
 		})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb/maptile"
 
@@ -43,12 +44,16 @@ type segFold struct {
 	kept, out cellFold
 	outages   outageSet
 
+	// id names the fold. A fold of a one-bucket span made again after a
+	// write into it from a previous fold (from, that fold's id; see
+	// foldSpan) lists in diff the cells that differ from it, kept or
+	// set apart: added, gone or changed.
+	id, from uint64
+	diff     []rollup.Cell
+
 	cellsOnce sync.Once
 	cells     []foldCell // kept's, then out's
 	nKept     int
-
-	mu    sync.Mutex
-	index map[grouping]map[string][]int32 // positions in cells by group key
 }
 
 func (s *segFold) size() int { return len(s.kept) + len(s.out) }
@@ -68,42 +73,45 @@ func (s *segFold) foldCells(e *Engine) []foldCell {
 	return s.cells
 }
 
-// indexed lists, per key of g, the positions in foldCells of the cells
-// that g counts.
-func (s *segFold) indexed(e *Engine, g grouping) map[string][]int32 {
+// positions lists, per key of g in keys, the positions in foldCells of
+// the cells that g counts: one pass over the cells, for the few keys a
+// write changed (a segment is regrouped once for each of its writes).
+func (s *segFold) positions(e *Engine, g grouping, keys map[string]bool) map[string][]int32 {
 	cells := s.foldCells(e)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m, ok := s.index[g]; ok {
-		return m
-	}
 	n := s.nKept
 	if g.countsOut() {
 		n = len(cells)
 	}
 	m := map[string][]int32{}
 	for i := range cells[:n] {
-		if k, ok := g.key(&cells[i].Cell); ok {
+		if k, ok := g.key(&cells[i].Cell); ok && keys[k] {
 			m[k] = append(m[k], int32(i))
 		}
 	}
-	if s.index == nil {
-		s.index = map[grouping]map[string][]int32{}
-	}
-	s.index[g] = m
 	return m
 }
 
 // foldSpan reads one span of a window and merges its rows per cell,
 // setting apart the buckets in which an e-service was down at its end.
 // Only e-service rows wait for that judgement; uplink rows, never set
-// apart, are merged as they come.
-func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query) (*segFold, error) {
-	s := &segFold{kept: cellFold{}, out: cellFold{}}
+// apart, are merged as they come. With prev, the span's last fold, and
+// a span of one bucket (a cell has one row), a row equal to prev's
+// aggregate of its cell takes that aggregate (read only, as every fold's
+// are) instead of a copy, and the fold lists the cells that changed
+// (diff), so that the layer above regroups those alone.
+func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query, prev *segFold) (*segFold, error) {
+	s := &segFold{kept: cellFold{}, out: cellFold{}, id: segIDs.Add(1)}
+	if prev != nil && sp.To.Sub(sp.From) == sp.Res {
+		s.from = prev.id
+		s.kept, s.out = make(cellFold, len(prev.kept)), make(cellFold, len(prev.out))
+	} else {
+		prev = nil
+	}
+	d := differ{s: s, prev: prev}
 	var services rowSet
 	err := readSpan(ctx, src, sp, q, func(r Row) error {
 		if r.Cell.Service == rollup.Uplink || r.Cell.Service == "" {
-			return s.kept.add(&r)
+			return d.add(false, &r)
 		}
 		services.add(r)
 		return nil
@@ -113,15 +121,76 @@ func (e *Engine) foldSpan(ctx context.Context, src Feed, sp rollup.Span, q Query
 	}
 	s.outages = e.outages(services)
 	for r := range services.all() {
-		m := s.kept
-		if s.outages.excludes(r) {
-			m = s.out
-		}
-		if err := m.add(r); err != nil {
+		if err := d.add(s.outages.excludes(r), r); err != nil {
 			return nil, err
 		}
 	}
+	d.gone()
 	return s, nil
+}
+
+var segIDs atomic.Uint64
+
+// differ adds rows to a fold, comparing them with a previous one (prev,
+// or nil).
+type differ struct {
+	s, prev *segFold
+	seen    int // cells of prev found again
+}
+
+func (d *differ) add(out bool, r *Row) error {
+	m := d.s.kept
+	if out {
+		m = d.s.out
+	}
+	if d.prev == nil {
+		return m.add(r)
+	}
+	before, other := d.prev.kept, d.prev.out
+	if out {
+		before, other = other, before
+	}
+	if a := m[r.Cell]; a != nil {
+		if a == before[r.Cell] { // a second row of the cell: never shared
+			a = a.Clone()
+			m[r.Cell] = a
+			d.s.diff = append(d.s.diff, r.Cell)
+		}
+		return a.Merge(r.Agg)
+	}
+	b, ok := before[r.Cell]
+	switch {
+	case ok && b.Equal(r.Agg):
+		m[r.Cell] = b
+		d.seen++
+		return nil
+	case ok:
+		d.seen++
+	default:
+		if _, moved := other[r.Cell]; moved {
+			d.seen++
+		}
+	}
+	d.s.diff = append(d.s.diff, r.Cell)
+	m[r.Cell] = r.Agg.Clone()
+	return nil
+}
+
+// gone adds to diff prev's cells that the fold has not.
+func (d *differ) gone() {
+	if d.prev == nil || d.seen == d.prev.size() {
+		return
+	}
+	for _, before := range []cellFold{d.prev.kept, d.prev.out} {
+		for c := range before {
+			if _, ok := d.s.kept[c]; ok {
+				continue
+			}
+			if _, ok := d.s.out[c]; !ok {
+				d.s.diff = append(d.s.diff, c)
+			}
+		}
+	}
 }
 
 // foldSpans reads and folds spans at once (a store decodes rows on as
@@ -131,7 +200,7 @@ func (e *Engine) foldSpans(ctx context.Context, src Feed, spans []rollup.Span, q
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
 	for i, sp := range spans {
-		wg.Go(func() { parts[i], errs[i] = e.foldSpan(ctx, src, sp, q) })
+		wg.Go(func() { parts[i], errs[i] = e.foldSpan(ctx, src, sp, q, nil) })
 	}
 	wg.Wait()
 	for _, err := range errs {

@@ -211,3 +211,88 @@ func TestSegmentsCoverTheWindowOnce(t *testing.T) {
 }
 
 var emptyBound orb.Bound
+
+// A fold of a one-bucket span made again from its previous fold lists
+// exactly the cells that differ: added, changed, gone, or moved between
+// kept and set apart (an outage that began); the others share the
+// previous fold's aggregates.
+func TestRefoldListsChangedCells(t *testing.T) {
+	e := newEngine(t)
+	bucket := now.Truncate(time.Minute).Add(-time.Minute)
+	sp := rollup.Span{From: bucket, To: bucket.Add(time.Minute), Res: rollup.Minute}
+	cell := func(probe, service string) rollup.Cell {
+		return rollup.Cell{Region: "99.01.0" + probe, Carrier: "xl", Service: service, Kind: wire.KindHTTP, Probe: probe}
+	}
+	agg := func(n int, ok bool) *rollup.Agg {
+		a := rollup.NewAgg()
+		for i := range n {
+			a.Add(&wire.Result{Time: bucket.Add(time.Duration(i) * time.Second), Kind: wire.KindHTTP, OK: ok, DurationMS: float64(20 + i)})
+		}
+		return a
+	}
+	src := func(rows map[rollup.Cell]*rollup.Agg) Source {
+		return func(ctx context.Context, res time.Duration, from, to time.Time, fn func(Row) error) error {
+			for c, a := range rows {
+				if err := fn(Row{Bucket: bucket, Res: rollup.Minute, Cell: c, Agg: a}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	same, grown, gone, added := cell("1", rollup.Uplink), cell("2", rollup.Uplink), cell("3", rollup.Uplink), cell("4", rollup.Uplink)
+	// The portal, checked from three regions: down at the bucket's end
+	// once all three fail (an outage), so its cells are set apart.
+	down := []rollup.Cell{cell("1", "portal"), cell("2", "portal"), cell("3", "portal")}
+	before := map[rollup.Cell]*rollup.Agg{same: agg(3, true), grown: agg(2, true), gone: agg(1, true)}
+	after := map[rollup.Cell]*rollup.Agg{same: agg(3, true), grown: agg(3, true), added: agg(1, true)}
+	for _, c := range down {
+		before[c], after[c] = agg(2, true), agg(4, false)
+	}
+	ctx := context.Background()
+	q := Query{From: sp.From, To: sp.To, Now: now}
+	prev, err := e.foldSpan(ctx, src(before), sp, q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev.kept) != 6 || len(prev.out) != 0 {
+		t.Fatalf("first fold: %d kept, %d set apart; want 6, 0", len(prev.kept), len(prev.out))
+	}
+	s, err := e.foldSpan(ctx, src(after), sp, q, prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.out) != len(down) {
+		t.Fatalf("the portal's cells were not set apart: %d kept, %d set apart", len(s.kept), len(s.out))
+	}
+	got := map[rollup.Cell]int{}
+	for _, c := range s.diff {
+		got[c]++
+	}
+	for _, c := range append([]rollup.Cell{grown, gone, added}, down...) {
+		if got[c] == 0 {
+			t.Errorf("%s %s: not listed as changed", c.Service, c.Probe)
+		}
+	}
+	if got[same] > 0 {
+		t.Errorf("the unchanged cell is listed as changed")
+	}
+	if s.from != prev.id || s.kept[same] != prev.kept[same] {
+		t.Errorf("the unchanged cell does not share the previous fold's aggregate")
+	}
+	// A fresh fold of the same rows holds the same aggregates.
+	fresh, err := e.foldSpan(ctx, src(after), sp, q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range [][2]cellFold{{s.kept, fresh.kept}, {s.out, fresh.out}} {
+		if len(m[0]) != len(m[1]) {
+			t.Fatalf("%d cells, a fresh fold %d", len(m[0]), len(m[1]))
+		}
+		for c, a := range m[1] {
+			if !a.Equal(m[0][c]) {
+				t.Errorf("%s: differs from a fresh fold", c.Probe)
+			}
+		}
+	}
+}

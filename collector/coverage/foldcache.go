@@ -221,8 +221,11 @@ func (e *Engine) keptSegments(ctx context.Context, gs *GenerationSource, segs []
 // keptSegment is the fold of one segment, kept under its stamp.
 func (e *Engine) keptSegment(ctx context.Context, gs *GenerationSource, sp rollup.Span, gen uint64, q Query) (*segFold, error) {
 	k := segmentKey{src: gs, res: sp.Res, from: sp.From.UnixNano(), to: sp.To.UnixNano(), filters: filters{q.Carrier, q.Service}, gen: gen}
+	// The fold this one replaces, if any, to start from (looked up
+	// first: a new key drops it).
+	prev, _ := e.folds.segments.latest(func(old segmentKey) bool { return e.folds.segments.replaces(k, old) })
 	return e.folds.segments.get(ctx, k, func() (*segFold, int, error) {
-		s, err := e.foldSpan(ctx, gs, sp, q)
+		s, err := e.foldSpan(ctx, gs, sp, q, prev)
 		if err != nil {
 			return nil, 0, err
 		}

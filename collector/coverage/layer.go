@@ -254,11 +254,15 @@ func (l *layer) addJoined(e *Engine, g grouping, base map[string]*acc) (map[stri
 // regroup sets, in m, the groups of keys: each the parent's (base's)
 // with the layer's cells of the key merged in; a key with neither goes.
 func (l *layer) regroup(e *Engine, g grouping, base, m map[string]*acc, keys map[string]bool) (map[string]*acc, error) {
+	at := make([]map[string][]int32, len(l.segs))
+	for i, s := range l.segs {
+		at[i] = s.positions(e, g, keys)
+	}
 	for k := range keys {
 		a := base[k]
 		owned := false
-		for _, s := range l.segs {
-			pos := s.indexed(e, g)[k]
+		for i, s := range l.segs {
+			pos := at[i][k]
 			if len(pos) == 0 {
 				continue
 			}
@@ -339,6 +343,10 @@ func changedCells(old, cur []*segFold) []rollup.Cell {
 	}
 	for i := range cur {
 		if old[i] == cur[i] {
+			continue
+		}
+		if cur[i].from == old[i].id {
+			out = append(out, cur[i].diff...)
 			continue
 		}
 		diff(old[i].kept, cur[i].kept)

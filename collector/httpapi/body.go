@@ -46,6 +46,28 @@ func Complete(w http.ResponseWriter, contentType string, body []byte) {
 func Revalidated(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
 	sum := sha256.Sum256(body)
 	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	revalidated(w, r, contentType, etag, len(body), func() []byte { return body }, func() []byte {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+		zw.Write(body)
+		zw.Close()
+		return buf.Bytes()
+	})
+}
+
+// revalidatedParts answers ps as Revalidated answers a body, gzipped by
+// joining the parts' blocks (see parts).
+func revalidatedParts(w http.ResponseWriter, r *http.Request, contentType string, ps parts) {
+	n := 0
+	for i := range ps {
+		n += len(ps[i].raw)
+	}
+	revalidated(w, r, contentType, ps.etag(), n, ps.plain, ps.gzip)
+}
+
+// revalidated is Revalidated for a body of size bytes with etag, made
+// by plain or, gzipped, by gz: only the one the answer needs is made.
+func revalidated(w http.ResponseWriter, r *http.Request, contentType, etag string, size int, plain, gz func() []byte) {
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", CacheControl)
@@ -55,17 +77,17 @@ func Revalidated(w http.ResponseWriter, r *http.Request, contentType string, bod
 		return
 	}
 	h.Set("Content-Type", contentType)
-	if r.Header.Get("Range") == "" && len(body) >= gzipMinSize && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	var body []byte
+	if r.Header.Get("Range") == "" && size >= gzipMinSize && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		// Compressed here rather than by Compress, which would stream it
 		// without a length: the gzip form keeps Content-Length too, and
 		// Compress leaves an answer that already has a Content-Encoding.
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-		zw.Write(body)
-		zw.Close()
-		body = buf.Bytes()
+		body = gz()
 		h.Set("Content-Encoding", "gzip")
 		h.Set("ETag", strings.TrimSuffix(etag, `"`)+gzipETagSuffix+`"`)
+		h.Set("Content-Length", strconv.Itoa(len(body))) // ServeContent leaves it out of an encoded answer
+	} else {
+		body = plain()
 	}
 	h.Add("Vary", "Accept-Encoding")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))

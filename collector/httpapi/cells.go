@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
 )
 
@@ -37,6 +39,47 @@ func RegionProperties(c coverage.RegionCell) geojson.Properties {
 		p["population"] = c.Population
 	}
 	return p
+}
+
+// regionKey is every figure of a region cell that RegionProperties reads
+// but the region's own (code, name, level): equal keys of one region
+// give the same properties. Floats by their bits, so that NaN equals
+// NaN.
+type regionKey struct {
+	status                 coverage.Status
+	samples, probes        int
+	avail, loss, p50, p95  uint64
+	seen                   bool
+	lastSeen               int64
+	popKnown, popEstimated bool
+	population, affected   int64
+	measuredTiles, tiles   int
+}
+
+func regionKeyOf(c *coverage.RegionCell) regionKey {
+	return regionKey{status: c.Status, samples: c.Samples, probes: c.Probes,
+		avail: math.Float64bits(c.Availability), loss: math.Float64bits(c.Loss),
+		p50: math.Float64bits(c.P50), p95: math.Float64bits(c.P95),
+		seen: !c.LastSeen.IsZero(), lastSeen: c.LastSeen.Unix(),
+		popKnown: c.PopulationKnown, popEstimated: c.PopulationEstimated,
+		population: c.Population, affected: c.PeopleAffected,
+		measuredTiles: c.MeasuredTiles, tiles: c.Tiles}
+}
+
+// RevalidatedRegionCells answers cells as a GeoJSON collection of their
+// regions with RegionProperties, as RevalidatedRegions does; a region
+// whose figures are those of its last answer reuses that answer's
+// properties, encoded and compressed.
+func RevalidatedRegionCells(w http.ResponseWriter, r *http.Request, g *RegionGeometries, cells []coverage.RegionCell, q View) {
+	ps, err := g.collection(len(cells), func(i int) (*region.Region, any, func() geojson.Properties) {
+		c := &cells[i]
+		return c.Region, regionKeyOf(c), func() geojson.Properties { return RegionProperties(*c) }
+	}, q)
+	if err != nil {
+		Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	revalidatedParts(w, r, GeoJSONType, ps)
 }
 
 // RegionRow is a region cell as a CSV row of RegionColumns.

@@ -28,11 +28,12 @@ import (
 // bucket with an outage is folded from its cells, so that the service's
 // results in it are left out exactly as the cell fold leaves them out.
 //
-// The window is cut as the cell fold cuts it (segments): each segment's
-// fold is kept under its stamp, the segments before the newest block are
-// joined once into a root, and the newest block's minutes are added to the
-// root's groups, cloning only the groups they touch, so that a write into
-// the running minute refolds one minute.
+// The window is cut as the cell fold cuts it (segments, tiers): each
+// segment's fold is kept under its stamp, the segments before the newest
+// block are joined once into a root, the block's minutes but the last are
+// added to the root's groups and the last minute to those, each tier
+// cloning only the groups it touches, so that a write into the running
+// minute refolds one minute and clones the groups of its regions.
 
 // regionGroups returns the groups of the deepest regions and those of
 // level: from region rows when the feed has them for q, else from the
@@ -76,7 +77,7 @@ type regionCache struct {
 const (
 	maxRegionSegments     = 64
 	maxRegionSegmentSize  = 400_000
-	maxRegionWindows      = 8
+	maxRegionWindows      = 12
 	maxRegionWindowGroups = 400_000
 )
 
@@ -86,7 +87,7 @@ func newRegionCache() *regionCache {
 		replaces: func(k, old regionSegKey) bool { return k.src == old.src && k.span == old.span }}
 	c.windows = lru[regionWinKey, *regionWin]{maxEntries: maxRegionWindows, maxSize: maxRegionWindowGroups,
 		replaces: func(k, old regionWinKey) bool {
-			return k.src == old.src && k.from == old.from && k.to == old.to && k.top == old.top
+			return k.src == old.src && k.from == old.from && k.to == old.to && k.depth == old.depth
 		}}
 	return c
 }
@@ -100,9 +101,9 @@ type regionSegKey struct {
 type regionWinKey struct {
 	src      *GenerationSource
 	from, to int64
-	top      bool
+	depth    int
 	gens     string
-	root     *regionWin // a top's root
+	parent   *regionWin
 }
 
 // regionWin is a window's groups: those of the deepest regions, and those
@@ -110,10 +111,10 @@ type regionWinKey struct {
 type regionWin struct {
 	deepest map[string]*acc
 
-	// A top's root and the groups its newest minutes add (by deepest
-	// region), to build its levels from the root's.
-	root  *regionWin
-	added map[string]*acc
+	// A tier's parent and the groups its segments add (by deepest
+	// region), to build its levels from the parent's.
+	parent *regionWin
+	added  map[string]*acc
 
 	mu     sync.Mutex
 	levels map[int]map[string]*acc
@@ -134,8 +135,8 @@ func (w *regionWin) level(e *Engine, level int) (map[string]*acc, error) {
 		err     error
 	)
 	deep := w.deepest
-	if w.root != nil {
-		if base, err = w.root.level(e, level); err != nil {
+	if w.parent != nil {
+		if base, err = w.parent.level(e, level); err != nil {
 			return nil, err
 		}
 		deep = w.added
@@ -179,44 +180,39 @@ func groupAncestors(deep map[string]*acc, level int, base map[string]*acc) (map[
 }
 
 // regionWindow returns the top of a window: the root of its older
-// segments with the newest block's minutes added.
+// segments, the newest block's minutes but the last added to it, and the
+// last minute added on top (tiers, as the cell fold's layers).
 func (e *Engine) regionWindow(ctx context.Context, gs *GenerationSource, segs []rollup.Span, newest int) (*regionWin, error) {
 	gens := make([]uint64, len(segs))
 	for i, sp := range segs {
 		gens[i] = gs.Generation(sp.Res, sp.From, sp.To) // stamps before rows
 	}
 	from, to := segs[0].From.UnixNano(), segs[len(segs)-1].To.UnixNano()
-	rk := regionWinKey{src: gs, from: from, to: to, gens: signature(gens[:newest])}
-	root, err := e.regionFolds.windows.get(ctx, rk, func() (*regionWin, int, error) {
-		parts, err := e.regionSegments(ctx, gs, segs[:newest], gens[:newest])
+	var top *regionWin
+	for depth, t := range tiers(len(segs), newest) {
+		k := regionWinKey{src: gs, from: from, to: to, depth: depth, gens: signature(gens[t[0]:t[1]]), parent: top}
+		parent := top
+		w, err := e.regionFolds.windows.get(ctx, k, func() (*regionWin, int, error) {
+			parts, err := e.regionSegments(ctx, gs, segs[t[0]:t[1]], gens[t[0]:t[1]])
+			if err != nil {
+				return nil, 0, err
+			}
+			added, err := joinGroups(parts, nil)
+			if err != nil || parent == nil {
+				return &regionWin{deepest: added}, len(added), err
+			}
+			deep, err := joinGroups([]map[string]*acc{added}, parent.deepest)
+			if err != nil {
+				return nil, 0, err
+			}
+			return &regionWin{deepest: deep, parent: parent, added: added}, len(added), nil
+		})
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		deep, err := joinGroups(parts, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		return &regionWin{deepest: deep}, len(deep), nil
-	})
-	if err != nil || newest == len(segs) {
-		return root, err
+		top = w
 	}
-	tk := regionWinKey{src: gs, from: from, to: to, top: true, gens: signature(gens), root: root}
-	return e.regionFolds.windows.get(ctx, tk, func() (*regionWin, int, error) {
-		parts, err := e.regionSegments(ctx, gs, segs[newest:], gens[newest:])
-		if err != nil {
-			return nil, 0, err
-		}
-		added, err := joinGroups(parts, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		deep, err := joinGroups([]map[string]*acc{added}, root.deepest)
-		if err != nil {
-			return nil, 0, err
-		}
-		return &regionWin{deepest: deep, root: root, added: added}, len(added), nil
-	})
+	return top, nil
 }
 
 // joinGroups merges parts into base (shared, never changed): a group
@@ -278,13 +274,17 @@ type regionRow struct {
 func (e *Engine) foldRegionSpan(ctx context.Context, gs *GenerationSource, sp rollup.Span) (map[string]*acc, error) {
 	var rows []regionRow
 	var tallies rowSet
+	var slab []rollup.Agg
 	err := gs.regions.Read(ctx, sp.Res, sp.From, sp.To, func(b time.Time, code string, a *rollup.RegionAgg) error {
 		rows = append(rows, regionRow{b, code, a})
 		for s, t := range a.Services {
 			// What outages reads of a row: its service, region, bucket
 			// and counts.
-			tallies.add(Row{Bucket: b, Res: sp.Res, Cell: rollup.Cell{Region: code, Service: s},
-				Agg: &rollup.Agg{Count: t.Count, OK: t.OK}})
+			if len(slab) == cap(slab) {
+				slab = make([]rollup.Agg, 0, rowChunk)
+			}
+			slab = append(slab, rollup.Agg{Count: t.Count, OK: t.OK})
+			tallies.add(Row{Bucket: b, Res: sp.Res, Cell: rollup.Cell{Region: code, Service: s}, Agg: &slab[len(slab)-1]})
 		}
 		return nil
 	})
@@ -296,7 +296,14 @@ func (e *Engine) foldRegionSpan(ctx context.Context, gs *GenerationSource, sp ro
 	for k := range out {
 		down[k.bucket] = true
 	}
-	m := map[string]*acc{}
+	// Most regions are in every bucket of the span.
+	buckets := 0
+	for i := range rows {
+		if i == 0 || !rows[i].bucket.Equal(rows[i-1].bucket) {
+			buckets++
+		}
+	}
+	m := make(map[string]*acc, len(rows)/max(buckets, 1))
 	tiles := map[string]tileOf{}
 	for i := range rows {
 		r := &rows[i]

@@ -23,10 +23,10 @@ import (
 // A store written before region rows had them has none for its older
 // buckets: bucket "region-meta" holds, under "since", the first bucket
 // start (unix nanoseconds) from which every bucket has its region rows.
-// A store made with them says 0; an older one, the hour after the next
-// at its first open with this code (results a little ahead of the clock
-// land in the next hour at most). Writes never add region rows before
-// it, so a bucket has all of its region rows or none.
+// A store made with them says 0; an older one, at its first open with
+// this code, the hour after the next or after the newest hour with cell
+// rows (results ahead of the clock), whichever is later. Writes never add
+// region rows before it, so a bucket has all of its region rows or none.
 var (
 	bucketRegionMinute = []byte("region-1m")
 	bucketRegionHour   = []byte("region-1h")
@@ -34,8 +34,7 @@ var (
 	keyRegionSince     = []byte("since")
 )
 
-// initRegionRows creates the region buckets; hadData says whether the
-// store held results before (then region rows start after now).
+// initRegionRows creates the region buckets and records since.
 func initRegionRows(tx *bolt.Tx, now time.Time) error {
 	if tx.Bucket(bucketRegionMeta) != nil {
 		return nil
@@ -43,6 +42,11 @@ func initRegionRows(tx *bolt.Tx, now time.Time) error {
 	since := int64(0)
 	if k, _ := tx.Bucket(bucketResults).Cursor().First(); k != nil {
 		since = now.Truncate(time.Hour).Add(2 * time.Hour).UnixNano()
+		// Past the newest hour with cell rows, whatever clock.max_ahead
+		// let in.
+		if k, _ := tx.Bucket(bucketHour).Cursor().Last(); len(k) >= 8 {
+			since = max(since, int64(binary.BigEndian.Uint64(k[:8]))+int64(time.Hour))
+		}
 	}
 	meta, err := tx.CreateBucket(bucketRegionMeta)
 	if err != nil {

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/jangkau/jangkau/collector/coverage"
 	"github.com/jangkau/jangkau/collector/rollup"
@@ -242,4 +245,80 @@ func TestRegionRowsGiveTheCellAnswers(t *testing.T) {
 		w.write(p, p.desa, []time.Time{outageHour.Add(time.Duration(i) * time.Minute), outageMinute.Add(time.Duration(i) * time.Second)}, down)
 	}
 	compare("after duplicates and late results")
+}
+
+// TestRegionRowsOfAnOlderStore opens a store written before region rows
+// (the region buckets removed): its region rows start after the newest
+// hour it holds, late results into older hours add none, and the views
+// of its older windows are the cell fold's.
+func TestRegionRowsOfAnOlderStore(t *testing.T) {
+	w := newRegionWorld(t)
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	p := probeAt{id: "p", desa: 3}
+	never := func(time.Time) bool { return false }
+	ahead := time.Now().UTC().Add(3 * time.Hour).Truncate(time.Hour) // what clock.max_ahead up to 24h lets in
+	w.write(p, p.desa, []time.Time{regionNow.Add(-2 * time.Hour), ahead.Add(10 * time.Minute)}, never)
+	if err := st.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRegionMeta, bucketRegionMinute, bucketRegionHour} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	if w.st, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer w.st.Close()
+	since, err := w.st.RegionRollupsSince()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !since.After(ahead) {
+		t.Fatalf("region rows since %s: not after the newest hour with cell rows, %s", since, ahead)
+	}
+	w.write(p, p.desa, []time.Time{regionNow.Add(-90 * time.Minute)}, never)
+	rows := 0
+	for _, res := range []time.Duration{rollup.Minute, rollup.Hour} {
+		if err := w.st.RegionRollups(context.Background(), res, time.Unix(0, 1), since, func(time.Time, string, *rollup.RegionAgg) error {
+			rows++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rows != 0 {
+		t.Fatalf("%d region rows before %s: a bucket would have part of its region rows", rows, since)
+	}
+	var reads atomic.Int64
+	cells, regions := w.feeds(&reads)
+	q := coverage.Query{From: regionNow.Add(-3 * time.Hour), To: regionNow, Now: regionNow}
+	e := coverage.NewEngine(w.regions, tile.NewIndex(w.regions), 15, coverage.DefaultThresholds)
+	want, err := e.Regions(context.Background(), cells, nil, 2, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Regions(context.Background(), regions, nil, 2, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, x := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != x || !strings.Contains(x, "Samples:") {
+		t.Errorf("older window from a store with region rows since %s:\ngot  %s\nwant %s", since, g, x)
+	}
+	samples := 0
+	for _, c := range want {
+		samples += c.Samples
+	}
+	if samples != 2*len(regionChecks) {
+		t.Errorf("the window holds %d samples, want %d", samples, 2*len(regionChecks))
+	}
 }

@@ -63,7 +63,17 @@ func storeFeed(st store.Store) coverage.Feed {
 	case interface {
 		RollupGeneration(res time.Duration, from, to time.Time) uint64
 	}:
-		return coverage.NewGenerationSource(read, g.RollupGeneration)
+		gs := coverage.NewGenerationSource(read, g.RollupGeneration)
+		// A store with region rows (the embedded one) feeds them too.
+		if r, ok := st.(interface {
+			RegionRollupsSince() (time.Time, error)
+			RegionRollups(ctx context.Context, res time.Duration, from, to time.Time, fn func(time.Time, string, *rollup.RegionAgg) error) error
+		}); ok {
+			if since, err := r.RegionRollupsSince(); err == nil {
+				gs.WithRegionRows(coverage.RegionRows{Since: since, Read: r.RegionRollups})
+			}
+		}
+		return gs
 	}
 	return read
 }

@@ -47,19 +47,20 @@ func (q Query) live(th Thresholds) bool { return q.Now.Sub(q.To) < th.SilentAfte
 
 // Engine computes coverage over one region set.
 type Engine struct {
-	regions *region.Regions
-	tiles   *tile.Index
-	zoom    int
-	th      Thresholds
-	pop     map[string]population
-	folds   *foldCache
+	regions     *region.Regions
+	tiles       *tile.Index
+	zoom        int
+	th          Thresholds
+	pop         map[string]population
+	folds       *foldCache
+	regionFolds *regionCache
 }
 
 // NewEngine prepares the population estimates; zoom is the zoom of the
 // tiles the rows carry.
 func NewEngine(regions *region.Regions, tiles *tile.Index, zoom int, th Thresholds) *Engine {
 	return &Engine{regions: regions, tiles: tiles, zoom: zoom, th: th, pop: estimatePopulation(regions),
-		folds: newFoldCache()}
+		folds: newFoldCache(), regionFolds: newRegionCache()}
 }
 
 // Thresholds are the status rules in force.

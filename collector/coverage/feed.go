@@ -3,6 +3,8 @@ package coverage
 import (
 	"context"
 	"time"
+
+	"github.com/jangkau/jangkau/collector/rollup"
 )
 
 // Feed is where the engine reads rollup rows from.
@@ -37,8 +39,30 @@ type GenerationFunc func(res time.Duration, from, to time.Time) uint64
 // store, made once, and never a wrapper that filters its rows (a wrapper
 // is another Feed, folded afresh, which is what it needs).
 type GenerationSource struct {
-	read Source
-	gen  GenerationFunc
+	read    Source
+	gen     GenerationFunc
+	regions *RegionRows
+}
+
+// RegionRows are a store's region rows (rollup.RegionAgg): every cell of
+// a region and bucket merged, stamped as the cell rows are (a region row
+// changes exactly when a cell row of its bucket does). The engine reads
+// them instead of the cells for the region views of unfiltered windows
+// that start at or after Since (region_fold.go).
+type RegionRows struct {
+	// Since is the first bucket start from which every bucket has its
+	// region rows.
+	Since time.Time
+	// Read calls fn for every region row of resolution res with from <=
+	// bucket < to, and stops at (and returns) fn's first error.
+	Read func(ctx context.Context, res time.Duration, from, to time.Time, fn func(bucket time.Time, region string, a *rollup.RegionAgg) error) error
+}
+
+// WithRegionRows makes g feed region rows too; call it once, before the
+// engine first reads g.
+func (g *GenerationSource) WithRegionRows(r RegionRows) *GenerationSource {
+	g.regions = &r
+	return g
 }
 
 // NewGenerationSource feeds read's rows, stamped by gen. The engine reads

@@ -64,11 +64,7 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 	if regions == nil {
 		return nil, fmt.Errorf("level %d: the regions have levels %v", level, e.regions.Levels())
 	}
-	f, err := e.fold(ctx, src, q)
-	if err != nil {
-		return nil, err
-	}
-	deepest, err := f.group(e, grouping{by: groupRegion})
+	deepest, cells, err := e.regionGroups(ctx, src, q, level)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +110,6 @@ func (e *Engine) Regions(ctx context.Context, src Feed, probes []Probe, level in
 		}
 	}
 
-	cells := deepest
-	if level != e.regions.Deepest() {
-		if cells, err = f.group(e, grouping{by: groupAncestor, level: level}); err != nil {
-			return nil, err
-		}
-	}
 	var cover *tile.Cover
 	if e.tiles != nil {
 		if cover, err = e.tiles.Cover(level, e.zoom); err != nil {

@@ -105,7 +105,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 						return err
 					}
 				}
-				return nil
+				return initRegionRows(tx, time.Now())
 			})
 		},
 	})
@@ -241,6 +241,7 @@ func writeTx(tx *bolt.Tx, w store.Write, judgeFrom time.Time) (store.WriteResult
 	results.FillPercent = 0.9
 	settled := make(map[uint64]bool, len(w.Results)+len(w.Rejected)) // seqs settled by this write
 	delta := rollup.Delta{}
+	regions := rollup.RegionDelta{}
 	withCells := len(w.Cells) == len(w.Results)
 	var val []byte
 	var conflicts store.Conflicts
@@ -265,6 +266,7 @@ func writeTx(tx *bolt.Tx, w store.Write, judgeFrom time.Time) (store.WriteResult
 		settled[r.Seq] = true
 		if withCells {
 			delta.Add(w.Cells[i], r)
+			regions.Add(w.Cells[i], r)
 		}
 		res.Stored++
 		rec.ResultsStored++
@@ -309,6 +311,9 @@ func writeTx(tx *bolt.Tx, w store.Write, judgeFrom time.Time) (store.WriteResult
 		}
 	}
 	if err := mergeRollups(tx, delta); err != nil {
+		return res, err
+	}
+	if err := mergeRegionRollups(tx, regions); err != nil {
 		return res, err
 	}
 	if res.Stored > 0 {

@@ -43,6 +43,9 @@ func keepRecord(bucket [][]byte, key, value []byte) error {
 	case bytes.Equal(top, bucketMinute), bytes.Equal(top, bucketHour):
 		_, err := rollup.DecodeAgg(value)
 		return err
+	case bytes.Equal(top, bucketRegionMinute), bytes.Equal(top, bucketRegionHour):
+		_, err := rollup.DecodeRegionAgg(value)
+		return err
 	}
 	return nil
 }

@@ -38,6 +38,9 @@ func WithRetention(r Retention) Option { return func(o *options) { o.retention =
 // PruneStats counts what one pruning deleted.
 type PruneStats struct {
 	Results, MinuteRows, HourRows int
+	// RegionMinuteRows and RegionHourRows are the region rows
+	// (region_rollups.go), pruned with the cell rows of their resolution.
+	RegionMinuteRows, RegionHourRows int
 }
 
 // pruneChunk bounds the deletions of one write transaction: a few tens of
@@ -107,6 +110,8 @@ func (s *Store) Prune(ctx context.Context, r Retention) (PruneStats, error) {
 		{bucketResults, r.Raw, 0, &st.Results},
 		{bucketMinute, r.Minute, time.Minute, &st.MinuteRows},
 		{bucketHour, r.Hour, time.Hour, &st.HourRows},
+		{bucketRegionMinute, r.Minute, time.Minute, &st.RegionMinuteRows},
+		{bucketRegionHour, r.Hour, time.Hour, &st.RegionHourRows},
 	} {
 		if p.keep <= 0 {
 			continue
@@ -149,9 +154,9 @@ func (s *Store) pruneBefore(ctx context.Context, bucket []byte, cutoff time.Time
 		if n > 0 {
 			g := s.gen.Add(1)
 			switch {
-			case bytes.Equal(bucket, bucketMinute):
+			case bytes.Equal(bucket, bucketMinute), bytes.Equal(bucket, bucketRegionMinute):
 				s.stamps.pruned(g, rollup.Minute, cutoff)
-			case bytes.Equal(bucket, bucketHour):
+			case bytes.Equal(bucket, bucketHour), bytes.Equal(bucket, bucketRegionHour):
 				s.stamps.pruned(g, rollup.Hour, cutoff)
 			}
 		}

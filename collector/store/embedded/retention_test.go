@@ -75,7 +75,9 @@ func TestPrune(t *testing.T) {
 			if got := count(t, st); got != tc.want {
 				t.Errorf("kept %+v, want %+v", got, tc.want)
 			}
-			if d := (PruneStats{100 - tc.want.results, 100 - tc.want.minute, 100 - tc.want.hour}); stats != d {
+			// One probe in one region: a region row per cell row.
+			if d := (PruneStats{Results: 100 - tc.want.results, MinuteRows: 100 - tc.want.minute, HourRows: 100 - tc.want.hour,
+				RegionMinuteRows: 100 - tc.want.minute, RegionHourRows: 100 - tc.want.hour}); stats != d {
 				t.Errorf("stats %+v, want %+v", stats, d)
 			}
 		})

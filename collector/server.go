@@ -261,6 +261,16 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger, openStore OpenStore
 	if err != nil {
 		return err
 	}
+	// The tile covers before the first request: the first view after a
+	// start would compute them otherwise. A level whose cover cannot be
+	// computed (too many tiles at tiles.zoom) is logged; its views answer
+	// with the same error.
+	began := time.Now()
+	if err := srv.engine.PrepareCovers(); err != nil {
+		log.Warn("tile covers: some levels have none; their coverage views will fail", "zoom", cfg.Tiles.Zoom, "err", err)
+	} else {
+		log.Info("tile covers ready", "levels", regions.Levels(), "zoom", cfg.Tiles.Zoom, "took", time.Since(began).Round(time.Millisecond))
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -6,6 +6,7 @@ package coverage
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"maps"
 	"math"
@@ -65,6 +66,25 @@ func NewEngine(regions *region.Regions, tiles *tile.Index, zoom int, th Threshol
 
 // Thresholds are the status rules in force.
 func (e *Engine) Thresholds() Thresholds { return e.th }
+
+// PrepareCovers computes the tile cover of every level at the engine's
+// zoom, which every region view reads for the measured share and would
+// otherwise compute on its first request (a second of CPU for a
+// country's levels). A collector calls it once at start, so the first
+// view after a restart does not pay it. An error names the level; the
+// views of that level return it too.
+func (e *Engine) PrepareCovers() error {
+	if e.tiles == nil {
+		return nil
+	}
+	var errs []error
+	for _, level := range e.regions.Levels() {
+		if _, err := e.tiles.Cover(level, e.zoom); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // rowSet holds a window's rows in chunks of rowChunk, so that reading
 // hundreds of thousands of rows never copies them to grow a slice.

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +60,35 @@ func TestMeasuredShare(t *testing.T) {
 		e := NewEngine(rs, tile.NewIndex(rs), 15, DefaultThresholds)
 		check(t, run(t, e, 2), "99.01", want{1, 2, 0, 0, 1, 1})
 	})
+}
+
+// TestPrepareCovers: a collector computes every level's tile cover at
+// start, so that no first view pays it; a level whose cover cannot be
+// computed is an error naming the level, not a panic.
+func TestPrepareCovers(t *testing.T) {
+	rs := fixture(t)
+	ix := tile.NewIndex(rs)
+	e := NewEngine(rs, ix, 15, DefaultThresholds)
+	levels := rs.Levels()
+	if len(levels) < 2 {
+		t.Fatalf("the fixture has levels %v; the test wants several", levels)
+	}
+	for _, l := range levels {
+		if ix.Ready(l, 15) {
+			t.Fatalf("level %d's cover is ready before PrepareCovers: the check below would prove nothing", l)
+		}
+	}
+	if err := e.PrepareCovers(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range levels {
+		if !ix.Ready(l, 15) {
+			t.Errorf("level %d's cover is not ready after PrepareCovers", l)
+		}
+	}
+
+	tooFine := NewEngine(rs, tile.NewIndex(rs), tile.MaxZoom, DefaultThresholds)
+	if err := tooFine.PrepareCovers(); err == nil || !strings.Contains(err.Error(), "level 1") {
+		t.Errorf("covers at zoom %d: err %v, want one naming level 1", tile.MaxZoom, err)
+	}
 }

@@ -116,6 +116,7 @@ type lazyCover struct {
 	once  sync.Once
 	cover *Cover
 	err   error
+	done  atomic.Bool // set once cover and err are
 }
 
 // NewIndex keeps its covers beside rs rather than in it, so that
@@ -154,8 +155,21 @@ func (ti *Index) Cover(level, z int) (*Cover, error) {
 		ti.covers[key] = lc
 	}
 	ti.mu.Unlock()
-	lc.once.Do(func() { lc.cover, lc.err = computeCover(regions, level, z) })
+	lc.once.Do(func() {
+		lc.cover, lc.err = computeCover(regions, level, z)
+		lc.done.Store(true)
+	})
 	return lc.cover, lc.err
+}
+
+// Ready says whether the cover of level at zoom z has been computed (with
+// or without an error), so that a caller can tell a cover prepared ahead
+// from one a request would compute.
+func (ti *Index) Ready(level, z int) bool {
+	ti.mu.Lock()
+	lc := ti.covers[coverKey{level, z}]
+	ti.mu.Unlock()
+	return lc != nil && lc.done.Load()
 }
 
 // computeCover runs tilecover per region, on every CPU, and keeps each

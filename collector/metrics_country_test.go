@@ -26,6 +26,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/synth"
+	"github.com/jangkau/jangkau/internal/cputime"
 	"github.com/jangkau/jangkau/internal/testenv"
 	"github.com/jangkau/jangkau/wire"
 )
@@ -232,18 +233,18 @@ func BenchmarkMetricsCountry(b *testing.B) {
 	// The first scrape starts the coverage computation; the scrapes timed
 	// are those that serve its figures, as every scrape but one per
 	// metrics.refresh does.
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	first := cc.scrape(b)
 	cc.srv.metrics.regions.idle()
-	firstCPU := cpuTime() - cpu0
+	firstCPU := cputime.Self() - cpu0
 	var last scrape
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 = cpuTime()
+	cpu0 = cputime.Self()
 	for b.Loop() {
 		last = cc.scrape(b)
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/scrape")
+	b.ReportMetric((cputime.Self()-cpu0).Seconds()/float64(b.N), "cpu-s/scrape")
 	// ResetTimer drops metrics reported before it.
 	b.ReportMetric(first.took.Seconds(), "first-s")
 	b.ReportMetric(firstCPU.Seconds(), "first-cpu-s")

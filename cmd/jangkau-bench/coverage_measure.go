@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/jangkau/jangkau/collector/coverage"
@@ -14,6 +13,7 @@ import (
 	"github.com/jangkau/jangkau/collector/store/embedded"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/cputime"
 )
 
 // ingestRate is the live load while the repeat queries run: 2,000 probes
@@ -121,11 +121,11 @@ func measureRun(ctx context.Context, dir string, p coverageParams, rs *region.Re
 		f.cells, f.tiles, err = coverageQuery(ctx, e, src, probes, q)
 		return ms(time.Since(t)), err
 	}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	if f.cold, err = timed(feed); err != nil {
 		return f, err
 	}
-	f.coldCPU = ms(cpuTime() - cpu0)
+	f.coldCPU = ms(cputime.Self() - cpu0)
 	// The tile cover is now kept: time a fresh one on its own.
 	t = time.Now()
 	if _, err := tile.NewIndex(rs).Cover(4, tile.DefaultZoom); err != nil {
@@ -176,15 +176,6 @@ func measureRun(ctx context.Context, dir string, p coverageParams, rs *region.Re
 		return f, err
 	}
 	return f, nil
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // quantile is the q-quantile of xs by the nearest rank.

@@ -15,6 +15,7 @@ import (
 	"github.com/jangkau/jangkau/geo/geotest"
 	"github.com/jangkau/jangkau/geo/region"
 	"github.com/jangkau/jangkau/geo/tile"
+	"github.com/jangkau/jangkau/internal/cputime"
 	"github.com/jangkau/jangkau/wire"
 )
 
@@ -194,7 +195,7 @@ func BenchmarkRepeatWhileWriting(b *testing.B) {
 	}
 	view()
 	rng := rand.New(rand.NewPCG(1, 2))
-	cpu := startCPU(b)
+	cpu := cputime.NewClock(b)
 	for b.Loop() {
 		b.StopTimer()
 		for range 16 {
@@ -202,11 +203,11 @@ func BenchmarkRepeatWhileWriting(b *testing.B) {
 			m.write(cells[p][0], benchResult(rng, wire.KindTCP, benchNow.Add(-time.Duration(1+rng.IntN(59))*time.Second), 0.99))
 		}
 		b.StartTimer()
-		cpu.start()
+		cpu.Start()
 		view()
-		cpu.stop()
+		cpu.Stop()
 	}
-	cpu.report()
+	cpu.Report()
 }
 
 // BenchmarkServicesRepeatWhileWriting is the services view (kabupaten)
@@ -220,7 +221,7 @@ func BenchmarkServicesRepeatWhileWriting(b *testing.B) {
 	if _, err := e.Services(ctx, src, 2, q); err != nil {
 		b.Fatal(err)
 	}
-	cpu := startCPU(b)
+	cpu := cputime.NewClock(b)
 	for b.Loop() {
 		b.StopTimer()
 		for range 16 {
@@ -229,11 +230,11 @@ func BenchmarkServicesRepeatWhileWriting(b *testing.B) {
 			m.write(c, benchResult(rng, c.Kind, benchNow.Add(-time.Duration(1+rng.IntN(59))*time.Second), 0.99))
 		}
 		b.StartTimer()
-		cpu.start()
+		cpu.Start()
 		if _, err := e.Services(ctx, src, 2, q); err != nil {
 			b.Fatal(err)
 		}
-		cpu.stop()
+		cpu.Stop()
 	}
-	cpu.report()
+	cpu.Report()
 }

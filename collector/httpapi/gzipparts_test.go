@@ -18,6 +18,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/jangkau/jangkau/collector/coverage"
+	"github.com/jangkau/jangkau/internal/cputime"
 	"github.com/jangkau/jangkau/internal/testenv"
 )
 
@@ -253,7 +254,7 @@ func BenchmarkRegionCellsAnswer(b *testing.B) {
 			var g RegionGeometries
 			tc.answer(&discardWriter{h: http.Header{}}, &g)
 			n := 0
-			cpu := startCPU(b)
+			cpu := cputime.NewClock(b)
 			for b.Loop() {
 				b.StopTimer()
 				for range 200 {
@@ -262,12 +263,12 @@ func BenchmarkRegionCellsAnswer(b *testing.B) {
 				}
 				b.StartTimer()
 				w := &discardWriter{h: http.Header{}}
-				cpu.start()
+				cpu.Start()
 				tc.answer(w, &g)
-				cpu.stop()
+				cpu.Stop()
 				b.ReportMetric(float64(w.n), "gzip-bytes")
 			}
-			cpu.report()
+			cpu.Report()
 		})
 	}
 }

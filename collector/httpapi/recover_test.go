@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -11,6 +12,10 @@ import (
 // began breaks the answer off (and is told); http.ErrAbortHandler is a
 // stream broken on purpose and is not told.
 func TestRecover(t *testing.T) {
+	// The handler's goroutine writes told; the test reads it after the
+	// client saw the answer, an order through the socket that the race
+	// detector does not see: hence the lock.
+	var mu sync.Mutex
 	told := map[string]int{}
 	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -27,7 +32,9 @@ func TestRecover(t *testing.T) {
 		if len(stack) == 0 {
 			t.Errorf("%s: no stack", r.URL.Path)
 		}
+		mu.Lock()
 		told[r.URL.Path]++
+		mu.Unlock()
 	})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -49,6 +56,8 @@ func TestRecover(t *testing.T) {
 	if _, err := get("/abort"); err == nil {
 		t.Errorf("abort: the answer reached the client whole")
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if told["/early"] != 1 || told["/late"] != 1 || told["/abort"] != 0 {
 		t.Errorf("told %v, want /early and /late once, /abort never", told)
 	}
